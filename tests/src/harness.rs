@@ -1,0 +1,173 @@
+//! Connects integration tests to a Kubernetes API: the in-process test API
+//! server by default, or the real cluster a kubeconfig in
+//! `SUPAPLANE_TEST_KUBECONFIG` names. Tests use `kube::Client` only, so the
+//! same suite runs against both.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::wait::{Condition, await_condition, conditions};
+use kube::{Api, Client, CustomResourceExt, Resource};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::apiserver::TestApiServer;
+
+/// The environment variable that points the suite at a real cluster.
+pub const KUBECONFIG_ENV: &str = "SUPAPLANE_TEST_KUBECONFIG";
+const FIELD_MANAGER: &str = "supaplane-tests";
+
+/// A Kubernetes API for one test.
+pub struct TestCluster {
+    client: Client,
+    server: Option<TestApiServer>,
+}
+
+impl TestCluster {
+    /// Connects to the cluster of `SUPAPLANE_TEST_KUBECONFIG`, or starts a
+    /// test API server, and installs supaplane's CRDs.
+    pub async fn start() -> anyhow::Result<Self> {
+        let cluster = Self::start_without_crds().await?;
+        cluster.install_crds().await?;
+        Ok(cluster)
+    }
+
+    /// Like `start`, without installing CRDs.
+    pub async fn start_without_crds() -> anyhow::Result<Self> {
+        match std::env::var(KUBECONFIG_ENV) {
+            Ok(path) if !path.is_empty() => {
+                let kubeconfig = kube::config::Kubeconfig::read_from(&path)
+                    .with_context(|| format!("reading kubeconfig {path}"))?;
+                let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
+                Ok(TestCluster { client: Client::try_from(config)?, server: None })
+            }
+            _ => {
+                let server = TestApiServer::start().await?;
+                let client = Client::try_from(server.config()?)?;
+                Ok(TestCluster { client, server: Some(server) })
+            }
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    /// The in-process server, when the suite is not running on a real cluster.
+    pub fn test_server(&self) -> Option<&TestApiServer> {
+        self.server.as_ref()
+    }
+
+    /// Applies the generated CRDs and waits until they are served.
+    pub async fn install_crds(&self) -> anyhow::Result<()> {
+        let crds: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        for crd in supaplane_crds() {
+            let name = crd.metadata.name.clone().context("generated CRD has no name")?;
+            crds.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&crd))
+                .await
+                .with_context(|| format!("applying CRD {name}"))?;
+            wait_for(&crds, &name, conditions::is_crd_established(), Duration::from_secs(30)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A name unique to this test run, so tests never collide on a shared cluster.
+pub fn unique_name(prefix: &str) -> String {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &suffix[..8])
+}
+
+/// Waits until `condition` holds for the named object.
+pub async fn wait_for<K>(api: &Api<K>, name: &str, condition: impl Condition<K>, timeout: Duration) -> anyhow::Result<K>
+where
+    K: Resource + Clone + Debug + DeserializeOwned + Send + 'static,
+{
+    let found = tokio::time::timeout(timeout, await_condition(api.clone(), name, condition))
+        .await
+        .with_context(|| format!("timed out after {timeout:?} waiting for {name}"))??;
+    found.with_context(|| format!("{name} was deleted while waiting"))
+}
+
+/// Waits until the named object no longer exists.
+pub async fn wait_deleted<K>(api: &Api<K>, name: &str, timeout: Duration) -> anyhow::Result<()>
+where
+    K: Resource + Clone + Debug + DeserializeOwned + Send + 'static,
+{
+    tokio::time::timeout(timeout, await_condition(api.clone(), name, |object: Option<&K>| object.is_none()))
+        .await
+        .with_context(|| format!("timed out after {timeout:?} waiting for {name} to be deleted"))??;
+    Ok(())
+}
+
+impl TestCluster {
+    /// Makes a Deployment report all replicas ready, as the deployment
+    /// controller and kubelets would. On a real cluster it waits for that.
+    pub async fn mark_deployment_ready(&self, namespace: &str, name: &str) -> anyhow::Result<Deployment> {
+        let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
+        if self.server.is_none() {
+            return wait_for(&api, name, is_deployment_ready, Duration::from_secs(600)).await;
+        }
+        let deployment = api.get(name).await?;
+        let replicas = deployment.spec.replicas.unwrap_or(1);
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let status = json!({"status": {
+            "observedGeneration": deployment.metadata.generation,
+            "replicas": replicas, "updatedReplicas": replicas,
+            "readyReplicas": replicas, "availableReplicas": replicas,
+            "conditions": [
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                 "message": "Deployment has minimum availability.", "lastUpdateTime": now, "lastTransitionTime": now},
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                 "message": format!("ReplicaSet \"{name}\" has successfully progressed."), "lastUpdateTime": now, "lastTransitionTime": now},
+            ],
+        }});
+        Ok(api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status)).await?)
+    }
+
+    /// Makes a StatefulSet report all replicas ready, as the statefulset
+    /// controller and kubelets would. On a real cluster it waits for that.
+    pub async fn mark_statefulset_ready(&self, namespace: &str, name: &str) -> anyhow::Result<StatefulSet> {
+        let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), namespace);
+        if self.server.is_none() {
+            return wait_for(&api, name, is_statefulset_ready, Duration::from_secs(600)).await;
+        }
+        let statefulset = api.get(name).await?;
+        let replicas = statefulset.spec.replicas.unwrap_or(1);
+        let revision = format!("{name}-{}", statefulset.metadata.generation.unwrap_or(1));
+        let status = json!({"status": {
+            "observedGeneration": statefulset.metadata.generation,
+            "replicas": replicas, "readyReplicas": replicas, "currentReplicas": replicas,
+            "updatedReplicas": replicas, "availableReplicas": replicas,
+            "currentRevision": revision, "updateRevision": revision,
+        }});
+        Ok(api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status)).await?)
+    }
+}
+
+fn is_deployment_ready(object: Option<&Deployment>) -> bool {
+    object.is_some_and(|d| {
+        let wanted = d.spec.replicas.unwrap_or(1);
+        d.status.as_ref().is_some_and(|s| {
+            s.observed_generation == d.metadata.generation && s.ready_replicas.unwrap_or(0) >= wanted
+        })
+    })
+}
+
+fn is_statefulset_ready(object: Option<&StatefulSet>) -> bool {
+    object.is_some_and(|s| {
+        let wanted = s.spec.replicas.unwrap_or(1);
+        s.status.as_ref().is_some_and(|status| {
+            status.observed_generation == s.metadata.generation && status.ready_replicas.unwrap_or(0) >= wanted
+        })
+    })
+}
+
+/// The CRDs of supaplane, for tests that install them by hand.
+pub fn supaplane_crds() -> Vec<CustomResourceDefinition> {
+    vec![supaplane_crds::Organization::crd(), supaplane_crds::Project::crd()]
+}

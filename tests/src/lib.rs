@@ -1,0 +1,5 @@
+//! Test support for supaplane: an in-process Kubernetes API server and the
+//! harness that connects integration tests to it (or to a real cluster).
+
+pub mod apiserver;
+pub mod harness;
