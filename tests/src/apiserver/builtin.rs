@@ -74,10 +74,8 @@ pub fn apply_defaults(resource: &ResourceType, object: &mut Value, creating: boo
             }
             default_pod_template(object);
         }
-        ("", "persistentvolumeclaims") => {
-            if creating {
-                object["status"] = json!({"phase": "Pending"});
-            }
+        ("", "persistentvolumeclaims") if creating => {
+            object["status"] = json!({"phase": "Pending"});
         }
         _ => {}
     }

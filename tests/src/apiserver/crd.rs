@@ -35,7 +35,7 @@ pub fn validate(crd: &Value) -> Vec<FieldError> {
             "metadata.name",
             FieldErrorKind::Invalid,
             Some(json!(name_of(crd))),
-            &format!("must be spec.names.plural+\".\"+spec.group"),
+            "must be spec.names.plural+\".\"+spec.group",
         ));
     }
     match crd.pointer("/spec/scope").and_then(Value::as_str) {
