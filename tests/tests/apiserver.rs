@@ -407,3 +407,61 @@ async fn creating_in_a_missing_namespace_is_not_found() -> anyhow::Result<()> {
     assert_eq!((missing.code, missing.reason.as_str()), (404, "NotFound"));
     Ok(())
 }
+
+#[tokio::test]
+async fn workloads_can_be_marked_ready() -> anyhow::Result<()> {
+    use k8s_openapi::api::apps::v1::StatefulSet;
+    let cluster = TestCluster::start_without_crds().await?;
+    let client = cluster.client();
+    let ns = namespace(&client).await?;
+    let template = json!({"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "db", "image": "postgres"}]}});
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    deployments
+        .create(&PostParams::default(), &serde_json::from_value(json!({
+            "metadata": {"name": "api"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "db"}}, "template": template},
+        }))?)
+        .await?;
+    let statefulsets: Api<StatefulSet> = Api::namespaced(client, &ns);
+    statefulsets
+        .create(&PostParams::default(), &serde_json::from_value(json!({
+            "metadata": {"name": "db"},
+            "spec": {"serviceName": "db", "selector": {"matchLabels": {"app": "db"}}, "template": template},
+        }))?)
+        .await?;
+
+    let deployment = cluster.mark_deployment_ready(&ns, "api").await?;
+    let status = deployment.status.expect("status");
+    assert_eq!((status.ready_replicas, status.available_replicas), (Some(2), Some(2)));
+    assert_eq!(status.observed_generation, deployment.metadata.generation);
+
+    let statefulset = cluster.mark_statefulset_ready(&ns, "db").await?;
+    let status = statefulset.status.expect("status");
+    assert_eq!(status.ready_replicas, Some(1), "replicas default to 1");
+    assert_eq!(status.observed_generation, statefulset.metadata.generation);
+    Ok(())
+}
+
+#[tokio::test]
+async fn invalid_built_in_objects_are_refused() -> anyhow::Result<()> {
+    let cluster = TestCluster::start_without_crds().await?;
+    let client = cluster.client();
+    let ns = namespace(&client).await?;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    let mismatched: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "bad"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "a"}},
+            "template": {"metadata": {"labels": {"app": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}},
+        },
+    }))?;
+    let refused = api_error(deployments.create(&PostParams::default(), &mismatched).await);
+    assert_eq!((refused.code, refused.reason.as_str()), (422, "Invalid"));
+    assert!(refused.message.contains("selector` does not match template `labels`"), "{}", refused.message);
+
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, &ns);
+    let refused = api_error(config_maps.create(&PostParams::default(), &config_map("Not_Valid", &[])).await);
+    assert_eq!(refused.code, 422);
+    assert_eq!(refused.details.expect("details").causes[0].field, "metadata.name");
+    Ok(())
+}

@@ -200,3 +200,16 @@ async fn deleting_a_crd_removes_its_resources() -> anyhow::Result<()> {
     assert_eq!(gone.code, 404);
     Ok(())
 }
+
+#[tokio::test]
+async fn discovery_lists_the_custom_resources() -> anyhow::Result<()> {
+    let cluster = TestCluster::start().await?;
+    let discovery = kube::Discovery::new(cluster.client()).run().await?;
+    let group = discovery.get("supaplane.io").expect("the supaplane.io group is served");
+    let kinds: Vec<String> = group.recommended_resources().into_iter().map(|(resource, _)| resource.kind).collect();
+    assert!(kinds.contains(&"Project".to_string()) && kinds.contains(&"Organization".to_string()), "{kinds:?}");
+    let (projects, capabilities) = group.recommended_kind("Project").expect("Project");
+    assert_eq!(projects.plural, "projects");
+    assert_eq!(capabilities.scope, kube::discovery::Scope::Cluster);
+    Ok(())
+}
