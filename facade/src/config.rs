@@ -5,7 +5,11 @@ use std::net::SocketAddr;
 use clap::Parser;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "supaplane-facade", version, about = "Serves Studio and the Management API from supaplane resources")]
+#[command(
+    name = "supaplane-facade",
+    version,
+    about = "Serves Studio and the Management API from supaplane resources"
+)]
 pub struct FacadeConfig {
     /// Address of the HTTP API (health endpoints included).
     #[arg(long, env = "SUPAPLANE_HEALTH_ADDRESS", default_value = "0.0.0.0:8000")]

@@ -35,7 +35,10 @@ async fn ready(State(readiness): State<Arc<Readiness>>) -> (StatusCode, &'static
     if readiness.is_ready() {
         (StatusCode::OK, "ready")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready: the Kubernetes API has not been reached")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the Kubernetes API has not been reached",
+        )
     }
 }
 
@@ -47,15 +50,28 @@ mod tests {
     use tower::ServiceExt;
 
     async fn status_of(readiness: Arc<Readiness>, path: &str) -> StatusCode {
-        let request = Request::builder().uri(path).body(Body::empty()).expect("request");
-        routes(readiness).oneshot(request).await.expect("response").status()
+        let request = Request::builder()
+            .uri(path)
+            .body(Body::empty())
+            .expect("request");
+        routes(readiness)
+            .oneshot(request)
+            .await
+            .expect("response")
+            .status()
     }
 
     #[tokio::test]
     async fn healthz_always_answers_and_readyz_follows_readiness() {
         let readiness = Arc::new(Readiness::default());
-        assert_eq!(status_of(readiness.clone(), "/healthz").await, StatusCode::OK);
-        assert_eq!(status_of(readiness.clone(), "/readyz").await, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            status_of(readiness.clone(), "/healthz").await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            status_of(readiness.clone(), "/readyz").await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         readiness.mark_ready();
         assert_eq!(status_of(readiness, "/readyz").await, StatusCode::OK);
     }

@@ -5,7 +5,11 @@ use std::net::SocketAddr;
 use clap::Parser;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "supaplane-operator", version, about = "Reconciles supaplane Organizations and Projects")]
+#[command(
+    name = "supaplane-operator",
+    version,
+    about = "Reconciles supaplane Organizations and Projects"
+)]
 pub struct OperatorConfig {
     /// Address of the health, readiness and metrics endpoints.
     #[arg(long, env = "SUPAPLANE_HEALTH_ADDRESS", default_value = "0.0.0.0:8080")]

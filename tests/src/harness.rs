@@ -11,7 +11,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::wait::{Condition, await_condition, conditions};
-use kube::{Api, Client, CustomResourceExt, Resource};
+use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
@@ -42,13 +42,20 @@ impl TestCluster {
             Ok(path) if !path.is_empty() => {
                 let kubeconfig = kube::config::Kubeconfig::read_from(&path)
                     .with_context(|| format!("reading kubeconfig {path}"))?;
-                let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
-                Ok(TestCluster { client: Client::try_from(config)?, server: None })
+                let config =
+                    kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
+                Ok(TestCluster {
+                    client: Client::try_from(config)?,
+                    server: None,
+                })
             }
             _ => {
                 let server = TestApiServer::start().await?;
                 let client = Client::try_from(server.config()?)?;
-                Ok(TestCluster { client, server: Some(server) })
+                Ok(TestCluster {
+                    client,
+                    server: Some(server),
+                })
             }
         }
     }
@@ -65,12 +72,26 @@ impl TestCluster {
     /// Applies the generated CRDs and waits until they are served.
     pub async fn install_crds(&self) -> anyhow::Result<()> {
         let crds: Api<CustomResourceDefinition> = Api::all(self.client.clone());
-        for crd in supaplane_crds() {
-            let name = crd.metadata.name.clone().context("generated CRD has no name")?;
-            crds.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&crd))
-                .await
-                .with_context(|| format!("applying CRD {name}"))?;
-            wait_for(&crds, &name, conditions::is_crd_established(), Duration::from_secs(30)).await?;
+        for crd in supaplane_crds::all_crds() {
+            let name = crd
+                .metadata
+                .name
+                .clone()
+                .context("generated CRD has no name")?;
+            crds.patch(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&crd),
+            )
+            .await
+            .with_context(|| format!("applying CRD {name}"))?;
+            wait_for(
+                &crds,
+                &name,
+                conditions::is_crd_established(),
+                Duration::from_secs(30),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -83,7 +104,12 @@ pub fn unique_name(prefix: &str) -> String {
 }
 
 /// Waits until `condition` holds for the named object.
-pub async fn wait_for<K>(api: &Api<K>, name: &str, condition: impl Condition<K>, timeout: Duration) -> anyhow::Result<K>
+pub async fn wait_for<K>(
+    api: &Api<K>,
+    name: &str,
+    condition: impl Condition<K>,
+    timeout: Duration,
+) -> anyhow::Result<K>
 where
     K: Resource + Clone + Debug + DeserializeOwned + Send + 'static,
 {
@@ -98,16 +124,23 @@ pub async fn wait_deleted<K>(api: &Api<K>, name: &str, timeout: Duration) -> any
 where
     K: Resource + Clone + Debug + DeserializeOwned + Send + 'static,
 {
-    tokio::time::timeout(timeout, await_condition(api.clone(), name, |object: Option<&K>| object.is_none()))
-        .await
-        .with_context(|| format!("timed out after {timeout:?} waiting for {name} to be deleted"))??;
+    tokio::time::timeout(
+        timeout,
+        await_condition(api.clone(), name, |object: Option<&K>| object.is_none()),
+    )
+    .await
+    .with_context(|| format!("timed out after {timeout:?} waiting for {name} to be deleted"))??;
     Ok(())
 }
 
 impl TestCluster {
     /// Makes a Deployment report all replicas ready, as the deployment
     /// controller and kubelets would. On a real cluster it waits for that.
-    pub async fn mark_deployment_ready(&self, namespace: &str, name: &str) -> anyhow::Result<Deployment> {
+    pub async fn mark_deployment_ready(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> anyhow::Result<Deployment> {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
         if self.server.is_none() {
             return wait_for(&api, name, is_deployment_ready, Duration::from_secs(600)).await;
@@ -126,12 +159,18 @@ impl TestCluster {
                  "message": format!("ReplicaSet \"{name}\" has successfully progressed."), "lastUpdateTime": now, "lastTransitionTime": now},
             ],
         }});
-        Ok(api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status)).await?)
+        Ok(api
+            .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+            .await?)
     }
 
     /// Makes a StatefulSet report all replicas ready, as the statefulset
     /// controller and kubelets would. On a real cluster it waits for that.
-    pub async fn mark_statefulset_ready(&self, namespace: &str, name: &str) -> anyhow::Result<StatefulSet> {
+    pub async fn mark_statefulset_ready(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> anyhow::Result<StatefulSet> {
         let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), namespace);
         if self.server.is_none() {
             return wait_for(&api, name, is_statefulset_ready, Duration::from_secs(600)).await;
@@ -145,7 +184,9 @@ impl TestCluster {
             "updatedReplicas": replicas, "availableReplicas": replicas,
             "currentRevision": revision, "updateRevision": revision,
         }});
-        Ok(api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status)).await?)
+        Ok(api
+            .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+            .await?)
     }
 }
 
@@ -153,7 +194,8 @@ fn is_deployment_ready(object: Option<&Deployment>) -> bool {
     object.is_some_and(|d| {
         let wanted = d.spec.replicas.unwrap_or(1);
         d.status.as_ref().is_some_and(|s| {
-            s.observed_generation == d.metadata.generation && s.ready_replicas.unwrap_or(0) >= wanted
+            s.observed_generation == d.metadata.generation
+                && s.ready_replicas.unwrap_or(0) >= wanted
         })
     })
 }
@@ -162,12 +204,8 @@ fn is_statefulset_ready(object: Option<&StatefulSet>) -> bool {
     object.is_some_and(|s| {
         let wanted = s.spec.replicas.unwrap_or(1);
         s.status.as_ref().is_some_and(|status| {
-            status.observed_generation == s.metadata.generation && status.ready_replicas.unwrap_or(0) >= wanted
+            status.observed_generation == s.metadata.generation
+                && status.ready_replicas.unwrap_or(0) >= wanted
         })
     })
-}
-
-/// The CRDs of supaplane, for tests that install them by hand.
-pub fn supaplane_crds() -> Vec<CustomResourceDefinition> {
-    vec![supaplane_crds::Organization::crd(), supaplane_crds::Project::crd()]
 }

@@ -40,7 +40,12 @@ fn causes(status: &kube::core::Status) -> Vec<(String, String)> {
     status
         .details
         .as_ref()
-        .map(|d| d.causes.iter().map(|c| (c.field.clone(), c.reason.clone())).collect())
+        .map(|d| {
+            d.causes
+                .iter()
+                .map(|c| (c.field.clone(), c.reason.clone()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -56,8 +61,14 @@ async fn a_valid_project_is_stored_with_defaults_and_unknown_fields_pruned() -> 
     assert_eq!(created.metadata.generation, Some(1));
     let spec = &created.data["spec"];
     assert_eq!(spec["organization"], "acme");
-    assert!(spec.get("notAField").is_none(), "unknown fields are pruned: {spec}");
-    assert_eq!(spec["paused"], false, "defaults are applied by the server: {spec}");
+    assert!(
+        spec.get("notAField").is_none(),
+        "unknown fields are pruned: {spec}"
+    );
+    assert_eq!(
+        spec["paused"], false,
+        "defaults are applied by the server: {spec}"
+    );
     Ok(())
 }
 
@@ -67,10 +78,25 @@ async fn a_project_with_an_invalid_organization_ref_is_refused_with_422() -> any
     let api = projects(cluster.client());
     let name = unique_name("proj");
 
-    let refused = api_error(api.create(&PostParams::default(), &project_body(&name, "Not_A_Slug")).await);
+    let refused = api_error(
+        api.create(&PostParams::default(), &project_body(&name, "Not_A_Slug"))
+            .await,
+    );
     assert_eq!((refused.code, refused.reason.as_str()), (422, "Invalid"));
-    assert!(refused.message.starts_with(&format!("Project.supaplane.io \"{name}\" is invalid: spec.organization")), "{}", refused.message);
-    assert_eq!(causes(&refused), [("spec.organization".to_string(), "FieldValueInvalid".to_string())]);
+    assert!(
+        refused.message.starts_with(&format!(
+            "Project.supaplane.io \"{name}\" is invalid: spec.organization"
+        )),
+        "{}",
+        refused.message
+    );
+    assert_eq!(
+        causes(&refused),
+        [(
+            "spec.organization".to_string(),
+            "FieldValueInvalid".to_string()
+        )]
+    );
 
     let missing = api_error(api.get(&name).await);
     assert_eq!(missing.code, 404, "nothing was created");
@@ -81,7 +107,10 @@ async fn a_project_with_an_invalid_organization_ref_is_refused_with_422() -> any
 async fn a_project_name_must_be_a_dns_name() -> anyhow::Result<()> {
     let cluster = TestCluster::start().await?;
     let api = projects(cluster.client());
-    let refused = api_error(api.create(&PostParams::default(), &project_body("Bad_Ref", "acme")).await);
+    let refused = api_error(
+        api.create(&PostParams::default(), &project_body("Bad_Ref", "acme"))
+            .await,
+    );
     assert_eq!(refused.code, 422);
     assert_eq!(causes(&refused)[0].0, "metadata.name");
     Ok(())
@@ -97,13 +126,27 @@ async fn a_wrongly_typed_or_missing_field_is_refused() -> anyhow::Result<()> {
     wrong_type.data["spec"]["paused"] = json!("yes");
     let refused = api_error(api.create(&PostParams::default(), &wrong_type).await);
     assert_eq!(refused.code, 422);
-    assert!(causes(&refused).iter().any(|(field, _)| field == "spec.paused"), "{refused:?}");
+    assert!(
+        causes(&refused)
+            .iter()
+            .any(|(field, _)| field == "spec.paused"),
+        "{refused:?}"
+    );
 
     let mut missing = project_body(&name, "acme");
-    missing.data["spec"].as_object_mut().expect("spec").remove("displayName");
+    missing.data["spec"]
+        .as_object_mut()
+        .expect("spec")
+        .remove("displayName");
     let refused = api_error(api.create(&PostParams::default(), &missing).await);
     assert_eq!(refused.code, 422);
-    assert!(causes(&refused).contains(&("spec.displayName".to_string(), "FieldValueRequired".to_string())), "{refused:?}");
+    assert!(
+        causes(&refused).contains(&(
+            "spec.displayName".to_string(),
+            "FieldValueRequired".to_string()
+        )),
+        "{refused:?}"
+    );
     Ok(())
 }
 
@@ -112,17 +155,31 @@ async fn the_organization_of_a_project_cannot_change() -> anyhow::Result<()> {
     let cluster = TestCluster::start().await?;
     let api = projects(cluster.client());
     let name = unique_name("proj");
-    api.create(&PostParams::default(), &project_body(&name, "acme")).await?;
+    api.create(&PostParams::default(), &project_body(&name, "acme"))
+        .await?;
 
     let moved = api_error(
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"organization": "other"}}))).await,
+        api.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"organization": "other"}})),
+        )
+        .await,
     );
     assert_eq!(moved.code, 422, "{moved:?}");
-    assert!(moved.message.contains("spec.organization"), "{}", moved.message);
+    assert!(
+        moved.message.contains("spec.organization"),
+        "{}",
+        moved.message
+    );
 
     // Other fields still change, and that bumps the generation.
     let renamed = api
-        .patch(&name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"displayName": "Renamed"}})))
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"displayName": "Renamed"}})),
+        )
         .await?;
     assert_eq!(renamed.data["spec"]["displayName"], "Renamed");
     assert_eq!(renamed.metadata.generation, Some(2));
@@ -134,12 +191,20 @@ async fn project_status_is_written_through_the_status_subresource_only() -> anyh
     let cluster = TestCluster::start().await?;
     let api = projects(cluster.client());
     let name = unique_name("proj");
-    api.create(&PostParams::default(), &project_body(&name, "acme")).await?;
+    api.create(&PostParams::default(), &project_body(&name, "acme"))
+        .await?;
 
     let ignored = api
-        .patch(&name, &PatchParams::default(), &Patch::Merge(json!({"status": {"status": "ACTIVE_HEALTHY"}})))
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"status": "ACTIVE_HEALTHY"}})),
+        )
         .await?;
-    assert!(ignored.data.get("status").is_none_or(Value::is_null), "spec writes ignore status");
+    assert!(
+        ignored.data.get("status").is_none_or(Value::is_null),
+        "spec writes ignore status"
+    );
 
     let status = api
         .patch_status(
@@ -152,13 +217,24 @@ async fn project_status_is_written_through_the_status_subresource_only() -> anyh
         )
         .await?;
     assert_eq!(status.data["status"]["status"], "COMING_UP");
-    assert_eq!(status.metadata.generation, Some(1), "status writes leave the generation alone");
+    assert_eq!(
+        status.metadata.generation,
+        Some(1),
+        "status writes leave the generation alone"
+    );
 
     let refused = api_error(
-        api.patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({"status": {"status": "NOT_A_STATUS"}})))
-            .await,
+        api.patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"status": "NOT_A_STATUS"}})),
+        )
+        .await,
     );
-    assert_eq!(refused.code, 422, "status is validated against the schema too");
+    assert_eq!(
+        refused.code, 422,
+        "status is validated against the schema too"
+    );
     Ok(())
 }
 
@@ -175,11 +251,21 @@ async fn an_organization_needs_a_display_name_and_known_roles() -> anyhow::Resul
         }))
         .expect("a valid DynamicObject")
     };
-    let refused = api_error(api.create(&PostParams::default(), &organization("Emperor")).await);
+    let refused = api_error(
+        api.create(&PostParams::default(), &organization("Emperor"))
+            .await,
+    );
     assert_eq!(refused.code, 422);
-    assert!(causes(&refused).iter().any(|(field, reason)| field == "spec.members[0].role" && reason == "FieldValueNotSupported"), "{refused:?}");
+    assert!(
+        causes(&refused)
+            .iter()
+            .any(|(field, reason)| field == "spec.members[0].role"
+                && reason == "FieldValueNotSupported"),
+        "{refused:?}"
+    );
 
-    api.create(&PostParams::default(), &organization("Read-only")).await?;
+    api.create(&PostParams::default(), &organization("Read-only"))
+        .await?;
     Ok(())
 }
 
@@ -192,9 +278,11 @@ async fn deleting_a_crd_removes_its_resources() -> anyhow::Result<()> {
     }
     let api = projects(cluster.client());
     let name = unique_name("proj");
-    api.create(&PostParams::default(), &project_body(&name, "acme")).await?;
+    api.create(&PostParams::default(), &project_body(&name, "acme"))
+        .await?;
     let crds: Api<CustomResourceDefinition> = Api::all(cluster.client());
-    crds.delete("projects.supaplane.io", &Default::default()).await?;
+    crds.delete("projects.supaplane.io", &Default::default())
+        .await?;
     wait_deleted(&crds, "projects.supaplane.io", Duration::from_secs(20)).await?;
     let gone = api_error(api.get(&name).await);
     assert_eq!(gone.code, 404);
@@ -205,9 +293,18 @@ async fn deleting_a_crd_removes_its_resources() -> anyhow::Result<()> {
 async fn discovery_lists_the_custom_resources() -> anyhow::Result<()> {
     let cluster = TestCluster::start().await?;
     let discovery = kube::Discovery::new(cluster.client()).run().await?;
-    let group = discovery.get("supaplane.io").expect("the supaplane.io group is served");
-    let kinds: Vec<String> = group.recommended_resources().into_iter().map(|(resource, _)| resource.kind).collect();
-    assert!(kinds.contains(&"Project".to_string()) && kinds.contains(&"Organization".to_string()), "{kinds:?}");
+    let group = discovery
+        .get("supaplane.io")
+        .expect("the supaplane.io group is served");
+    let kinds: Vec<String> = group
+        .recommended_resources()
+        .into_iter()
+        .map(|(resource, _)| resource.kind)
+        .collect();
+    assert!(
+        kinds.contains(&"Project".to_string()) && kinds.contains(&"Organization".to_string()),
+        "{kinds:?}"
+    );
     let (projects, capabilities) = group.recommended_kind("Project").expect("Project");
     assert_eq!(projects.plural, "projects");
     assert_eq!(capabilities.scope, kube::discovery::Scope::Cluster);

@@ -30,8 +30,14 @@ fn default_if_absent(object: &mut Value, pointer: &str, value: Value) {
 pub fn apply_defaults(resource: &ResourceType, object: &mut Value, creating: bool) {
     match (resource.group.as_str(), resource.plural.as_str()) {
         ("", "namespaces") => {
-            let name = object.pointer("/metadata/name").cloned().unwrap_or(Value::Null);
-            if !object.pointer("/metadata/labels").is_some_and(Value::is_object) {
+            let name = object
+                .pointer("/metadata/name")
+                .cloned()
+                .unwrap_or(Value::Null);
+            if !object
+                .pointer("/metadata/labels")
+                .is_some_and(Value::is_object)
+            {
                 object["metadata"]["labels"] = json!({});
             }
             object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
@@ -95,24 +101,37 @@ fn default_pod_template(object: &mut Value) {
 
 /// `stringData` is write-only: the server folds it into `data`.
 fn fold_string_data(object: &mut Value) {
-    let Some(Value::Object(string_data)) = object.as_object_mut().and_then(|o| o.remove("stringData")) else {
+    let Some(Value::Object(string_data)) =
+        object.as_object_mut().and_then(|o| o.remove("stringData"))
+    else {
         return;
     };
     if !object.get("data").is_some_and(Value::is_object) {
         object["data"] = json!({});
     }
     for (key, value) in string_data {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(value.as_str().unwrap_or_default());
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(value.as_str().unwrap_or_default());
         object["data"][key] = Value::String(encoded);
     }
 }
 
 fn invalid(field: &str, value: Option<Value>, detail: &str) -> FieldError {
-    FieldError { field: field.to_string(), kind: FieldErrorKind::Invalid, bad_value: value, detail: detail.to_string() }
+    FieldError {
+        field: field.to_string(),
+        kind: FieldErrorKind::Invalid,
+        bad_value: value,
+        detail: detail.to_string(),
+    }
 }
 
 fn required(field: &str) -> FieldError {
-    FieldError { field: field.to_string(), kind: FieldErrorKind::Required, bad_value: None, detail: String::new() }
+    FieldError {
+        field: field.to_string(),
+        kind: FieldErrorKind::Required,
+        bad_value: None,
+        detail: String::new(),
+    }
 }
 
 /// The validations of built-in kinds that a controller's output can fail.
@@ -120,12 +139,18 @@ pub fn validate(resource: &ResourceType, object: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
     match (resource.group.as_str(), resource.plural.as_str()) {
         ("apps", "deployments") | ("apps", "statefulsets") => {
-            let selector = object.pointer("/spec/selector/matchLabels").and_then(Value::as_object);
-            let template_labels = object.pointer("/spec/template/metadata/labels").and_then(Value::as_object);
+            let selector = object
+                .pointer("/spec/selector/matchLabels")
+                .and_then(Value::as_object);
+            let template_labels = object
+                .pointer("/spec/template/metadata/labels")
+                .and_then(Value::as_object);
             match selector {
                 None => errors.push(required("spec.selector")),
                 Some(selector) => {
-                    let matches = selector.iter().all(|(k, v)| template_labels.and_then(|l| l.get(k)) == Some(v));
+                    let matches = selector
+                        .iter()
+                        .all(|(k, v)| template_labels.and_then(|l| l.get(k)) == Some(v));
                     if !matches {
                         errors.push(invalid(
                             "spec.template.metadata.labels",
@@ -135,7 +160,11 @@ pub fn validate(resource: &ResourceType, object: &Value) -> Vec<FieldError> {
                     }
                 }
             }
-            validate_pod_spec(object.pointer("/spec/template/spec"), "spec.template.spec", &mut errors);
+            validate_pod_spec(
+                object.pointer("/spec/template/spec"),
+                "spec.template.spec",
+                &mut errors,
+            );
             if resource.plural == "statefulsets" && object.pointer("/spec/serviceName").is_none() {
                 // serviceName became optional in 1.33 but our stacks need the
                 // headless service; nothing to enforce server-side.
@@ -146,9 +175,18 @@ pub fn validate(resource: &ResourceType, object: &Value) -> Vec<FieldError> {
                 for (index, port) in ports.iter().enumerate() {
                     let number = port.get("port").and_then(Value::as_i64).unwrap_or(0);
                     if !(1..=65535).contains(&number) {
-                        errors.push(invalid(&format!("spec.ports[{index}].port"), port.get("port").cloned(), "must be between 1 and 65535, inclusive"));
+                        errors.push(invalid(
+                            &format!("spec.ports[{index}].port"),
+                            port.get("port").cloned(),
+                            "must be between 1 and 65535, inclusive",
+                        ));
                     }
-                    if ports.len() > 1 && port.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
+                    if ports.len() > 1
+                        && port
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .is_none_or(str::is_empty)
+                    {
                         errors.push(required(&format!("spec.ports[{index}].name")));
                     }
                 }
@@ -160,7 +198,9 @@ pub fn validate(resource: &ResourceType, object: &Value) -> Vec<FieldError> {
                     for key in map.keys() {
                         let ok = !key.is_empty()
                             && key.len() <= 253
-                            && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                            && key
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
                         if !ok {
                             errors.push(invalid(&format!("{field}[{key}]"), Some(json!(key)), "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"));
                         }
@@ -174,14 +214,22 @@ pub fn validate(resource: &ResourceType, object: &Value) -> Vec<FieldError> {
 }
 
 fn validate_pod_spec(pod_spec: Option<&Value>, path: &str, errors: &mut Vec<FieldError>) {
-    let containers = pod_spec.and_then(|s| s.get("containers")).and_then(Value::as_array);
+    let containers = pod_spec
+        .and_then(|s| s.get("containers"))
+        .and_then(Value::as_array);
     match containers {
         None => errors.push(required(&format!("{path}.containers"))),
-        Some(containers) if containers.is_empty() => errors.push(required(&format!("{path}.containers"))),
+        Some(containers) if containers.is_empty() => {
+            errors.push(required(&format!("{path}.containers")))
+        }
         Some(containers) => {
             for (index, container) in containers.iter().enumerate() {
                 for field in ["name", "image"] {
-                    if container.get(field).and_then(Value::as_str).is_none_or(str::is_empty) {
+                    if container
+                        .get(field)
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                    {
                         errors.push(required(&format!("{path}.containers[{index}].{field}")));
                     }
                 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::metadata::{finalizers_of, is_terminating, name_of, namespace_of, uid_of};
-use super::objects::{self, CRD_CLEANUP_FINALIZER, DeleteOptions, FOREGROUND_FINALIZER, ORPHAN_FINALIZER, ServerState};
+use super::objects::{
+    self, CRD_CLEANUP_FINALIZER, DeleteOptions, FOREGROUND_FINALIZER, ORPHAN_FINALIZER, ServerState,
+};
 use super::registry::ResourceType;
 use super::store::Write;
 
@@ -31,7 +33,11 @@ pub async fn run(state: Arc<ServerState>) {
 }
 
 fn resource_for_key(state: &ServerState, storage_key: &str) -> Option<Arc<ResourceType>> {
-    state.registry.all().into_iter().find(|r| r.storage_key() == storage_key)
+    state
+        .registry
+        .all()
+        .into_iter()
+        .find(|r| r.storage_key() == storage_key)
 }
 
 fn delete_quietly(state: &ServerState, storage_key: &str, object: &Value, policy: Option<&str>) {
@@ -41,7 +47,13 @@ fn delete_quietly(state: &ServerState, storage_key: &str, object: &Value, policy
             precondition_uid: Some(uid_of(object).to_string()),
             ..Default::default()
         };
-        let _ = objects::delete(state, &resource, namespace_of(object), name_of(object), &options);
+        let _ = objects::delete(
+            state,
+            &resource,
+            namespace_of(object),
+            name_of(object),
+            &options,
+        );
     }
 }
 
@@ -50,27 +62,38 @@ fn delete_quietly(state: &ServerState, storage_key: &str, object: &Value, policy
 fn edit(state: &ServerState, storage_key: &str, object: &Value, change: impl FnOnce(&mut Value)) {
     let is_namespace = storage_key == "/namespaces";
     let uid = uid_of(object).to_string();
-    let _ = state.store.write(storage_key, namespace_of(object), name_of(object), |current| {
-        let Some(current) = current.filter(|c| uid_of(c) == uid) else {
-            return Ok((Write::Unchanged, ()));
-        };
-        let mut updated = current.clone();
-        change(&mut updated);
-        if updated == *current {
-            return Ok((Write::Unchanged, ()));
-        }
-        let namespace_held = is_namespace
-            && updated.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
-        if is_terminating(&updated) && finalizers_of(&updated).is_empty() && !namespace_held {
-            return Ok((Write::Delete(updated), ()));
-        }
-        Ok((Write::Put(updated), ()))
-    });
+    let _ = state.store.write(
+        storage_key,
+        namespace_of(object),
+        name_of(object),
+        |current| {
+            let Some(current) = current.filter(|c| uid_of(c) == uid) else {
+                return Ok((Write::Unchanged, ()));
+            };
+            let mut updated = current.clone();
+            change(&mut updated);
+            if updated == *current {
+                return Ok((Write::Unchanged, ()));
+            }
+            let namespace_held = is_namespace
+                && updated
+                    .pointer("/spec/finalizers")
+                    .and_then(Value::as_array)
+                    .is_some_and(|f| !f.is_empty());
+            if is_terminating(&updated) && finalizers_of(&updated).is_empty() && !namespace_held {
+                return Ok((Write::Delete(updated), ()));
+            }
+            Ok((Write::Put(updated), ()))
+        },
+    );
 }
 
 fn remove_finalizer(state: &ServerState, storage_key: &str, object: &Value, finalizer: &str) {
     edit(state, storage_key, object, |o| {
-        let remaining: Vec<String> = finalizers_of(o).into_iter().filter(|f| f != finalizer).collect();
+        let remaining: Vec<String> = finalizers_of(o)
+            .into_iter()
+            .filter(|f| f != finalizer)
+            .collect();
         o["metadata"]["finalizers"] = json!(remaining);
     });
 }
@@ -89,7 +112,10 @@ fn owner_state<'a>(
     reference: &Value,
     dependent_namespace: &str,
 ) -> OwnerState<'a> {
-    let api_version = reference.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let api_version = reference
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let kind = reference.get("kind").and_then(Value::as_str).unwrap_or("");
     let Some(owner_type) = state.registry.by_kind(api_version, kind) else {
         return OwnerState::Unknown;
@@ -108,14 +134,20 @@ fn owner_state<'a>(
 
 fn garbage_collect(state: &ServerState) {
     let all = state.store.all_objects();
-    let by_uid: HashMap<String, (String, Value)> =
-        all.iter().map(|(key, object)| (uid_of(object).to_string(), (key.clone(), object.clone()))).collect();
+    let by_uid: HashMap<String, (String, Value)> = all
+        .iter()
+        .map(|(key, object)| (uid_of(object).to_string(), (key.clone(), object.clone())))
+        .collect();
     // Owner uid -> whether a dependent still blocks its foreground deletion.
     let mut blocking: HashMap<String, bool> = HashMap::new();
     let mut has_dependents: HashMap<String, bool> = HashMap::new();
 
     for (key, object) in &all {
-        let references = object.pointer("/metadata/ownerReferences").and_then(Value::as_array).cloned().unwrap_or_default();
+        let references = object
+            .pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if references.is_empty() {
             continue;
         }
@@ -124,21 +156,31 @@ fn garbage_collect(state: &ServerState) {
         let mut live = 0;
         let mut foreground_owner = false;
         for reference in &references {
-            let uid = reference.get("uid").and_then(Value::as_str).unwrap_or("").to_string();
+            let uid = reference
+                .get("uid")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             match owner_state(state, &by_uid, reference, namespace_of(object)) {
                 OwnerState::Absent => dangling.push(uid),
                 OwnerState::Unknown => live += 1,
                 OwnerState::Present((_, owner)) => {
                     has_dependents.insert(uid.clone(), true);
                     let owner_finalizers = finalizers_of(owner);
-                    if is_terminating(owner) && owner_finalizers.iter().any(|f| f == ORPHAN_FINALIZER) {
+                    if is_terminating(owner)
+                        && owner_finalizers.iter().any(|f| f == ORPHAN_FINALIZER)
+                    {
                         orphaned_by.push(uid);
                         continue;
                     }
                     live += 1;
-                    if is_terminating(owner) && owner_finalizers.iter().any(|f| f == FOREGROUND_FINALIZER) {
+                    if is_terminating(owner)
+                        && owner_finalizers.iter().any(|f| f == FOREGROUND_FINALIZER)
+                    {
                         foreground_owner = true;
-                        if reference.get("blockOwnerDeletion").and_then(Value::as_bool) == Some(true) {
+                        if reference.get("blockOwnerDeletion").and_then(Value::as_bool)
+                            == Some(true)
+                        {
                             blocking.insert(uid, true);
                         }
                     }
@@ -157,7 +199,11 @@ fn garbage_collect(state: &ServerState) {
             let drop: Vec<String> = dangling.into_iter().chain(orphaned_by).collect();
             edit(state, key, object, |o| {
                 if let Some(Value::Array(refs)) = o.pointer_mut("/metadata/ownerReferences") {
-                    refs.retain(|r| !drop.iter().any(|uid| r.get("uid").and_then(Value::as_str) == Some(uid)));
+                    refs.retain(|r| {
+                        !drop
+                            .iter()
+                            .any(|uid| r.get("uid").and_then(Value::as_str) == Some(uid))
+                    });
                 }
             });
         }
@@ -204,8 +250,14 @@ fn clean_up_crds(state: &ServerState) {
     let key = "apiextensions.k8s.io/customresourcedefinitions";
     let (crds, _) = state.store.list(key, None);
     for crd in crds.iter().filter(|c| is_terminating(c)) {
-        let group = crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or("");
-        let plural = crd.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or("");
+        let group = crd
+            .pointer("/spec/group")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let plural = crd
+            .pointer("/spec/names/plural")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let storage_key = format!("{group}/{plural}");
         let (instances, _) = state.store.list(&storage_key, None);
         if instances.is_empty() {

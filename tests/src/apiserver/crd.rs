@@ -12,21 +12,41 @@ use super::schema::{CrdSchema, FieldError, FieldErrorKind};
 use super::store::Write;
 
 fn error(field: &str, kind: FieldErrorKind, bad_value: Option<Value>, detail: &str) -> FieldError {
-    FieldError { field: field.into(), kind, bad_value, detail: detail.into() }
+    FieldError {
+        field: field.into(),
+        kind,
+        bad_value,
+        detail: detail.into(),
+    }
 }
 
 /// The checks of apiextensions' CRD validation that a generated CRD can fail.
 pub fn validate(crd: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let group = crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or("");
-    let plural = crd.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or("");
+    let group = crd
+        .pointer("/spec/group")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let plural = crd
+        .pointer("/spec/names/plural")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if group.is_empty() {
         errors.push(error("spec.group", FieldErrorKind::Required, None, ""));
     }
     if plural.is_empty() {
-        errors.push(error("spec.names.plural", FieldErrorKind::Required, None, ""));
+        errors.push(error(
+            "spec.names.plural",
+            FieldErrorKind::Required,
+            None,
+            "",
+        ));
     }
-    if crd.pointer("/spec/names/kind").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if crd
+        .pointer("/spec/names/kind")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         errors.push(error("spec.names.kind", FieldErrorKind::Required, None, ""));
     }
     let expected = format!("{plural}.{group}");
@@ -47,20 +67,47 @@ pub fn validate(crd: &Value) -> Vec<FieldError> {
             "supported values: \"Cluster\", \"Namespaced\"",
         )),
     }
-    let versions = crd.pointer("/spec/versions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let versions = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if versions.is_empty() {
-        errors.push(error("spec.versions", FieldErrorKind::Invalid, None, "must have exactly one version marked as storage version"));
+        errors.push(error(
+            "spec.versions",
+            FieldErrorKind::Invalid,
+            None,
+            "must have exactly one version marked as storage version",
+        ));
     }
-    let storage_versions = versions.iter().filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).count();
+    let storage_versions = versions
+        .iter()
+        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .count();
     if !versions.is_empty() && storage_versions != 1 {
-        errors.push(error("spec.versions", FieldErrorKind::Invalid, None, "must have exactly one version marked as storage version"));
+        errors.push(error(
+            "spec.versions",
+            FieldErrorKind::Invalid,
+            None,
+            "must have exactly one version marked as storage version",
+        ));
     }
     for (index, version) in versions.iter().enumerate() {
         match version.pointer("/schema/openAPIV3Schema") {
-            None => errors.push(error(&format!("spec.versions[{index}].schema.openAPIV3Schema"), FieldErrorKind::Required, None, "schemas are required")),
+            None => errors.push(error(
+                &format!("spec.versions[{index}].schema.openAPIV3Schema"),
+                FieldErrorKind::Required,
+                None,
+                "schemas are required",
+            )),
             Some(schema) => {
                 if let Err(why) = CrdSchema::new(schema) {
-                    errors.push(error(&format!("spec.versions[{index}].schema.openAPIV3Schema"), FieldErrorKind::Invalid, None, &why));
+                    errors.push(error(
+                        &format!("spec.versions[{index}].schema.openAPIV3Schema"),
+                        FieldErrorKind::Invalid,
+                        None,
+                        &why,
+                    ));
                 }
             }
         }
@@ -72,7 +119,12 @@ pub fn validate(crd: &Value) -> Vec<FieldError> {
 /// apiextensions controllers do right after a CRD is written.
 pub fn establish(state: &ServerState, crd: &Value) {
     let spec = crd.get("spec").cloned().unwrap_or(Value::Null);
-    let text = |pointer: &str| spec.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_string();
+    let text = |pointer: &str| {
+        spec.pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     let group = text("/group");
     let plural = text("/names/plural");
     let kind = text("/names/kind");
@@ -83,20 +135,38 @@ pub fn establish(state: &ServerState, crd: &Value) {
     let short_names: Vec<String> = spec
         .pointer("/names/shortNames")
         .and_then(Value::as_array)
-        .map(|names| names.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let namespaced = text("/scope") == "Namespaced";
     let mut stored_versions = Vec::new();
     state.registry.remove_group_resource(&group, &plural);
-    for version in spec.get("versions").and_then(Value::as_array).cloned().unwrap_or_default() {
-        let name = version.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+    for version in spec
+        .get("versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        let name = version
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if version.get("storage").and_then(Value::as_bool) == Some(true) {
             stored_versions.push(name.clone());
         }
         if version.get("served").and_then(Value::as_bool) != Some(true) {
             continue;
         }
-        let Some(schema) = version.pointer("/schema/openAPIV3Schema").and_then(|s| CrdSchema::new(s).ok()) else {
+        let Some(schema) = version
+            .pointer("/schema/openAPIV3Schema")
+            .and_then(|s| CrdSchema::new(s).ok())
+        else {
             continue;
         };
         state.registry.insert(ResourceType {

@@ -13,13 +13,13 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::AppState;
 use super::metadata::{name_of, namespace_of};
 use super::objects::{self, DeleteOptions, PatchType, ServerState, WriteContext};
 use super::registry::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::{ApiError, ApiResult};
 use super::store::{EventType, StoredEvent};
-use super::AppState;
 
 /// What a URL names.
 enum Target {
@@ -38,7 +38,11 @@ struct ResourceRequest {
 }
 
 fn route(state: &ServerState, path: &str) -> ApiResult<Target> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let (group, version, rest) = match segments.as_slice() {
         ["version"] => return Ok(Target::Version),
         ["api"] => return Ok(Target::ApiVersions),
@@ -47,17 +51,26 @@ fn route(state: &ServerState, path: &str) -> ApiResult<Target> {
         ["apis", group, version, rest @ ..] => (*group, *version, rest),
         _ => return Err(ApiError::path_not_found()),
     };
-    let lookup = |plural: &str| state.registry.get(group, version, plural).ok_or_else(ApiError::path_not_found);
-    let request = |resource, namespace: Option<&str>, name: Option<&str>, subresource: Option<&str>| {
-        Ok(Target::Resource(ResourceRequest {
-            resource,
-            namespace: namespace.map(str::to_string),
-            name: name.map(str::to_string),
-            subresource: subresource.map(str::to_string),
-        }))
+    let lookup = |plural: &str| {
+        state
+            .registry
+            .get(group, version, plural)
+            .ok_or_else(ApiError::path_not_found)
     };
+    let request =
+        |resource, namespace: Option<&str>, name: Option<&str>, subresource: Option<&str>| {
+            Ok(Target::Resource(ResourceRequest {
+                resource,
+                namespace: namespace.map(str::to_string),
+                name: name.map(str::to_string),
+                subresource: subresource.map(str::to_string),
+            }))
+        };
     match rest {
-        [] => Ok(Target::ResourceList { group: group.to_string(), version: version.to_string() }),
+        [] => Ok(Target::ResourceList {
+            group: group.to_string(),
+            version: version.to_string(),
+        }),
         // A namespace's own subresources, before namespaced paths claim them.
         ["namespaces", name, sub @ ("status" | "finalize")] if group.is_empty() => {
             request(lookup("namespaces")?, None, Some(name), Some(sub))
@@ -79,7 +92,9 @@ fn route(state: &ServerState, path: &str) -> ApiResult<Target> {
             match tail {
                 [] => request(resource, None, None, None),
                 [name] if !resource.namespaced => request(resource, None, Some(name), None),
-                [name, sub] if !resource.namespaced => request(resource, None, Some(name), Some(sub)),
+                [name, sub] if !resource.namespaced => {
+                    request(resource, None, Some(name), Some(sub))
+                }
                 _ => Err(ApiError::path_not_found()),
             }
         }
@@ -124,7 +139,11 @@ pub async fn dispatch(
     }
 }
 
-fn verb_of(method: &Method, request: &ResourceRequest, params: &HashMap<String, String>) -> &'static str {
+fn verb_of(
+    method: &Method,
+    request: &ResourceRequest,
+    params: &HashMap<String, String>,
+) -> &'static str {
     let collection = request.name.is_none();
     match *method {
         Method::GET if collection && is_true(params.get("watch")) => "watch",
@@ -161,7 +180,9 @@ fn write_context(params: &HashMap<String, String>, headers: &HeaderMap) -> Write
 
 fn parse_body(body: &Bytes) -> ApiResult<Value> {
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("the object provided is unrecognized or not valid JSON: {e}"))
+        ApiError::bad_request(format!(
+            "the object provided is unrecognized or not valid JSON: {e}"
+        ))
     })
 }
 
@@ -195,7 +216,9 @@ async fn serve(
     let ctx = write_context(params, headers);
     let storage_namespace = namespace.unwrap_or("");
     match (method.clone(), request.name.as_deref()) {
-        (Method::GET, None) if is_true(params.get("watch")) => watch(state.clone(), resource, request.namespace.clone(), params),
+        (Method::GET, None) if is_true(params.get("watch")) => {
+            watch(state.clone(), resource, request.namespace.clone(), params)
+        }
         (Method::GET, None) => list(state, &resource, namespace, params),
         (Method::POST, None) => {
             let created = objects::create(state, &resource, namespace, parse_body(&body)?, &ctx)?;
@@ -210,23 +233,50 @@ async fn serve(
             Ok(axum::Json(present(&resource, object)).into_response())
         }
         (Method::PUT, Some(name)) => {
-            let updated = objects::update(state, &resource, namespace, name, subresource, parse_body(&body)?, &ctx)?;
+            let updated = objects::update(
+                state,
+                &resource,
+                namespace,
+                name,
+                subresource,
+                parse_body(&body)?,
+                &ctx,
+            )?;
             Ok(axum::Json(present(&resource, updated)).into_response())
         }
         (Method::PATCH, Some(name)) => {
-            let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             let patch_type = match PatchType::from_content_type(content_type)? {
-                PatchType::Apply { .. } => PatchType::Apply { force: is_true(params.get("force")) },
+                PatchType::Apply { .. } => PatchType::Apply {
+                    force: is_true(params.get("force")),
+                },
                 other => {
                     if params.contains_key("force") {
-                        return Err(ApiError::bad_request("force may not be set for non-apply patch requests"));
+                        return Err(ApiError::bad_request(
+                            "force may not be set for non-apply patch requests",
+                        ));
                     }
                     other
                 }
             };
-            let (object, created) =
-                objects::patch(state, &resource, namespace, name, subresource, patch_type, &body, &ctx)?;
-            let code = if created { StatusCode::CREATED } else { StatusCode::OK };
+            let (object, created) = objects::patch(
+                state,
+                &resource,
+                namespace,
+                name,
+                subresource,
+                patch_type,
+                &body,
+                &ctx,
+            )?;
+            let code = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             Ok((code, axum::Json(present(&resource, object))).into_response())
         }
         (Method::DELETE, Some(name)) => {
@@ -234,9 +284,14 @@ async fn serve(
                 return Err(ApiError::method_not_allowed());
             }
             let options = delete_options(params, &body)?;
-            let (object, gone) = objects::delete(state, &resource, storage_namespace, name, &options)?;
+            let (object, gone) =
+                objects::delete(state, &resource, storage_namespace, name, &options)?;
             // 200 when the object is gone; 202 while finalizers hold it.
-            let code = if gone { StatusCode::OK } else { StatusCode::ACCEPTED };
+            let code = if gone {
+                StatusCode::OK
+            } else {
+                StatusCode::ACCEPTED
+            };
             Ok((code, axum::Json(present(&resource, object))).into_response())
         }
         _ => Err(ApiError::method_not_allowed()),
@@ -244,9 +299,14 @@ async fn serve(
 }
 
 fn delete_options(params: &HashMap<String, String>, body: &Bytes) -> ApiResult<DeleteOptions> {
-    let body: Value = if body.is_empty() { json!({}) } else { parse_body(body)? };
+    let body: Value = if body.is_empty() {
+        json!({})
+    } else {
+        parse_body(body)?
+    };
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
-    let mut propagation_policy = text(body.get("propagationPolicy")).or_else(|| params.get("propagationPolicy").cloned());
+    let mut propagation_policy =
+        text(body.get("propagationPolicy")).or_else(|| params.get("propagationPolicy").cloned());
     // The deprecated orphanDependents flag maps onto a policy.
     if propagation_policy.is_none() {
         match body.get("orphanDependents").and_then(Value::as_bool) {
@@ -263,7 +323,10 @@ fn delete_options(params: &HashMap<String, String>, body: &Bytes) -> ApiResult<D
         )));
     }
     let dry_run = params.get("dryRun").is_some_and(|v| v == "All")
-        || body.get("dryRun").and_then(Value::as_array).is_some_and(|v| v.iter().any(|x| x == "All"));
+        || body
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|v| v.iter().any(|x| x == "All"));
     Ok(DeleteOptions {
         propagation_policy,
         precondition_uid: text(body.pointer("/preconditions/uid")),
@@ -280,11 +343,27 @@ fn supported_fields(resource: &ResourceType) -> Vec<&'static str> {
         ("", "secrets") => fields.push("type"),
         ("", "namespaces") => fields.push("status.phase"),
         ("", "events") => fields.extend([
-            "involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-            "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-            "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
         ]),
-        ("", "pods") => fields.extend(["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.phase", "status.podIP", "status.nominatedNodeName"]),
+        ("", "pods") => fields.extend([
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ]),
         _ => {}
     }
     fields
@@ -297,10 +376,18 @@ struct Filter {
 
 impl Filter {
     fn from_params(resource: &ResourceType, params: &HashMap<String, String>) -> ApiResult<Self> {
-        let labels = LabelSelector::parse(params.get("labelSelector").map(String::as_str).unwrap_or(""))
-            .map_err(ApiError::bad_request)?;
+        let labels = LabelSelector::parse(
+            params
+                .get("labelSelector")
+                .map(String::as_str)
+                .unwrap_or(""),
+        )
+        .map_err(ApiError::bad_request)?;
         let fields = FieldSelector::parse(
-            params.get("fieldSelector").map(String::as_str).unwrap_or(""),
+            params
+                .get("fieldSelector")
+                .map(String::as_str)
+                .unwrap_or(""),
             &supported_fields(resource),
         )
         .map_err(ApiError::bad_request)?;
@@ -320,14 +407,19 @@ fn list(
 ) -> ApiResult<Response> {
     let filter = Filter::from_params(resource, params)?;
     let limit = match params.get("limit") {
-        Some(text) => text.parse::<usize>().map_err(|_| ApiError::bad_request(format!("invalid limit: {text}")))?,
+        Some(text) => text
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("invalid limit: {text}")))?,
         None => 0,
     };
     let (candidates, resource_version) = match params.get("continue").filter(|c| !c.is_empty()) {
         Some(token) => state.store.take_page_rest(token)?,
         None => {
             let (objects, resource_version) = state.store.list(&resource.storage_key(), namespace);
-            (objects.into_iter().filter(|o| filter.matches(o)).collect(), resource_version)
+            (
+                objects.into_iter().filter(|o| filter.matches(o)).collect(),
+                resource_version,
+            )
         }
     };
     let (items, rest): (Vec<Value>, Vec<Value>) = if limit > 0 && candidates.len() > limit {
@@ -364,7 +456,13 @@ fn delete_collection(
     let (objects, _) = state.store.list(&resource.storage_key(), namespace);
     let mut deleted = Vec::new();
     for object in objects.into_iter().filter(|o| filter.matches(o)) {
-        match objects::delete(state, resource, namespace_of(&object), name_of(&object), &options) {
+        match objects::delete(
+            state,
+            resource,
+            namespace_of(&object),
+            name_of(&object),
+            &options,
+        ) {
             Ok((object, _)) => deleted.push(present(resource, object)),
             Err(error) if error.code == 404 => {}
             Err(error) => return Err(error),
@@ -380,7 +478,8 @@ fn delete_collection(
 }
 
 fn watch_line(event_type: &str, object: &Value) -> Bytes {
-    let mut line = serde_json::to_vec(&json!({"type": event_type, "object": object})).unwrap_or_default();
+    let mut line =
+        serde_json::to_vec(&json!({"type": event_type, "object": object})).unwrap_or_default();
     line.push(b'\n');
     Bytes::from(line)
 }
@@ -406,7 +505,11 @@ const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// The event a watcher with `filter` sees for a change: label changes can
 /// move an object into or out of a selector's view.
-fn visible_event(event: &StoredEvent, filter: &Filter, namespace: Option<&str>) -> Option<EventType> {
+fn visible_event(
+    event: &StoredEvent,
+    filter: &Filter,
+    namespace: Option<&str>,
+) -> Option<EventType> {
     if namespace.is_some_and(|ns| ns != namespace_of(&event.object)) {
         return None;
     }
@@ -434,7 +537,9 @@ fn watch(
     let send_initial_events = is_true(params.get("sendInitialEvents"));
     let allow_bookmarks = is_true(params.get("allowWatchBookmarks"));
     if send_initial_events && !allow_bookmarks {
-        return Err(ApiError::bad_request("sendInitialEvents requires allowWatchBookmarks=true"));
+        return Err(ApiError::bad_request(
+            "sendInitialEvents requires allowWatchBookmarks=true",
+        ));
     }
     let since = match params.get("resourceVersion").map(String::as_str) {
         None | Some("") | Some("0") => None,
@@ -450,28 +555,49 @@ fn watch(
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_WATCH_TIMEOUT);
 
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::convert::Infallible>>(1024);
-    let subscription = state.store.subscribe(&resource.storage_key(), namespace.as_deref(), since);
+    let (sender, receiver) =
+        tokio::sync::mpsc::channel::<Result<Bytes, std::convert::Infallible>>(1024);
+    let subscription = state
+        .store
+        .subscribe(&resource.storage_key(), namespace.as_deref(), since);
     tokio::spawn(async move {
         let mut subscription = match subscription {
             Ok(subscription) => subscription,
             Err(error) => {
-                let _ = sender.send(Ok(watch_line("ERROR", &error.to_status()))).await;
+                let _ = sender
+                    .send(Ok(watch_line("ERROR", &error.to_status())))
+                    .await;
                 return;
             }
         };
         for object in subscription.initial_objects.drain(..) {
-            if filter.matches(&object) && sender.send(Ok(watch_line("ADDED", &present(&resource, object)))).await.is_err() {
+            if filter.matches(&object)
+                && sender
+                    .send(Ok(watch_line("ADDED", &present(&resource, object))))
+                    .await
+                    .is_err()
+            {
                 return;
             }
         }
         let mut last_seen = subscription.resource_version;
-        if send_initial_events && sender.send(Ok(bookmark(&resource, last_seen, true))).await.is_err() {
+        if send_initial_events
+            && sender
+                .send(Ok(bookmark(&resource, last_seen, true)))
+                .await
+                .is_err()
+        {
             return;
         }
         for event in subscription.replay.drain(..) {
             if let Some(kind) = visible_event(&event, &filter, namespace.as_deref())
-                && sender.send(Ok(watch_line(kind.as_str(), &present(&resource, event.object.clone())))).await.is_err()
+                && sender
+                    .send(Ok(watch_line(
+                        kind.as_str(),
+                        &present(&resource, event.object.clone()),
+                    )))
+                    .await
+                    .is_err()
             {
                 return;
             }
@@ -531,7 +657,9 @@ fn group_list(state: &ServerState) -> Value {
             continue;
         }
         match groups.iter_mut().find(|(g, _)| *g == resource.group) {
-            Some((_, versions)) if !versions.contains(&resource.version) => versions.push(resource.version.clone()),
+            Some((_, versions)) if !versions.contains(&resource.version) => {
+                versions.push(resource.version.clone())
+            }
             Some(_) => {}
             None => groups.push((resource.group.clone(), vec![resource.version.clone()])),
         }
@@ -573,6 +701,12 @@ fn resource_list(state: &ServerState, group: &str, version: &str) -> Option<Valu
             }));
         }
     }
-    let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries}))
+    let group_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries}),
+    )
 }

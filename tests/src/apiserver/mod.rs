@@ -44,19 +44,28 @@ pub struct RequestCounters {
 impl RequestCounters {
     fn record(&self, verb: &str, resource: &str) {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        *counts.entry((verb.to_string(), resource.to_string())).or_default() += 1;
+        *counts
+            .entry((verb.to_string(), resource.to_string()))
+            .or_default() += 1;
     }
 
     /// Requests with `verb` (`get`, `list`, `watch`, `create`, `update`,
     /// `patch`, `delete`, `deletecollection`) on any resource.
     pub fn count(&self, verb: &str) -> u64 {
         let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        counts.iter().filter(|((v, _), _)| v == verb).map(|(_, n)| n).sum()
+        counts
+            .iter()
+            .filter(|((v, _), _)| v == verb)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Every create, update, patch, delete and deletecollection request.
     pub fn writes(&self) -> u64 {
-        ["create", "update", "patch", "delete", "deletecollection"].iter().map(|v| self.count(v)).sum()
+        ["create", "update", "patch", "delete", "deletecollection"]
+            .iter()
+            .map(|v| self.count(v))
+            .sum()
     }
 }
 
@@ -77,12 +86,19 @@ pub struct TestApiServer {
 impl TestApiServer {
     /// Starts a server on an ephemeral port of 127.0.0.1.
     pub async fn start() -> anyhow::Result<Self> {
-        let state = Arc::new(ServerState { registry: Registry::with_builtins(), store: Store::new() });
+        let state = Arc::new(ServerState {
+            registry: Registry::with_builtins(),
+            store: Store::new(),
+        });
         objects::bootstrap(&state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let counters = Arc::new(RequestCounters::default());
-        let app_state = AppState { state: state.clone(), counters: counters.clone(), address: address.to_string() };
+        let app_state = AppState {
+            state: state.clone(),
+            counters: counters.clone(),
+            address: address.to_string(),
+        };
         let health = || async { "ok" };
         let app = Router::new()
             .route("/healthz", get(health))
@@ -96,7 +112,11 @@ impl TestApiServer {
             }
         });
         let controllers = tokio::spawn(controllers::run(state));
-        Ok(TestApiServer { address, counters, tasks: vec![server, controllers] })
+        Ok(TestApiServer {
+            address,
+            counters,
+            tasks: vec![server, controllers],
+        })
     }
 
     pub fn url(&self) -> String {

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use super::builtin;
 use super::fieldmanager::{self, FieldManagerRequest};
 use super::metadata::{
-    self, NameFormat, finalizers_of, is_terminating, metadata_mut, name_of, namespace_of, now, resource_version_of,
+    self, NameFormat, finalizers_of, is_terminating, metadata_mut, name_of, namespace_of, now,
+    resource_version_of,
 };
 use super::registry::{Registry, ResourceType};
 use super::schema::{FieldError, FieldErrorKind};
@@ -43,7 +44,9 @@ impl PatchType {
             "application/json-patch+json" => Ok(PatchType::Json),
             "application/merge-patch+json" => Ok(PatchType::Merge),
             "application/strategic-merge-patch+json" => Ok(PatchType::Strategic),
-            "application/apply-patch+yaml" | "application/apply-patch+cbor" => Ok(PatchType::Apply { force: false }),
+            "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
+                Ok(PatchType::Apply { force: false })
+            }
             other => Err(ApiError::unsupported_media_type(other)),
         }
     }
@@ -76,7 +79,9 @@ fn name_format(resource: &ResourceType) -> NameFormat {
 /// Checks apiVersion/kind in a body against the endpoint and fills them in.
 fn check_type_meta(resource: &ResourceType, object: &mut Value, required: bool) -> ApiResult<()> {
     if !object.is_object() {
-        return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
     }
     let expected_api_version = resource.api_version();
     match object.get("apiVersion").and_then(Value::as_str) {
@@ -104,12 +109,17 @@ fn check_type_meta(resource: &ResourceType, object: &mut Value, required: bool) 
 }
 
 /// Reconciles the namespace of the URL with the one in the body.
-fn resolve_namespace(resource: &ResourceType, url_namespace: Option<&str>, object: &mut Value) -> ApiResult<String> {
+fn resolve_namespace(
+    resource: &ResourceType,
+    url_namespace: Option<&str>,
+    object: &mut Value,
+) -> ApiResult<String> {
     if !resource.namespaced {
         metadata_mut(object).remove("namespace");
         return Ok(String::new());
     }
-    let url_namespace = url_namespace.ok_or_else(|| ApiError::bad_request("a namespace is required for this resource"))?;
+    let url_namespace = url_namespace
+        .ok_or_else(|| ApiError::bad_request("a namespace is required for this resource"))?;
     let body_namespace = namespace_of(object);
     if !body_namespace.is_empty() && body_namespace != url_namespace {
         return Err(ApiError::bad_request(
@@ -122,7 +132,12 @@ fn resolve_namespace(resource: &ResourceType, url_namespace: Option<&str>, objec
 
 /// Whether new objects may be created in `namespace`: it must exist and not
 /// be terminating.
-fn check_namespace_accepts(state: &ServerState, resource: &ResourceType, namespace: &str, name: &str) -> ApiResult<()> {
+fn check_namespace_accepts(
+    state: &ServerState,
+    resource: &ResourceType,
+    namespace: &str,
+    name: &str,
+) -> ApiResult<()> {
     if !resource.namespaced {
         return Ok(());
     }
@@ -131,7 +146,9 @@ fn check_namespace_accepts(state: &ServerState, resource: &ResourceType, namespa
         Some(ns) if is_terminating(&ns) => Err(ApiError::forbidden(
             resource,
             name,
-            &format!("unable to create new content in namespace {namespace} because it is being terminated"),
+            &format!(
+                "unable to create new content in namespace {namespace} because it is being terminated"
+            ),
         )),
         Some(_) => Ok(()),
     }
@@ -146,16 +163,31 @@ fn field_manager_request<'a>(
     ignored: &'a [&'a str],
 ) -> FieldManagerRequest<'a> {
     let _ = resource;
-    FieldManagerRequest { manager: &ctx.field_manager, api_version, subresource, time, ignored_top_level: ignored }
+    FieldManagerRequest {
+        manager: &ctx.field_manager,
+        api_version,
+        subresource,
+        time,
+        ignored_top_level: ignored,
+    }
 }
 
 /// The top-level fields a write to the main resource or a subresource must
 /// not take ownership of.
-fn ignored_fields(resource: &ResourceType, subresource: Option<&str>, object: &Value) -> Vec<String> {
+fn ignored_fields(
+    resource: &ResourceType,
+    subresource: Option<&str>,
+    object: &Value,
+) -> Vec<String> {
     match subresource {
         Some(_) => object
             .as_object()
-            .map(|o| o.keys().filter(|k| k.as_str() != "status").cloned().collect())
+            .map(|o| {
+                o.keys()
+                    .filter(|k| k.as_str() != "status")
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default(),
         None if resource.status_subresource => vec!["status".to_string()],
         None => Vec::new(),
@@ -163,7 +195,12 @@ fn ignored_fields(resource: &ResourceType, subresource: Option<&str>, object: &V
 }
 
 /// Type-specific normalization and validation shared by create and update.
-fn admit(resource: &ResourceType, object: &mut Value, old: Option<&Value>, creating: bool) -> ApiResult<()> {
+fn admit(
+    resource: &ResourceType,
+    object: &mut Value,
+    old: Option<&Value>,
+    creating: bool,
+) -> ApiResult<()> {
     let name = name_of(object).to_string();
     if let Some(codec) = resource.codec {
         *object = codec(object.clone()).map_err(|e| {
@@ -199,10 +236,19 @@ fn admit(resource: &ResourceType, object: &mut Value, old: Option<&Value>, creat
 /// Sets the fields the server owns on a new object.
 fn prepare_create(resource: &ResourceType, object: &mut Value) -> ApiResult<()> {
     let meta = metadata_mut(object);
-    if meta.get("resourceVersion").and_then(Value::as_str).is_some_and(|rv| !rv.is_empty()) {
-        return Err(ApiError::internal("resourceVersion should not be set on objects to be created"));
+    if meta
+        .get("resourceVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|rv| !rv.is_empty())
+    {
+        return Err(ApiError::internal(
+            "resourceVersion should not be set on objects to be created",
+        ));
     }
-    let has_name = meta.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+    let has_name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
     if !has_name {
         match meta.get("generateName").and_then(Value::as_str) {
             Some(prefix) if !prefix.is_empty() => {
@@ -252,7 +298,13 @@ fn prepare_create(resource: &ResourceType, object: &mut Value) -> ApiResult<()> 
 fn finalizers_of_meta(meta: &serde_json::Map<String, Value>) -> Vec<String> {
     meta.get("finalizers")
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -282,12 +334,15 @@ pub fn create(
             None => Ok(object),
         };
     }
-    let (created, ()) = state.store.write(&resource.storage_key(), &namespace, &name, |current| {
-        if current.is_some() {
-            return Err(ApiError::already_exists(resource, &name));
-        }
-        Ok((Write::Put(object), ()))
-    })?;
+    let (created, ()) =
+        state
+            .store
+            .write(&resource.storage_key(), &namespace, &name, |current| {
+                if current.is_some() {
+                    return Err(ApiError::already_exists(resource, &name));
+                }
+                Ok((Write::Put(object), ()))
+            })?;
     let created = created.ok_or_else(|| ApiError::internal("create committed nothing"))?;
     after_commit(state, resource, &created);
     Ok(created)
@@ -361,10 +416,17 @@ fn admit_update(
         }
         Some("finalize") if resource.is_namespace() => {
             let mut merged = old.clone();
-            merged["spec"]["finalizers"] = requested.pointer("/spec/finalizers").cloned().unwrap_or(json!([]));
+            merged["spec"]["finalizers"] = requested
+                .pointer("/spec/finalizers")
+                .cloned()
+                .unwrap_or(json!([]));
             merged
         }
-        Some(other) => return Err(ApiError::bad_request(format!("subresource {other} is not supported"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "subresource {other} is not supported"
+            )));
+        }
         None => {
             let mut merged = requested;
             if resource.status_subresource {
@@ -385,7 +447,14 @@ fn admit_update(
     let old_meta = old.get("metadata").cloned().unwrap_or(json!({}));
     {
         let meta = metadata_mut(&mut new);
-        for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace"] {
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+            "namespace",
+        ] {
             match old_meta.get(field) {
                 Some(value) => meta.insert(field.to_string(), value.clone()),
                 None => meta.remove(field),
@@ -401,8 +470,10 @@ fn admit_update(
 
     if is_terminating(old) {
         let old_finalizers = finalizers_of(old);
-        let added: Vec<String> =
-            finalizers_of(&new).into_iter().filter(|f| !old_finalizers.contains(f)).collect();
+        let added: Vec<String> = finalizers_of(&new)
+            .into_iter()
+            .filter(|f| !old_finalizers.contains(f))
+            .collect();
         if !added.is_empty() {
             return Err(ApiError::invalid(
                 resource,
@@ -411,7 +482,9 @@ fn admit_update(
                     field: "metadata.finalizers".into(),
                     kind: FieldErrorKind::Forbidden,
                     bad_value: None,
-                    detail: format!("no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"),
+                    detail: format!(
+                        "no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+                    ),
                 }],
             ));
         }
@@ -420,7 +493,10 @@ fn admit_update(
     admit(resource, &mut new, Some(old), false)?;
 
     if (resource.tracks_generation || resource.is_custom()) && spec_part(&new) != spec_part(old) {
-        let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+        let generation = old
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         new["metadata"]["generation"] = json!(generation + 1);
     }
 
@@ -429,14 +505,18 @@ fn admit_update(
         let ignored = ignored_fields(resource, subresource, &new);
         let ignored: Vec<&str> = ignored.iter().map(String::as_str).collect();
         let api_version = resource.api_version();
-        let request = field_manager_request(resource, &api_version, ctx, subresource, &time, &ignored);
+        let request =
+            field_manager_request(resource, &api_version, ctx, subresource, &time, &ignored);
         fieldmanager::record_update(Some(old), &mut new, &request, resource);
     }
 
     if comparable(&new) == comparable(old) {
         return Ok(Write::Unchanged);
     }
-    if is_terminating(&new) && finalizers_of(&new).is_empty() && !namespace_finalizers_pending(resource, &new) {
+    if is_terminating(&new)
+        && finalizers_of(&new).is_empty()
+        && !namespace_finalizers_pending(resource, &new)
+    {
         return Ok(Write::Delete(new));
     }
     Ok(Write::Put(new))
@@ -444,10 +524,18 @@ fn admit_update(
 
 fn namespace_finalizers_pending(resource: &ResourceType, object: &Value) -> bool {
     resource.is_namespace()
-        && object.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+        && object
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
 }
 
-fn check_precondition(resource: &ResourceType, old: &Value, requested_version: &str, required: bool) -> ApiResult<()> {
+fn check_precondition(
+    resource: &ResourceType,
+    old: &Value,
+    requested_version: &str,
+    required: bool,
+) -> ApiResult<()> {
     let name = name_of(old);
     if requested_version.is_empty() {
         if required && !resource.allow_unconditional_update {
@@ -485,7 +573,11 @@ fn committed(
             Write::Unchanged => current.ok_or_else(|| ApiError::not_found(resource, name)),
         };
     }
-    let (object, ()) = state.store.write(&resource.storage_key(), namespace, name, |current| Ok((decide(current)?, ())))?;
+    let (object, ()) = state
+        .store
+        .write(&resource.storage_key(), namespace, name, |current| {
+            Ok((decide(current)?, ()))
+        })?;
     let object = object.ok_or_else(|| ApiError::not_found(resource, name))?;
     after_commit(state, resource, &object);
     Ok(object)
@@ -533,23 +625,38 @@ pub fn patch(
     ctx: &WriteContext,
 ) -> ApiResult<(Value, bool)> {
     let namespace = if resource.namespaced {
-        url_namespace.ok_or_else(|| ApiError::bad_request("a namespace is required for this resource"))?.to_string()
+        url_namespace
+            .ok_or_else(|| ApiError::bad_request("a namespace is required for this resource"))?
+            .to_string()
     } else {
         String::new()
     };
     match patch_type {
-        PatchType::Apply { force } => apply(state, resource, &namespace, name, subresource, body, ctx, force),
+        PatchType::Apply { force } => apply(
+            state,
+            resource,
+            &namespace,
+            name,
+            subresource,
+            body,
+            ctx,
+            force,
+        ),
         other => {
             let patch_document: Value = serde_json::from_slice(body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             if other == PatchType::Strategic && resource.is_custom() {
-                return Err(ApiError::unsupported_media_type("application/strategic-merge-patch+json"));
+                return Err(ApiError::unsupported_media_type(
+                    "application/strategic-merge-patch+json",
+                ));
             }
             let object = committed(state, resource, &namespace, name, ctx, |current| {
                 let old = current.ok_or_else(|| ApiError::not_found(resource, name))?;
                 let patched = apply_patch_document(resource, old, &patch_document, other)?;
                 if name_of(&patched) != name {
-                    return Err(ApiError::bad_request("metadata.name cannot be changed by a patch"));
+                    return Err(ApiError::bad_request(
+                        "metadata.name cannot be changed by a patch",
+                    ));
                 }
                 let requested_version = resource_version_of(&patched).to_string();
                 check_precondition(resource, old, &requested_version, false)?;
@@ -560,22 +667,36 @@ pub fn patch(
     }
 }
 
-fn apply_patch_document(resource: &ResourceType, old: &Value, patch: &Value, patch_type: PatchType) -> ApiResult<Value> {
+fn apply_patch_document(
+    resource: &ResourceType,
+    old: &Value,
+    patch: &Value,
+    patch_type: PatchType,
+) -> ApiResult<Value> {
     let mut patched = old.clone();
     match patch_type {
         PatchType::Json => {
             let operations: json_patch::Patch = serde_json::from_value(patch.clone())
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            json_patch::patch(&mut patched, &operations)
-                .map_err(|e| ApiError::invalid(resource, name_of(old), &[FieldError {
-                    field: String::new(),
-                    kind: FieldErrorKind::Invalid,
-                    bad_value: None,
-                    detail: format!("the server rejected our request due to an error in our request: {e}"),
-                }]))?;
+            json_patch::patch(&mut patched, &operations).map_err(|e| {
+                ApiError::invalid(
+                    resource,
+                    name_of(old),
+                    &[FieldError {
+                        field: String::new(),
+                        kind: FieldErrorKind::Invalid,
+                        bad_value: None,
+                        detail: format!(
+                            "the server rejected our request due to an error in our request: {e}"
+                        ),
+                    }],
+                )
+            })?;
         }
         PatchType::Merge => json_patch::merge(&mut patched, patch),
-        PatchType::Strategic => super::strategic::merge(&mut patched, patch, resource, &mut Vec::new()),
+        PatchType::Strategic => {
+            super::strategic::merge(&mut patched, patch, resource, &mut Vec::new())
+        }
         PatchType::Apply { .. } => return Err(ApiError::internal("apply is not a patch document")),
     }
     // A patch may not turn the object into something that is not an object.
@@ -598,7 +719,9 @@ fn apply(
     force: bool,
 ) -> ApiResult<(Value, bool)> {
     if ctx.field_manager.is_empty() {
-        return Err(ApiError::bad_request("PATCH requests with apply content type must have fieldManager"));
+        return Err(ApiError::bad_request(
+            "PATCH requests with apply content type must have fieldManager",
+        ));
     }
     let mut applied: Value = serde_yaml::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
@@ -607,7 +730,12 @@ fn apply(
         ApiError::invalid(
             resource,
             name,
-            &[FieldError { field: String::new(), kind: FieldErrorKind::Invalid, bad_value: None, detail: why }],
+            &[FieldError {
+                field: String::new(),
+                kind: FieldErrorKind::Invalid,
+                bad_value: None,
+                detail: why,
+            }],
         )
     })?;
     let applied_name = name_of(&applied).to_string();
@@ -630,15 +758,19 @@ fn apply(
     let object = committed(state, resource, namespace, name, ctx, |current| {
         let ignored = ignored_fields(resource, subresource, &applied);
         let ignored: Vec<&str> = ignored.iter().map(String::as_str).collect();
-        let request = field_manager_request(resource, &api_version, ctx, subresource, &time, &ignored);
+        let request =
+            field_manager_request(resource, &api_version, ctx, subresource, &time, &ignored);
         match current {
             None => {
                 if subresource.is_some() {
                     return Err(ApiError::not_found(resource, name));
                 }
                 namespace_check.clone()?;
-                let mut object = fieldmanager::apply(None, &applied, &request, resource.as_ref(), force)
-                    .map_err(|conflicts| ApiError::apply_conflicts(resource, name, &conflicts))?;
+                let mut object =
+                    fieldmanager::apply(None, &applied, &request, resource.as_ref(), force)
+                        .map_err(|conflicts| {
+                            ApiError::apply_conflicts(resource, name, &conflicts)
+                        })?;
                 if resource.namespaced {
                     metadata_mut(&mut object).insert("namespace".into(), json!(namespace));
                 }
@@ -649,8 +781,11 @@ fn apply(
             }
             Some(old) => {
                 check_precondition(resource, old, &requested_version, false)?;
-                let mut merged = fieldmanager::apply(Some(old), &applied, &request, resource.as_ref(), force)
-                    .map_err(|conflicts| ApiError::apply_conflicts(resource, name, &conflicts))?;
+                let mut merged =
+                    fieldmanager::apply(Some(old), &applied, &request, resource.as_ref(), force)
+                        .map_err(|conflicts| {
+                            ApiError::apply_conflicts(resource, name, &conflicts)
+                        })?;
                 // The live object's resourceVersion is kept through the merge.
                 merged["metadata"]["resourceVersion"] = json!(resource_version_of(old));
                 admit_update(resource, old, merged, subresource, ctx, false)
@@ -671,7 +806,10 @@ pub fn delete(
     options: &DeleteOptions,
 ) -> ApiResult<(Value, bool)> {
     let mut gone = false;
-    let ctx = WriteContext { field_manager: String::new(), dry_run: options.dry_run };
+    let ctx = WriteContext {
+        field_manager: String::new(),
+        dry_run: options.dry_run,
+    };
     let object = committed(state, resource, namespace, name, &ctx, |current| {
         let old = current.ok_or_else(|| ApiError::not_found(resource, name))?;
         if let Some(uid) = &options.precondition_uid
@@ -680,7 +818,10 @@ pub fn delete(
             return Err(ApiError::conflict(
                 resource,
                 name,
-                &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", metadata::uid_of(old)),
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    metadata::uid_of(old)
+                ),
             ));
         }
         if let Some(version) = &options.precondition_resource_version
@@ -718,12 +859,19 @@ pub fn delete(
             return Ok(Write::Delete(new));
         }
         if is_terminating(old) {
-            return Ok(if new == *old { Write::Unchanged } else { Write::Put(new) });
+            return Ok(if new == *old {
+                Write::Unchanged
+            } else {
+                Write::Put(new)
+            });
         }
         new["metadata"]["deletionTimestamp"] = json!(now());
         new["metadata"]["deletionGracePeriodSeconds"] = json!(0);
         if resource.tracks_generation || resource.is_custom() {
-            let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+            let generation = old
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             new["metadata"]["generation"] = json!(generation + 1);
         }
         if resource.is_namespace() {
@@ -736,9 +884,20 @@ pub fn delete(
 
 /// The namespaces every cluster starts with.
 pub fn bootstrap(state: &ServerState) {
-    let Some(namespaces) = state.registry.get("", "v1", "namespaces") else { return };
-    let ctx = WriteContext { field_manager: "kube-apiserver".into(), dry_run: false };
+    let Some(namespaces) = state.registry.get("", "v1", "namespaces") else {
+        return;
+    };
+    let ctx = WriteContext {
+        field_manager: "kube-apiserver".into(),
+        dry_run: false,
+    };
     for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-        let _ = create(state, &namespaces, None, json!({"metadata": {"name": name}}), &ctx);
+        let _ = create(
+            state,
+            &namespaces,
+            None,
+            json!({"metadata": {"name": name}}),
+            &ctx,
+        );
     }
 }

@@ -89,13 +89,11 @@ impl ResourceType {
 impl MergeSchema for ResourceType {
     fn list_type(&self, path: &[&str]) -> ListType {
         match &self.schema {
-            Some(schema) if path.first() != Some(&"metadata") => {
-                match schema.list_type_at(path) {
-                    super::schema::ListType::Atomic => ListType::Atomic,
-                    super::schema::ListType::Set => ListType::Set,
-                    super::schema::ListType::Map(keys) => ListType::Map(keys),
-                }
-            }
+            Some(schema) if path.first() != Some(&"metadata") => match schema.list_type_at(path) {
+                super::schema::ListType::Atomic => ListType::Atomic,
+                super::schema::ListType::Set => ListType::Set,
+                super::schema::ListType::Map(keys) => ListType::Map(keys),
+            },
             _ => BuiltinMergeSchema.list_type(path),
         }
     }
@@ -145,27 +143,171 @@ fn builtin_specs() -> Vec<BuiltinSpec> {
         };
     }
     vec![
-        spec!("", core::v1::Namespace, "namespaces", ["ns"], false, true, false),
+        spec!(
+            "",
+            core::v1::Namespace,
+            "namespaces",
+            ["ns"],
+            false,
+            true,
+            false
+        ),
         spec!("", core::v1::Secret, "secrets", [], true, false, false),
-        spec!("", core::v1::ConfigMap, "configmaps", ["cm"], true, false, false),
-        spec!("", core::v1::Service, "services", ["svc"], true, true, false),
-        spec!("", core::v1::ServiceAccount, "serviceaccounts", ["sa"], true, false, false),
-        spec!("", core::v1::PersistentVolumeClaim, "persistentvolumeclaims", ["pvc"], true, true, false),
-        spec!("", core::v1::ResourceQuota, "resourcequotas", ["quota"], true, true, false),
-        spec!("", core::v1::LimitRange, "limitranges", ["limits"], true, false, false),
+        spec!(
+            "",
+            core::v1::ConfigMap,
+            "configmaps",
+            ["cm"],
+            true,
+            false,
+            false
+        ),
+        spec!(
+            "",
+            core::v1::Service,
+            "services",
+            ["svc"],
+            true,
+            true,
+            false
+        ),
+        spec!(
+            "",
+            core::v1::ServiceAccount,
+            "serviceaccounts",
+            ["sa"],
+            true,
+            false,
+            false
+        ),
+        spec!(
+            "",
+            core::v1::PersistentVolumeClaim,
+            "persistentvolumeclaims",
+            ["pvc"],
+            true,
+            true,
+            false
+        ),
+        spec!(
+            "",
+            core::v1::ResourceQuota,
+            "resourcequotas",
+            ["quota"],
+            true,
+            true,
+            false
+        ),
+        spec!(
+            "",
+            core::v1::LimitRange,
+            "limitranges",
+            ["limits"],
+            true,
+            false,
+            false
+        ),
         spec!("", core::v1::Event, "events", ["ev"], true, false, false),
         spec!("", core::v1::Pod, "pods", ["po"], true, true, false),
-        spec!("apps", apps::v1::Deployment, "deployments", ["deploy"], true, true, true),
-        spec!("apps", apps::v1::StatefulSet, "statefulsets", ["sts"], true, true, true),
-        spec!("networking.k8s.io", networking::v1::Ingress, "ingresses", ["ing"], true, true, true),
-        spec!("networking.k8s.io", networking::v1::NetworkPolicy, "networkpolicies", ["netpol"], true, false, true),
-        spec!("coordination.k8s.io", coordination::v1::Lease, "leases", [], true, false, false),
-        spec!("events.k8s.io", events::v1::Event, "events", ["ev"], true, false, false),
-        spec!("rbac.authorization.k8s.io", rbac::v1::Role, "roles", [], true, false, false),
-        spec!("rbac.authorization.k8s.io", rbac::v1::RoleBinding, "rolebindings", [], true, false, false),
-        spec!("rbac.authorization.k8s.io", rbac::v1::ClusterRole, "clusterroles", [], false, false, false),
-        spec!("rbac.authorization.k8s.io", rbac::v1::ClusterRoleBinding, "clusterrolebindings", [], false, false, false),
-        spec!("apiextensions.k8s.io", apiextensions::v1::CustomResourceDefinition, "customresourcedefinitions", ["crd", "crds"], false, true, true),
+        spec!(
+            "apps",
+            apps::v1::Deployment,
+            "deployments",
+            ["deploy"],
+            true,
+            true,
+            true
+        ),
+        spec!(
+            "apps",
+            apps::v1::StatefulSet,
+            "statefulsets",
+            ["sts"],
+            true,
+            true,
+            true
+        ),
+        spec!(
+            "networking.k8s.io",
+            networking::v1::Ingress,
+            "ingresses",
+            ["ing"],
+            true,
+            true,
+            true
+        ),
+        spec!(
+            "networking.k8s.io",
+            networking::v1::NetworkPolicy,
+            "networkpolicies",
+            ["netpol"],
+            true,
+            false,
+            true
+        ),
+        spec!(
+            "coordination.k8s.io",
+            coordination::v1::Lease,
+            "leases",
+            [],
+            true,
+            false,
+            false
+        ),
+        spec!(
+            "events.k8s.io",
+            events::v1::Event,
+            "events",
+            ["ev"],
+            true,
+            false,
+            false
+        ),
+        spec!(
+            "rbac.authorization.k8s.io",
+            rbac::v1::Role,
+            "roles",
+            [],
+            true,
+            false,
+            false
+        ),
+        spec!(
+            "rbac.authorization.k8s.io",
+            rbac::v1::RoleBinding,
+            "rolebindings",
+            [],
+            true,
+            false,
+            false
+        ),
+        spec!(
+            "rbac.authorization.k8s.io",
+            rbac::v1::ClusterRole,
+            "clusterroles",
+            [],
+            false,
+            false,
+            false
+        ),
+        spec!(
+            "rbac.authorization.k8s.io",
+            rbac::v1::ClusterRoleBinding,
+            "clusterrolebindings",
+            [],
+            false,
+            false,
+            false
+        ),
+        spec!(
+            "apiextensions.k8s.io",
+            apiextensions::v1::CustomResourceDefinition,
+            "customresourcedefinitions",
+            ["crd", "crds"],
+            false,
+            true,
+            true
+        ),
     ]
 }
 
@@ -230,16 +372,26 @@ impl Registry {
 
     pub fn all(&self) -> Vec<Arc<ResourceType>> {
         let mut types: Vec<_> = self.read().values().cloned().collect();
-        types.sort_by(|a, b| (&a.group, &a.version, &a.plural).cmp(&(&b.group, &b.version, &b.plural)));
+        types.sort_by(|a, b| {
+            (&a.group, &a.version, &a.plural).cmp(&(&b.group, &b.version, &b.plural))
+        });
         types
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<(String, String, String), Arc<ResourceType>>> {
-        self.types.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn read(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, HashMap<(String, String, String), Arc<ResourceType>>> {
+        self.types
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<(String, String, String), Arc<ResourceType>>> {
-        self.types.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn write(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, HashMap<(String, String, String), Arc<ResourceType>>> {
+        self.types
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

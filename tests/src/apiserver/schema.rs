@@ -73,7 +73,10 @@ impl fmt::Display for FieldError {
         write!(f, "{}", self.kind.label())?;
         let shows_value = !matches!(
             self.kind,
-            FieldErrorKind::Required | FieldErrorKind::Forbidden | FieldErrorKind::TooLong | FieldErrorKind::TooMany
+            FieldErrorKind::Required
+                | FieldErrorKind::Forbidden
+                | FieldErrorKind::TooLong
+                | FieldErrorKind::TooMany
         );
         if shows_value && let Some(value) = &self.bad_value {
             write!(f, ": {value}")?;
@@ -96,13 +99,23 @@ pub struct CrdSchema {
 impl CrdSchema {
     pub fn new(open_api_v3_schema: &Value) -> Result<Self, String> {
         let translated = to_json_schema(open_api_v3_schema);
-        let structural = jsonschema::draft4::new(&translated).map_err(|e| format!("invalid schema: {e}"))?;
+        let structural =
+            jsonschema::draft4::new(&translated).map_err(|e| format!("invalid schema: {e}"))?;
         let rules = kube_cel::compile_schema(open_api_v3_schema);
         if rules.has_errors() {
-            let errors: Vec<String> = rules.compilation_errors().iter().map(|e| e.to_string()).collect();
+            let errors: Vec<String> = rules
+                .compilation_errors()
+                .iter()
+                .map(|e| e.to_string())
+                .collect();
             return Err(format!("compilation failed: {}", errors.join("; ")));
         }
-        Ok(CrdSchema { openapi: open_api_v3_schema.clone(), structural, rules, cel: kube_cel::Validator::new() })
+        Ok(CrdSchema {
+            openapi: open_api_v3_schema.clone(),
+            structural,
+            rules,
+            cel: kube_cel::Validator::new(),
+        })
     }
 
     /// Drops every field the schema does not specify; returns their paths.
@@ -137,8 +150,11 @@ impl CrdSchema {
 
     /// OpenAPI and CEL validation; `old` is the stored object on update.
     pub fn validate(&self, object: &Value, old: Option<&Value>) -> Vec<FieldError> {
-        let mut errors: Vec<FieldError> =
-            self.structural.iter_errors(object).map(|e| field_error(object, &e)).collect();
+        let mut errors: Vec<FieldError> = self
+            .structural
+            .iter_errors(object)
+            .map(|e| field_error(object, &e))
+            .collect();
         errors.extend(list_type_errors(&self.openapi, object, String::new()));
         if errors.is_empty() {
             // CEL rules run on a structurally valid object only, as in the API server.
@@ -146,7 +162,12 @@ impl CrdSchema {
                 for failure in failures.iter() {
                     let field = failure.field_path.trim_start_matches('.').to_string();
                     let bad_value = lookup(object, &field).map(|v| json!(type_name(v)));
-                    errors.push(FieldError { field, kind: FieldErrorKind::Invalid, bad_value, detail: failure.message.clone() });
+                    errors.push(FieldError {
+                        field,
+                        kind: FieldErrorKind::Invalid,
+                        bad_value,
+                        detail: failure.message.clone(),
+                    });
                 }
             }
         }
@@ -154,14 +175,21 @@ impl CrdSchema {
     }
 
     pub fn list_type_at(&self, path: &[&str]) -> ListType {
-        let Some(schema) = schema_at(&self.openapi, path) else { return ListType::Atomic };
+        let Some(schema) = schema_at(&self.openapi, path) else {
+            return ListType::Atomic;
+        };
         match schema.get("x-kubernetes-list-type").and_then(Value::as_str) {
             Some("set") => ListType::Set,
             Some("map") => ListType::Map(
                 schema
                     .get("x-kubernetes-list-map-keys")
                     .and_then(Value::as_array)
-                    .map(|keys| keys.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .map(|keys| {
+                        keys.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
                     .unwrap_or_default(),
             ),
             _ => ListType::Atomic,
@@ -200,11 +228,16 @@ fn to_json_schema(schema: &Value) -> Value {
             for (key, value) in map {
                 match key.as_str() {
                     k if k.starts_with("x-kubernetes-") => {}
-                    "nullable" | "format" | "default" | "description" | "example" | "externalDocs" => {}
+                    "nullable" | "format" | "default" | "description" | "example"
+                    | "externalDocs" => {}
                     "properties" | "patternProperties" | "definitions" => {
                         let children = value
                             .as_object()
-                            .map(|m| m.iter().map(|(k, v)| (k.clone(), to_json_schema(v))).collect())
+                            .map(|m| {
+                                m.iter()
+                                    .map(|(k, v)| (k.clone(), to_json_schema(v)))
+                                    .collect()
+                            })
                             .unwrap_or_default();
                         out.insert(key.clone(), Value::Object(children));
                     }
@@ -216,12 +249,22 @@ fn to_json_schema(schema: &Value) -> Value {
                     }
                 }
             }
-            if map.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
+            if map
+                .get("x-kubernetes-int-or-string")
+                .and_then(Value::as_bool)
+                == Some(true)
+            {
                 out.insert("type".into(), json!(["integer", "string"]));
                 out.remove("anyOf");
             }
-            let embedded_or_free = map.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool) == Some(true)
-                || map.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true);
+            let embedded_or_free = map
+                .get("x-kubernetes-preserve-unknown-fields")
+                .and_then(Value::as_bool)
+                == Some(true)
+                || map
+                    .get("x-kubernetes-embedded-resource")
+                    .and_then(Value::as_bool)
+                    == Some(true);
             if embedded_or_free && !out.contains_key("type") {
                 // Free-form: any type.
             }
@@ -248,16 +291,23 @@ fn to_json_schema(schema: &Value) -> Value {
 }
 
 fn preserves_unknown(schema: &Value) -> bool {
-    schema.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool) == Some(true)
+    schema
+        .get("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        == Some(true)
 }
 
 fn prune_value(schema: &Value, value: &mut Value, path: &str, pruned: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
-            let embedded = schema.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true);
+            let embedded = schema
+                .get("x-kubernetes-embedded-resource")
+                .and_then(Value::as_bool)
+                == Some(true);
             let properties = schema.get("properties").and_then(Value::as_object);
             let additional = schema.get("additionalProperties").filter(|a| a.is_object());
-            let keep_unknown = preserves_unknown(schema) || schema.get("additionalProperties") == Some(&Value::Bool(true));
+            let keep_unknown = preserves_unknown(schema)
+                || schema.get("additionalProperties") == Some(&Value::Bool(true));
             map.retain(|key, _| {
                 let known = properties.is_some_and(|p| p.contains_key(key))
                     || additional.is_some()
@@ -291,7 +341,8 @@ fn default_value(schema: &Value, value: &mut Value) {
         Value::Object(map) => {
             if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
                 for (key, child_schema) in properties {
-                    let nullable = child_schema.get("nullable").and_then(Value::as_bool) == Some(true);
+                    let nullable =
+                        child_schema.get("nullable").and_then(Value::as_bool) == Some(true);
                     let absent = match map.get(key) {
                         None => true,
                         Some(Value::Null) => !nullable,
@@ -373,7 +424,15 @@ fn type_name(value: &Value) -> &'static str {
 }
 
 fn quoted_options(options: &Value) -> String {
-    options.as_array().map(|o| o.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+    options
+        .as_array()
+        .map(|o| {
+            o.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }
 
 /// Maps a JSON Schema error onto the field error kube-openapi would report.
@@ -402,7 +461,11 @@ fn field_error(object: &Value, error: &jsonschema::ValidationError<'_>) -> Field
             field: field.clone(),
             kind: FieldErrorKind::TypeInvalid,
             bad_value: Some(json!(type_name(&value))),
-            detail: format!("{field} in body must be of type {}: {}", type_list(kind), json!(type_name(&value))),
+            detail: format!(
+                "{field} in body must be of type {}: {}",
+                type_list(kind),
+                json!(type_name(&value))
+            ),
         },
         Kind::Enum { options } => FieldError {
             field: field.clone(),
@@ -435,7 +498,9 @@ fn field_error(object: &Value, error: &jsonschema::ValidationError<'_>) -> Field
             bad_value: Some(value.clone()),
             detail: format!("must have at most {limit} items"),
         },
-        Kind::MinProperties { limit } => invalid(format!("should have at least {limit} properties")),
+        Kind::MinProperties { limit } => {
+            invalid(format!("should have at least {limit} properties"))
+        }
         Kind::UniqueItems => FieldError {
             field: field.clone(),
             kind: FieldErrorKind::Duplicate,
@@ -450,7 +515,11 @@ fn type_list(kind: &jsonschema::error::TypeKind) -> String {
     match kind {
         jsonschema::error::TypeKind::Single(t) => t.to_string(),
         jsonschema::error::TypeKind::Multiple(types) => {
-            let names: Vec<String> = types.iter().map(|t| t.to_string()).filter(|t| t != "null").collect();
+            let names: Vec<String> = types
+                .iter()
+                .map(|t| t.to_string())
+                .filter(|t| t != "null")
+                .collect();
             names.join(",")
         }
     }
@@ -465,7 +534,11 @@ fn list_type_errors(schema: &Value, value: &Value, path: String) -> Vec<FieldErr
             let additional = schema.get("additionalProperties").filter(|a| a.is_object());
             for (key, child) in map {
                 if let Some(child_schema) = properties.and_then(|p| p.get(key)).or(additional) {
-                    let child_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    let child_path = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
                     errors.extend(list_type_errors(child_schema, child, child_path));
                 }
             }
@@ -481,7 +554,11 @@ fn list_type_errors(schema: &Value, value: &Value, path: String) -> Vec<FieldErr
             for (index, item) in items.iter().enumerate() {
                 let identity = match list_type {
                     Some("set") => Some(item.clone()),
-                    Some("map") => Some(json!(keys.iter().map(|k| item.get(*k).cloned()).collect::<Vec<_>>())),
+                    Some("map") => Some(json!(
+                        keys.iter()
+                            .map(|k| item.get(*k).cloned())
+                            .collect::<Vec<_>>()
+                    )),
                     _ => None,
                 };
                 if let Some(identity) = identity {
@@ -489,14 +566,22 @@ fn list_type_errors(schema: &Value, value: &Value, path: String) -> Vec<FieldErr
                         errors.push(FieldError {
                             field: format!("{path}[{index}]"),
                             kind: FieldErrorKind::Duplicate,
-                            bad_value: Some(if list_type == Some("map") { identity.clone() } else { item.clone() }),
+                            bad_value: Some(if list_type == Some("map") {
+                                identity.clone()
+                            } else {
+                                item.clone()
+                            }),
                             detail: String::new(),
                         });
                     }
                     seen.push(identity);
                 }
                 if let Some(item_schema) = schema.get("items") {
-                    errors.extend(list_type_errors(item_schema, item, format!("{path}[{index}]")));
+                    errors.extend(list_type_errors(
+                        item_schema,
+                        item,
+                        format!("{path}[{index}]"),
+                    ));
                 }
             }
         }
@@ -546,7 +631,9 @@ mod tests {
 
     #[test]
     fn pruning_drops_unknown_fields_but_keeps_preserved_ones() {
-        let mut obj = object(json!({"name": "a", "bogus": 1, "members": [{"email": "e", "extra": true}], "free": {"any": {"thing": 1}}, "labels": {"k": "v"}}));
+        let mut obj = object(
+            json!({"name": "a", "bogus": 1, "members": [{"email": "e", "extra": true}], "free": {"any": {"thing": 1}}, "labels": {"k": "v"}}),
+        );
         obj["unknownTop"] = json!(1);
         let pruned = schema().prune(&mut obj);
         assert_eq!(pruned.len(), 3, "{pruned:?}");
@@ -571,10 +658,25 @@ mod tests {
     #[test]
     fn errors_have_kubernetes_paths_kinds_and_messages() {
         let s = schema();
-        let errors = s.validate(&object(json!({"name": "Abc", "size": "huge", "paused": "yes"})), None);
+        let errors = s.validate(
+            &object(json!({"name": "Abc", "size": "huge", "paused": "yes"})),
+            None,
+        );
         let rendered: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        assert!(rendered.contains(&"spec.name: Invalid value: \"Abc\": spec.name in body should match '^[a-z]+$'".to_string()), "{rendered:?}");
-        assert!(rendered.contains(&"spec.size: Unsupported value: \"huge\": supported values: \"small\", \"large\"".to_string()), "{rendered:?}");
+        assert!(
+            rendered.contains(
+                &"spec.name: Invalid value: \"Abc\": spec.name in body should match '^[a-z]+$'"
+                    .to_string()
+            ),
+            "{rendered:?}"
+        );
+        assert!(
+            rendered.contains(
+                &"spec.size: Unsupported value: \"huge\": supported values: \"small\", \"large\""
+                    .to_string()
+            ),
+            "{rendered:?}"
+        );
         assert!(rendered.contains(&"spec.paused: Invalid value: \"string\": spec.paused in body must be of type boolean: \"string\"".to_string()), "{rendered:?}");
         let missing = s.validate(&object(json!({})), None);
         assert_eq!(missing[0].to_string(), "spec.name: Required value");
@@ -586,9 +688,21 @@ mod tests {
     #[test]
     fn int_or_string_and_nullable() {
         let s = schema();
-        assert!(s.validate(&object(json!({"name": "a", "quantity": 5, "note": null})), None).is_empty());
-        assert!(s.validate(&object(json!({"name": "a", "quantity": "1Gi"})), None).is_empty());
-        assert!(!s.validate(&object(json!({"name": "a", "quantity": true})), None).is_empty());
+        assert!(
+            s.validate(
+                &object(json!({"name": "a", "quantity": 5, "note": null})),
+                None
+            )
+            .is_empty()
+        );
+        assert!(
+            s.validate(&object(json!({"name": "a", "quantity": "1Gi"})), None)
+                .is_empty()
+        );
+        assert!(
+            !s.validate(&object(json!({"name": "a", "quantity": true})), None)
+                .is_empty()
+        );
     }
 
     #[test]
@@ -600,7 +714,10 @@ mod tests {
         let errors = s.validate(&changed, Some(&old));
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].field, "spec.owner");
-        assert_eq!(errors[0].to_string(), "spec.owner: Invalid value: \"string\": owner is immutable");
+        assert_eq!(
+            errors[0].to_string(),
+            "spec.owner: Invalid value: \"string\": owner is immutable"
+        );
         assert!(s.validate(&old, Some(&old)).is_empty());
     }
 
@@ -611,7 +728,10 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["spec.members[1]", "spec.tags[1]"]);
         assert!(errors.iter().all(|e| e.kind == FieldErrorKind::Duplicate));
-        assert_eq!(s.list_type_at(&["spec", "members"]), ListType::Map(vec!["email".into()]));
+        assert_eq!(
+            s.list_type_at(&["spec", "members"]),
+            ListType::Map(vec!["email".into()])
+        );
         assert_eq!(s.list_type_at(&["spec", "tags"]), ListType::Set);
         assert_eq!(s.list_type_at(&["spec", "name"]), ListType::Atomic);
         assert_eq!(s.list_type_at(&["spec", "missing"]), ListType::Atomic);

@@ -34,15 +34,21 @@ impl LabelSelector {
     pub fn matches(&self, object: &Value) -> bool {
         let labels = object.pointer("/metadata/labels");
         let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
-        self.requirements.iter().all(|requirement| match requirement {
-            LabelRequirement::Exists(key) => label(key).is_some(),
-            LabelRequirement::NotExists(key) => label(key).is_none(),
-            LabelRequirement::Equals(key, value) => label(key) == Some(value.as_str()),
-            // `!=` also matches objects without the label, as in Kubernetes.
-            LabelRequirement::NotEquals(key, value) => label(key) != Some(value.as_str()),
-            LabelRequirement::In(key, values) => label(key).is_some_and(|v| values.iter().any(|x| x == v)),
-            LabelRequirement::NotIn(key, values) => !label(key).is_some_and(|v| values.iter().any(|x| x == v)),
-        })
+        self.requirements
+            .iter()
+            .all(|requirement| match requirement {
+                LabelRequirement::Exists(key) => label(key).is_some(),
+                LabelRequirement::NotExists(key) => label(key).is_none(),
+                LabelRequirement::Equals(key, value) => label(key) == Some(value.as_str()),
+                // `!=` also matches objects without the label, as in Kubernetes.
+                LabelRequirement::NotEquals(key, value) => label(key) != Some(value.as_str()),
+                LabelRequirement::In(key, values) => {
+                    label(key).is_some_and(|v| values.iter().any(|x| x == v))
+                }
+                LabelRequirement::NotIn(key, values) => {
+                    !label(key).is_some_and(|v| values.iter().any(|x| x == v))
+                }
+            })
     }
 }
 
@@ -76,7 +82,9 @@ fn parse_label_requirement(term: &str) -> Result<LabelRequirement, String> {
             let values = rest
                 .strip_prefix('(')
                 .and_then(|r| r.strip_suffix(')'))
-                .ok_or_else(|| format!("unable to parse requirement: found '{rest}', expected: '('"))?;
+                .ok_or_else(|| {
+                    format!("unable to parse requirement: found '{rest}', expected: '('")
+                })?;
             let values: Vec<String> = values
                 .split(',')
                 .map(|v| v.trim().to_string())
@@ -91,10 +99,16 @@ fn parse_label_requirement(term: &str) -> Result<LabelRequirement, String> {
         }
     }
     if let Some((key, value)) = term.split_once("!=") {
-        return Ok(LabelRequirement::NotEquals(valid_key(key.trim())?, value.trim().to_string()));
+        return Ok(LabelRequirement::NotEquals(
+            valid_key(key.trim())?,
+            value.trim().to_string(),
+        ));
     }
     if let Some((key, value)) = term.split_once("==").or_else(|| term.split_once('=')) {
-        return Ok(LabelRequirement::Equals(valid_key(key.trim())?, value.trim().to_string()));
+        return Ok(LabelRequirement::Equals(
+            valid_key(key.trim())?,
+            value.trim().to_string(),
+        ));
     }
     Ok(LabelRequirement::Exists(valid_key(term)?))
 }
@@ -103,13 +117,17 @@ fn valid_key(key: &str) -> Result<String, String> {
     let name = key.rsplit('/').next().unwrap_or(key);
     let valid = !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric());
     if valid {
         Ok(key.to_string())
     } else {
-        Err(format!("unable to parse requirement: invalid label key \"{key}\""))
+        Err(format!(
+            "unable to parse requirement: invalid label key \"{key}\""
+        ))
     }
 }
 
@@ -130,7 +148,9 @@ impl FieldSelector {
             } else if let Some((f, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
                 (f, false, v)
             } else {
-                return Err(format!("invalid selector: '{term}'; can't understand '{term}'"));
+                return Err(format!(
+                    "invalid selector: '{term}'; can't understand '{term}'"
+                ));
             };
             let field = field.trim();
             if !supported.contains(&field) {
@@ -170,8 +190,16 @@ mod tests {
         assert!(LabelSelector::parse("app=db").unwrap().matches(&obj));
         assert!(LabelSelector::parse("app==db,tier").unwrap().matches(&obj));
         assert!(!LabelSelector::parse("app!=db").unwrap().matches(&obj));
-        assert!(LabelSelector::parse("app in (web, db),!missing").unwrap().matches(&obj));
-        assert!(!LabelSelector::parse("app notin (db)").unwrap().matches(&obj));
+        assert!(
+            LabelSelector::parse("app in (web, db),!missing")
+                .unwrap()
+                .matches(&obj)
+        );
+        assert!(
+            !LabelSelector::parse("app notin (db)")
+                .unwrap()
+                .matches(&obj)
+        );
         assert!(LabelSelector::parse("missing!=x").unwrap().matches(&obj));
         assert!(!LabelSelector::parse("missing").unwrap().matches(&obj));
         assert!(LabelSelector::parse("").unwrap().matches(&obj));
@@ -180,7 +208,11 @@ mod tests {
     #[test]
     fn prefixed_keys_and_bad_keys() {
         let obj = object(json!({"app.kubernetes.io/name": "x"}));
-        assert!(LabelSelector::parse("app.kubernetes.io/name=x").unwrap().matches(&obj));
+        assert!(
+            LabelSelector::parse("app.kubernetes.io/name=x")
+                .unwrap()
+                .matches(&obj)
+        );
         assert!(LabelSelector::parse("bad key=x").is_err());
         assert!(LabelSelector::parse("k in x").is_err());
     }
@@ -189,9 +221,21 @@ mod tests {
     fn field_selectors() {
         let obj = object(json!({}));
         let supported = ["metadata.name", "metadata.namespace"];
-        assert!(FieldSelector::parse("metadata.name=a", &supported).unwrap().matches(&obj));
-        assert!(!FieldSelector::parse("metadata.name!=a", &supported).unwrap().matches(&obj));
-        assert!(FieldSelector::parse("metadata.namespace==ns,metadata.name=a", &supported).unwrap().matches(&obj));
+        assert!(
+            FieldSelector::parse("metadata.name=a", &supported)
+                .unwrap()
+                .matches(&obj)
+        );
+        assert!(
+            !FieldSelector::parse("metadata.name!=a", &supported)
+                .unwrap()
+                .matches(&obj)
+        );
+        assert!(
+            FieldSelector::parse("metadata.namespace==ns,metadata.name=a", &supported)
+                .unwrap()
+                .matches(&obj)
+        );
         assert!(FieldSelector::parse("spec.foo=a", &supported).is_err());
     }
 }

@@ -18,7 +18,12 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     fn with_details(mut self, details: Value) -> Self {
@@ -27,30 +32,55 @@ impl ApiError {
     }
 
     pub fn not_found(resource: &ResourceType, name: &str) -> Self {
-        ApiError::new(404, "NotFound", format!("{} \"{}\" not found", resource.qualified_resource(), name))
-            .with_details(json!({"name": name, "group": resource.group, "kind": resource.plural}))
+        ApiError::new(
+            404,
+            "NotFound",
+            format!("{} \"{}\" not found", resource.qualified_resource(), name),
+        )
+        .with_details(json!({"name": name, "group": resource.group, "kind": resource.plural}))
     }
 
     pub fn namespace_not_found(namespace: &str) -> Self {
-        ApiError::new(404, "NotFound", format!("namespaces \"{namespace}\" not found"))
-            .with_details(json!({"name": namespace, "kind": "namespaces"}))
+        ApiError::new(
+            404,
+            "NotFound",
+            format!("namespaces \"{namespace}\" not found"),
+        )
+        .with_details(json!({"name": namespace, "kind": "namespaces"}))
     }
 
     pub fn path_not_found() -> Self {
-        ApiError::new(404, "NotFound", "the server could not find the requested resource")
-            .with_details(json!({}))
+        ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details(json!({}))
     }
 
     pub fn already_exists(resource: &ResourceType, name: &str) -> Self {
-        ApiError::new(409, "AlreadyExists", format!("{} \"{}\" already exists", resource.qualified_resource(), name))
-            .with_details(json!({"name": name, "group": resource.group, "kind": resource.plural}))
+        ApiError::new(
+            409,
+            "AlreadyExists",
+            format!(
+                "{} \"{}\" already exists",
+                resource.qualified_resource(),
+                name
+            ),
+        )
+        .with_details(json!({"name": name, "group": resource.group, "kind": resource.plural}))
     }
 
     pub fn conflict(resource: &ResourceType, name: &str, why: &str) -> Self {
         ApiError::new(
             409,
             "Conflict",
-            format!("Operation cannot be fulfilled on {} \"{}\": {}", resource.qualified_resource(), name, why),
+            format!(
+                "Operation cannot be fulfilled on {} \"{}\": {}",
+                resource.qualified_resource(),
+                name,
+                why
+            ),
         )
         .with_details(json!({"name": name, "group": resource.group, "kind": resource.plural}))
     }
@@ -64,7 +94,11 @@ impl ApiError {
     }
 
     /// Server-side apply conflicts: 409 with one cause per contested field.
-    pub fn apply_conflicts(resource: &ResourceType, name: &str, conflicts: &[super::fieldmanager::Conflict]) -> Self {
+    pub fn apply_conflicts(
+        resource: &ResourceType,
+        name: &str,
+        conflicts: &[super::fieldmanager::Conflict],
+    ) -> Self {
         let causes: Vec<Value> = conflicts
             .iter()
             .map(|c| {
@@ -75,7 +109,12 @@ impl ApiError {
                 })
             })
             .collect();
-        ApiError::new(409, "Conflict", super::fieldmanager::conflict_message(conflicts)).with_details(json!({
+        ApiError::new(
+            409,
+            "Conflict",
+            super::fieldmanager::conflict_message(conflicts),
+        )
+        .with_details(json!({
             "name": name, "group": resource.group, "kind": resource.plural, "causes": causes,
         }))
     }
@@ -95,9 +134,16 @@ impl ApiError {
         ApiError::new(
             422,
             "Invalid",
-            format!("{} \"{}\" is invalid: {}", resource.qualified_kind(), name, summary),
+            format!(
+                "{} \"{}\" is invalid: {}",
+                resource.qualified_kind(),
+                name,
+                summary
+            ),
         )
-        .with_details(json!({"name": name, "group": resource.group, "kind": resource.kind, "causes": causes}))
+        .with_details(
+            json!({"name": name, "group": resource.group, "kind": resource.kind, "causes": causes}),
+        )
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -108,18 +154,33 @@ impl ApiError {
         ApiError::new(
             403,
             "Forbidden",
-            format!("{} \"{}\" is forbidden: {}", resource.qualified_resource(), name, why),
+            format!(
+                "{} \"{}\" is forbidden: {}",
+                resource.qualified_resource(),
+                name,
+                why
+            ),
         )
         .with_details(json!({"name": name, "group": resource.group, "kind": resource.plural}))
     }
 
     pub fn method_not_allowed() -> Self {
-        ApiError::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
-            .with_details(json!({}))
+        ApiError::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+        .with_details(json!({}))
     }
 
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        ApiError::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type})"))
+        ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type})"
+            ),
+        )
     }
 
     pub fn expired(message: impl Into<String>) -> Self {

@@ -93,11 +93,20 @@ impl Default for Store {
 impl Store {
     pub fn new() -> Self {
         let (events, _) = broadcast::channel(HISTORY_LIMIT);
-        Store { state: Mutex::new(StoreState { resource_version: 1, ..Default::default() }), events, changed: Notify::new() }
+        Store {
+            state: Mutex::new(StoreState {
+                resource_version: 1,
+                ..Default::default()
+            }),
+            events,
+            changed: Notify::new(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, StoreState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn current_resource_version(&self) -> u64 {
@@ -116,7 +125,10 @@ impl Store {
     /// namespace and name, with the resourceVersion of that snapshot.
     pub fn list(&self, storage_key: &str, namespace: Option<&str>) -> (Vec<Value>, u64) {
         let state = self.lock();
-        (Self::collect(&state, storage_key, namespace), state.resource_version)
+        (
+            Self::collect(&state, storage_key, namespace),
+            state.resource_version,
+        )
     }
 
     /// Every object in any resource that lives in `namespace`, with its storage key.
@@ -161,12 +173,18 @@ impl Store {
     /// same snapshot, as etcd's MVCC does for continue tokens.
     pub fn save_page_rest(&self, remaining: Vec<Value>, resource_version: u64) -> String {
         let mut state = self.lock();
-        state.paged_lists.retain(|_, page| page.created.elapsed() < CONTINUE_TTL);
+        state
+            .paged_lists
+            .retain(|_, page| page.created.elapsed() < CONTINUE_TTL);
         state.next_page_id += 1;
         let token = format!("{}-{}", resource_version, state.next_page_id);
         state.paged_lists.insert(
             token.clone(),
-            PagedList { remaining, resource_version, created: Instant::now() },
+            PagedList {
+                remaining,
+                resource_version,
+                created: Instant::now(),
+            },
         );
         token
     }
@@ -174,7 +192,9 @@ impl Store {
     pub fn take_page_rest(&self, token: &str) -> ApiResult<(Vec<Value>, u64)> {
         let mut state = self.lock();
         match state.paged_lists.remove(token) {
-            Some(page) if page.created.elapsed() < CONTINUE_TTL => Ok((page.remaining, page.resource_version)),
+            Some(page) if page.created.elapsed() < CONTINUE_TTL => {
+                Ok((page.remaining, page.resource_version))
+            }
             _ => Err(ApiError::expired(
                 "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
             )),
@@ -193,11 +213,22 @@ impl Store {
     ) -> ApiResult<(Option<Value>, R)> {
         let mut state = self.lock();
         let key = (namespace.to_string(), name.to_string());
-        let current = state.objects.get(storage_key).and_then(|objects| objects.get(&key)).cloned();
+        let current = state
+            .objects
+            .get(storage_key)
+            .and_then(|objects| objects.get(&key))
+            .cloned();
         let (write, extra) = decide(current.as_ref())?;
         let (event_type, mut object) = match write {
             Write::Unchanged => return Ok((current, extra)),
-            Write::Put(object) => (if current.is_some() { EventType::Modified } else { EventType::Added }, object),
+            Write::Put(object) => (
+                if current.is_some() {
+                    EventType::Modified
+                } else {
+                    EventType::Added
+                },
+                object,
+            ),
             Write::Delete(object) => (EventType::Deleted, object),
         };
         state.resource_version += 1;
@@ -230,7 +261,12 @@ impl Store {
     /// Starts a watch. With `since` = None, the current objects are returned
     /// to be sent as ADDED; otherwise the events after `since` are replayed,
     /// or 410 Gone when they are no longer kept.
-    pub fn subscribe(&self, storage_key: &str, namespace: Option<&str>, since: Option<u64>) -> ApiResult<Subscription> {
+    pub fn subscribe(
+        &self,
+        storage_key: &str,
+        namespace: Option<&str>,
+        since: Option<u64>,
+    ) -> ApiResult<Subscription> {
         let state = self.lock();
         let receiver = self.events.subscribe();
         let resource_version = state.resource_version;
@@ -242,7 +278,11 @@ impl Store {
                 receiver,
             }),
             Some(since) => {
-                let oldest_kept = state.history.front().map(|e| e.resource_version).unwrap_or(resource_version + 1);
+                let oldest_kept = state
+                    .history
+                    .front()
+                    .map(|e| e.resource_version)
+                    .unwrap_or(resource_version + 1);
                 // Every event after `since` must still be in the history.
                 if since + 1 < oldest_kept && since < resource_version {
                     return Err(ApiError::expired(format!(
@@ -256,7 +296,12 @@ impl Store {
                     .filter(|e| e.resource_version > since && e.storage_key == storage_key)
                     .cloned()
                     .collect();
-                Ok(Subscription { initial_objects: Vec::new(), replay, resource_version, receiver })
+                Ok(Subscription {
+                    initial_objects: Vec::new(),
+                    replay,
+                    resource_version,
+                    receiver,
+                })
             }
         }
     }

@@ -22,7 +22,9 @@ pub fn merge(target: &mut Value, patch: &Value, schema: &dyn MergeSchema, path: 
     if !target.is_object() {
         *target = Value::Object(Map::new());
     }
-    let Value::Object(target_map) = target else { return };
+    let Value::Object(target_map) = target else {
+        return;
+    };
     for (key, patch_value) in patch_map {
         if key.starts_with('$') {
             continue;
@@ -35,11 +37,15 @@ pub fn merge(target: &mut Value, patch: &Value, schema: &dyn MergeSchema, path: 
         let path_refs: Vec<&str> = path.iter().map(String::as_str).collect();
         match (patch_value, schema.list_type(&path_refs)) {
             (Value::Array(patch_items), ListType::Map(keys)) => {
-                let existing = target_map.entry(key.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                let existing = target_map
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()));
                 merge_keyed_list(existing, patch_items, &keys, schema, path);
             }
             (Value::Array(patch_items), ListType::Set) => {
-                let existing = target_map.entry(key.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                let existing = target_map
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()));
                 if let Value::Array(items) = existing {
                     for item in patch_items {
                         if !items.contains(item) {
@@ -73,11 +79,19 @@ fn key_of(item: &Value, keys: &[String]) -> Vec<Value> {
         .collect()
 }
 
-fn merge_keyed_list(existing: &mut Value, patch_items: &[Value], keys: &[String], schema: &dyn MergeSchema, path: &mut Vec<String>) {
+fn merge_keyed_list(
+    existing: &mut Value,
+    patch_items: &[Value],
+    keys: &[String],
+    schema: &dyn MergeSchema,
+    path: &mut Vec<String>,
+) {
     if !existing.is_array() {
         *existing = Value::Array(Vec::new());
     }
-    let Value::Array(items) = existing else { return };
+    let Value::Array(items) = existing else {
+        return;
+    };
     for patch_item in patch_items {
         let wanted = key_of(patch_item, keys);
         let position = items.iter().position(|item| key_of(item, keys) == wanted);

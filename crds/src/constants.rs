@@ -1,0 +1,62 @@
+//! Names shared by the operator, the facade and the chart: written once here.
+
+/// The API group of supaplane's resources.
+pub const API_GROUP: &str = "supaplane.io";
+/// The version of the resources.
+pub const API_VERSION: &str = "v1alpha1";
+
+/// Standard label naming the tool that manages an object.
+pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+/// Standard label naming the application an object is part of.
+pub const LABEL_PART_OF: &str = "app.kubernetes.io/part-of";
+/// Standard label naming the component (auth, rest, database, …).
+pub const LABEL_COMPONENT: &str = "app.kubernetes.io/component";
+/// Standard label naming the instance (the project ref).
+pub const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
+/// The value of `managed-by` and `part-of` on everything supaplane creates.
+pub const MANAGED_BY_VALUE: &str = "supaplane";
+/// The project ref an object belongs to.
+pub const LABEL_PROJECT: &str = "supaplane.io/project";
+/// The organization slug an object belongs to.
+pub const LABEL_ORGANIZATION: &str = "supaplane.io/organization";
+/// Set on a project namespace kept after its Project was deleted with the
+/// Retain policy, so a new Project with the same ref can adopt it.
+pub const LABEL_RETAINED: &str = "supaplane.io/retained";
+
+/// Hash of what the operator last applied, to skip writes that change nothing.
+pub const ANNOTATION_SPEC_HASH: &str = "supaplane.io/spec-hash";
+
+/// Holds a Project until its children are torn down per its deletion policy.
+pub const FINALIZER_PROJECT_TEARDOWN: &str = "supaplane.io/project-teardown";
+/// Holds an Organization while it still has Projects.
+pub const FINALIZER_ORGANIZATION_PROTECTION: &str = "supaplane.io/organization-protection";
+
+/// Field manager of the operator's server-side applies.
+pub const FIELD_MANAGER_OPERATOR: &str = "supaplane-operator";
+/// Field manager of the facade's writes.
+pub const FIELD_MANAGER_FACADE: &str = "supaplane-facade";
+
+/// Name of the Secret in a project namespace that holds its generated keys.
+pub const KEYS_SECRET_NAME: &str = "supabase-keys";
+/// Default name of the Secret holding a project's database password.
+pub const DATABASE_PASSWORD_SECRET_NAME: &str = "supabase-db-password";
+/// Default key of the password in that Secret.
+pub const DATABASE_PASSWORD_KEY: &str = "password";
+
+/// The namespace that holds a project's stack.
+pub fn project_namespace(project_ref: &str) -> String {
+    format!("project-{project_ref}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_namespaces_are_prefixed_refs() {
+        assert_eq!(
+            project_namespace("abcdefghijklmnopqrst"),
+            "project-abcdefghijklmnopqrst"
+        );
+    }
+}

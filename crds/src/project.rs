@@ -1,0 +1,355 @@
+//! `Project`: one Supabase stack. `metadata.name` is the project ref.
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The Supabase project status, as the Management API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SupabaseStatus {
+    Inactive,
+    ActiveHealthy,
+    ActiveUnhealthy,
+    ComingUp,
+    Unknown,
+    GoingDown,
+    InitFailed,
+    Removed,
+    Restoring,
+    Upgrading,
+    Pausing,
+    RestoreFailed,
+    Restarting,
+    PauseFailed,
+    Resizing,
+}
+
+/// Compute sizes, named as Supabase names them; each maps to a resource quota.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum InstanceSize {
+    #[default]
+    #[serde(rename = "nano")]
+    Nano,
+    #[serde(rename = "micro")]
+    Micro,
+    #[serde(rename = "small")]
+    Small,
+    #[serde(rename = "medium")]
+    Medium,
+    #[serde(rename = "large")]
+    Large,
+    #[serde(rename = "xlarge")]
+    Xlarge,
+    #[serde(rename = "2xlarge")]
+    X2large,
+    #[serde(rename = "4xlarge")]
+    X4large,
+    #[serde(rename = "8xlarge")]
+    X8large,
+    #[serde(rename = "12xlarge")]
+    X12large,
+    #[serde(rename = "16xlarge")]
+    X16large,
+}
+
+/// What happens to a project's data when the Project is deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Delete the project namespace and everything in it, volumes included.
+    Delete,
+    /// Remove the workloads but keep the namespace with its volumes and keys
+    /// Secret, so a new Project with the same ref adopts the data. The
+    /// default, because a deleted Project should never silently lose data.
+    #[default]
+    Retain,
+}
+
+/// A reference to the Secret, in the project namespace, that holds the
+/// initial database password. Secrets never go into a spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordSecretRef {
+    /// Name of the Secret in namespace `project-<ref>`.
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub name: String,
+    /// Key of the password in the Secret.
+    #[serde(default = "default_password_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+fn default_password_key() -> String {
+    crate::constants::DATABASE_PASSWORD_KEY.to_string()
+}
+
+fn default_storage_size() -> String {
+    "1Gi".to_string()
+}
+
+/// The project's Postgres.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseSpec {
+    /// Size of the data volume, a Kubernetes quantity such as `8Gi`.
+    #[serde(default = "default_storage_size")]
+    #[schemars(regex(pattern = r"^([+]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"))]
+    pub storage_size: String,
+    /// StorageClass of the data volume; the cluster default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+    /// The Secret with the initial database password; generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_secret_ref: Option<PasswordSecretRef>,
+    /// Overrides the pinned `supabase/postgres` image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// CPU and memory for Postgres; derived from the instance size when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+}
+
+impl Default for DatabaseSpec {
+    fn default() -> Self {
+        DatabaseSpec {
+            storage_size: default_storage_size(),
+            storage_class_name: None,
+            password_secret_ref: None,
+            image: None,
+            resources: None,
+        }
+    }
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// Settings of one Supabase service of the project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentSpec {
+    /// Whether the component runs. Disabling it removes its workload.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    /// Overrides the pinned image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Number of replicas (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 20))]
+    pub replicas: Option<i32>,
+    /// CPU and memory; derived from the instance size when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+}
+
+impl Default for ComponentSpec {
+    fn default() -> Self {
+        ComponentSpec {
+            enabled: true,
+            image: None,
+            replicas: None,
+            resources: None,
+        }
+    }
+}
+
+/// Per-component settings of the project's services.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentsSpec {
+    /// GoTrue, the auth server (`/auth/v1`).
+    #[serde(default)]
+    pub auth: ComponentSpec,
+    /// PostgREST (`/rest/v1`, `/graphql/v1`).
+    #[serde(default)]
+    pub rest: ComponentSpec,
+    /// Realtime (`/realtime/v1`).
+    #[serde(default)]
+    pub realtime: ComponentSpec,
+    /// The Storage API (`/storage/v1`).
+    #[serde(default)]
+    pub storage: ComponentSpec,
+    /// imgproxy, Storage's image transformer.
+    #[serde(default)]
+    pub imgproxy: ComponentSpec,
+    /// pg-meta, the database API Studio uses (`/pg/`).
+    #[serde(default)]
+    pub meta: ComponentSpec,
+    /// The API gateway in front of every service.
+    #[serde(default)]
+    pub gateway: ComponentSpec,
+}
+
+/// The project's auth (GoTrue) settings that Studio edits.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthSpec {
+    /// The site URL GoTrue redirects to by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
+    pub site_url: Option<String>,
+    /// Further URLs GoTrue may redirect to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100))]
+    pub additional_redirect_urls: Vec<String>,
+    /// Refuse new sign-ups.
+    #[serde(default)]
+    pub disable_signup: bool,
+    /// Lifetime of issued access tokens, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 30, max = 604800))]
+    pub jwt_expiry_seconds: Option<i32>,
+}
+
+fn default_region() -> String {
+    "local".to_string()
+}
+
+fn default_postgres_version() -> String {
+    "15".to_string()
+}
+
+/// A Supabase project: its organization, size, state and services.
+#[derive(CustomResource, KubeSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "supaplane.io",
+    version = "v1alpha1",
+    kind = "Project",
+    plural = "projects",
+    shortname = "proj",
+    category = "supaplane",
+    status = "ProjectStatus",
+    printcolumn = r#"{"name":"Organization","type":"string","jsonPath":".spec.organization"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.status"}"#,
+    printcolumn = r#"{"name":"Paused","type":"boolean","jsonPath":".spec.paused","priority":1}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectSpec {
+    /// Slug of the Organization that owns the project. Cannot change.
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("organization is immutable: create the project in the other organization instead"))]
+    pub organization: String,
+    /// The name shown in Studio.
+    #[schemars(length(min = 1, max = 64))]
+    pub display_name: String,
+    /// A region label shown in Studio.
+    #[serde(default = "default_region")]
+    #[schemars(length(min = 1, max = 64))]
+    pub region: String,
+    /// Compute size; sets the namespace's resource quota and default limits.
+    #[serde(default)]
+    pub instance_size: InstanceSize,
+    /// Major version of Postgres.
+    #[serde(default = "default_postgres_version")]
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)*$"))]
+    pub postgres_version: String,
+    /// Scale every workload to zero, keeping the data.
+    #[serde(default)]
+    pub paused: bool,
+    /// What happens to the data when the Project is deleted.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+    /// Postgres settings.
+    #[serde(default)]
+    pub database: DatabaseSpec,
+    /// Settings of each service.
+    #[serde(default)]
+    pub components: ComponentsSpec,
+    /// Auth (GoTrue) settings.
+    #[serde(default)]
+    pub auth: AuthSpec,
+}
+
+/// Where the project answers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectEndpoints {
+    /// The URL of the API gateway (`https://<ref>.<base domain>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// The in-cluster host name of Postgres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_host: Option<String>,
+    /// The Postgres port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_port: Option<i32>,
+}
+
+/// What the operator observed of a project.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectStatus {
+    /// The Supabase project status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<SupabaseStatus>,
+    /// Why the project is in this status, when it is not healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Ready, SecretsReady, DatabaseReady and one `<Component>Ready` each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// The generation the status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Where the project answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<ProjectEndpoints>,
+    /// The anon key: public by design (it is what browsers send), so it may
+    /// be shown in status; the service_role key and JWT secret never are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anon_key: Option<String>,
+    /// The namespace that holds the project's stack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_minimal_spec_gets_every_default() {
+        let spec: ProjectSpec =
+            serde_json::from_value(json!({"organization": "acme", "displayName": "Shop"}))
+                .expect("spec");
+        assert_eq!(spec.region, "local");
+        assert_eq!(spec.instance_size, InstanceSize::Nano);
+        assert_eq!(spec.deletion_policy, DeletionPolicy::Retain);
+        assert!(!spec.paused);
+        assert_eq!(spec.database.storage_size, "1Gi");
+        assert!(spec.components.auth.enabled && spec.components.gateway.enabled);
+    }
+
+    #[test]
+    fn enums_serialize_as_supabase_names() {
+        assert_eq!(
+            serde_json::to_value(SupabaseStatus::ActiveHealthy).expect("json"),
+            "ACTIVE_HEALTHY"
+        );
+        assert_eq!(
+            serde_json::to_value(SupabaseStatus::InitFailed).expect("json"),
+            "INIT_FAILED"
+        );
+        assert_eq!(
+            serde_json::to_value(InstanceSize::X2large).expect("json"),
+            "2xlarge"
+        );
+        assert_eq!(
+            serde_json::to_value(DeletionPolicy::Retain).expect("json"),
+            "Retain"
+        );
+    }
+}
