@@ -69,10 +69,11 @@ impl TestCluster {
         self.server.as_ref()
     }
 
-    /// Applies the generated CRDs and waits until they are served.
+    /// Applies the CRD YAML the chart ships (generated from the types) and
+    /// waits until the API serves it.
     pub async fn install_crds(&self) -> anyhow::Result<()> {
         let crds: Api<CustomResourceDefinition> = Api::all(self.client.clone());
-        for crd in supaplane_crds::all_crds() {
+        for crd in chart_crds()? {
             let name = crd
                 .metadata
                 .name
@@ -208,4 +209,19 @@ fn is_statefulset_ready(object: Option<&StatefulSet>) -> bool {
                 && status.ready_replicas.unwrap_or(0) >= wanted
         })
     })
+}
+
+/// The CRDs in `charts/supaplane/crds/`, as `helm install` would apply them.
+pub fn chart_crds() -> anyhow::Result<Vec<CustomResourceDefinition>> {
+    let directory =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/supaplane/crds");
+    supaplane_crds::all_crds()
+        .iter()
+        .map(|crd| {
+            let path = directory.join(supaplane_crds::crd_file_name(crd));
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        })
+        .collect()
 }

@@ -754,3 +754,31 @@ async fn invalid_built_in_objects_are_refused() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn streaming_list_watches_send_initial_events_then_changes() -> anyhow::Result<()> {
+    let cluster = TestCluster::start_without_crds().await?;
+    let client = cluster.client();
+    let ns = namespace(&client).await?;
+    let api: Api<ConfigMap> = Api::namespaced(client, &ns);
+    api.create(&PostParams::default(), &config_map("first", &[]))
+        .await?;
+
+    let mut events = watcher(api.clone(), watcher::Config::default().streaming_lists()).boxed();
+    let mut next = async || -> anyhow::Result<watcher::Event<ConfigMap>> {
+        Ok(tokio::time::timeout(TIMEOUT, events.try_next())
+            .await??
+            .expect("the watcher stream ended"))
+    };
+    assert!(matches!(next().await?, watcher::Event::Init));
+    assert!(matches!(next().await?, watcher::Event::InitApply(cm) if cm.name_any() == "first"));
+    assert!(
+        matches!(next().await?, watcher::Event::InitDone),
+        "the initial-events-end bookmark ends the list"
+    );
+
+    api.create(&PostParams::default(), &config_map("second", &[]))
+        .await?;
+    assert!(matches!(next().await?, watcher::Event::Apply(cm) if cm.name_any() == "second"));
+    Ok(())
+}
