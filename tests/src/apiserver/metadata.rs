@@ -134,7 +134,8 @@ pub fn validate_name(name: &str, format: NameFormat) -> Option<FieldError> {
     }
 }
 
-fn qualified_name_ok(key: &str) -> bool {
+/// A label or annotation key: an optional DNS-subdomain prefix and a name.
+pub fn qualified_name_ok(key: &str) -> bool {
     let (prefix, name) = match key.rsplit_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),

@@ -285,27 +285,13 @@ fn prepare_create(resource: &ResourceType, object: &mut Value) -> ApiResult<()> 
         map.remove("status");
     }
     if resource.is_crd() {
-        let meta = metadata_mut(object);
-        let mut finalizers = finalizers_of_meta(meta);
+        let mut finalizers = finalizers_of(object);
         if !finalizers.iter().any(|f| f == CRD_CLEANUP_FINALIZER) {
             finalizers.push(CRD_CLEANUP_FINALIZER.to_string());
         }
-        meta.insert("finalizers".into(), json!(finalizers));
+        metadata_mut(object).insert("finalizers".into(), json!(finalizers));
     }
     Ok(())
-}
-
-fn finalizers_of_meta(meta: &serde_json::Map<String, Value>) -> Vec<String> {
-    meta.get("finalizers")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Creates an object (POST).

@@ -114,15 +114,7 @@ fn parse_label_requirement(term: &str) -> Result<LabelRequirement, String> {
 }
 
 fn valid_key(key: &str) -> Result<String, String> {
-    let name = key.rsplit('/').next().unwrap_or(key);
-    let valid = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if valid {
+    if super::metadata::qualified_name_ok(key) {
         Ok(key.to_string())
     } else {
         Err(format!(
