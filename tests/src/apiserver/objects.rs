@@ -664,20 +664,36 @@ fn apply_patch_document(
         PatchType::Json => {
             let operations: json_patch::Patch = serde_json::from_value(patch.clone())
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            json_patch::patch(&mut patched, &operations).map_err(|e| {
-                ApiError::invalid(
-                    resource,
-                    name_of(old),
-                    &[FieldError {
-                        field: String::new(),
-                        kind: FieldErrorKind::Invalid,
-                        bad_value: None,
-                        detail: format!(
-                            "the server rejected our request due to an error in our request: {e}"
-                        ),
-                    }],
-                )
-            })?;
+            for operation in operations.iter() {
+                // As in the API server's JSON patch library, testing a
+                // missing path against null succeeds (kube-runtime's
+                // finalizer helper relies on it).
+                let described = serde_json::to_value(operation).unwrap_or_default();
+                let tests_absent_for_null = described.get("op").and_then(Value::as_str)
+                    == Some("test")
+                    && described.get("value").is_some_and(Value::is_null)
+                    && described
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .is_some_and(|path| patched.pointer(path).is_none());
+                if tests_absent_for_null {
+                    continue;
+                }
+                json_patch::patch(&mut patched, std::slice::from_ref(operation)).map_err(|e| {
+                    ApiError::invalid(
+                        resource,
+                        name_of(old),
+                        &[FieldError {
+                            field: String::new(),
+                            kind: FieldErrorKind::Invalid,
+                            bad_value: None,
+                            detail: format!(
+                                "the server rejected our request due to an error in our request: {e}"
+                            ),
+                        }],
+                    )
+                })?;
+            }
         }
         PatchType::Merge => json_patch::merge(&mut patched, patch),
         PatchType::Strategic => {
