@@ -4,6 +4,8 @@
 mod config;
 mod health;
 
+use supaplane_operator::project_controller;
+
 use std::sync::Arc;
 
 use clap::Parser;
@@ -18,23 +20,20 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(&config.log_format);
     let readiness = Arc::new(Readiness::default());
 
-    let client = kube::Client::try_default().await;
-    match &client {
-        Ok(client) => match client.apiserver_version().await {
-            Ok(version) => {
-                info!(kubernetes = %version.git_version, "connected to the Kubernetes API");
-                readiness.mark_ready();
-            }
-            Err(error) => tracing::warn!(%error, "the Kubernetes API did not answer yet"),
-        },
-        Err(error) => tracing::warn!(%error, "no Kubernetes configuration found"),
-    }
+    let client = kube::Client::try_default().await?;
+    let version = client.apiserver_version().await?;
+    info!(kubernetes = %version.git_version, "connected to the Kubernetes API");
+    readiness.mark_ready();
 
     let listener = tokio::net::TcpListener::bind(config.health_address).await?;
     info!(address = %config.health_address, "serving /healthz and /readyz");
-    axum::serve(listener, health::routes(readiness))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let health_server =
+        axum::serve(listener, health::routes(readiness)).with_graceful_shutdown(shutdown_signal());
+    let context = Arc::new(project_controller::Context { client });
+    tokio::select! {
+        result = health_server => result?,
+        () = project_controller::run(context) => info!("the Project controller stopped"),
+    }
     Ok(())
 }
 

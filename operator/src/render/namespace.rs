@@ -1,0 +1,44 @@
+//! The namespace that holds a project's stack.
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::ObjectMeta;
+use supaplane_crds::Project;
+use supaplane_crds::constants::project_namespace;
+
+use super::{labels, owner_reference};
+
+pub fn namespace(project: &Project) -> Namespace {
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(project_namespace(
+                project.metadata.name.as_deref().unwrap_or_default(),
+            )),
+            labels: Some(labels(project, "namespace")),
+            owner_references: owner_reference(project).map(|r| vec![r]),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixtures::project;
+    use supaplane_crds::constants::LABEL_ORGANIZATION;
+
+    #[test]
+    fn the_namespace_is_named_after_the_ref_and_owned_by_the_project() {
+        let ns = namespace(&project("abc", "acme"));
+        assert_eq!(ns.metadata.name.as_deref(), Some("project-abc"));
+        let owner = &ns.metadata.owner_references.expect("owner")[0];
+        assert_eq!(
+            (owner.kind.as_str(), owner.name.as_str(), owner.controller),
+            ("Project", "abc", Some(true))
+        );
+        assert_eq!(
+            ns.metadata.labels.expect("labels")[LABEL_ORGANIZATION],
+            "acme"
+        );
+    }
+}
