@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
@@ -35,9 +36,19 @@ pub async fn run(context: Arc<Context>) {
     let secrets: Api<Secret> = Api::all(context.client.clone());
     Controller::new(projects, watcher::Config::default())
         .owns(namespaces, watcher::Config::default())
-        .owns(
+        // Namespaced children of a cluster-scoped Project: `owns` would map
+        // them to a namespaced reference, so map owner references by hand.
+        .watches(
             secrets,
             watcher::Config::default().labels("app.kubernetes.io/managed-by=supaplane"),
+            |secret| {
+                secret
+                    .owner_references()
+                    .iter()
+                    .filter(|owner| owner.kind == "Project")
+                    .map(|owner| ObjectRef::new(&owner.name))
+                    .collect::<Vec<_>>()
+            },
         )
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
