@@ -4,13 +4,13 @@
 pub enum Error {
     #[error("applying {kind} {name}: {source}")]
     Apply {
-        kind: &'static str,
+        kind: String,
         name: String,
         source: kube::Error,
     },
     #[error("reading {kind} {name}: {source}")]
     Read {
-        kind: &'static str,
+        kind: String,
         name: String,
         source: kube::Error,
     },

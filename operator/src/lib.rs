@@ -1,6 +1,7 @@
 //! supaplane's operator: kube-runtime controllers that reconcile
 //! Organizations and Projects into per-project Supabase stacks.
 
+pub mod apply;
 pub mod error;
 pub mod keys;
 pub mod project_controller;

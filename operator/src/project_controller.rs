@@ -20,6 +20,7 @@ use supaplane_crds::constants::{
 use supaplane_crds::{DeletionPolicy, Project, ProjectStatus, SupabaseStatus, conditions};
 use tracing::{info, warn};
 
+use crate::apply::apply_if_changed;
 use crate::error::{Error, Result};
 use crate::keys::ProjectKeys;
 use crate::render;
@@ -100,14 +101,7 @@ async fn apply(project: &Project, context: &Context) -> Result<Action> {
     let namespace_name = project_namespace(&project_ref);
     let namespaces: Api<Namespace> = Api::all(context.client.clone());
     let namespace = render::namespace::namespace(project);
-    let applied = namespaces
-        .patch(&namespace_name, &apply_params(), &Patch::Apply(&namespace))
-        .await
-        .map_err(|source| Error::Apply {
-            kind: "Namespace",
-            name: namespace_name.clone(),
-            source,
-        })?;
+    let applied = apply_if_changed(&namespaces, namespace).await?;
     if applied.labels().contains_key(LABEL_RETAINED) {
         // Adopting a namespace a deleted Project of the same ref retained.
         namespaces
@@ -118,7 +112,7 @@ async fn apply(project: &Project, context: &Context) -> Result<Action> {
             )
             .await
             .map_err(|source| Error::Apply {
-                kind: "Namespace",
+                kind: "Namespace".into(),
                 name: namespace_name.clone(),
                 source,
             })?;
@@ -164,7 +158,7 @@ async fn ensure_keys(project: &Project, context: &Context) -> Result<ProjectKeys
             keys_from(&existing)
         }
         Err(source) => Err(Error::Apply {
-            kind: "Secret",
+            kind: "Secret".into(),
             name: KEYS_SECRET_NAME.into(),
             source,
         }),
@@ -184,7 +178,7 @@ fn keys_from(secret: &Secret) -> Result<ProjectKeys> {
 
 async fn read_secret(secrets: &Api<Secret>, name: &str) -> Result<Option<Secret>> {
     secrets.get_opt(name).await.map_err(|source| Error::Read {
-        kind: "Secret",
+        kind: "Secret".into(),
         name: name.to_string(),
         source,
     })
@@ -225,7 +219,7 @@ async fn adopt_retained(secrets: &Api<Secret>, existing: &Secret, project: &Proj
         .patch(KEYS_SECRET_NAME, &update_params(), &Patch::Merge(&patch))
         .await
         .map_err(|source| Error::Apply {
-            kind: "Secret",
+            kind: "Secret".into(),
             name: KEYS_SECRET_NAME.into(),
             source,
         })?;
@@ -312,7 +306,7 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(source) => {
                     return Err(Error::Apply {
-                        kind: "Namespace",
+                        kind: "Namespace".into(),
                         name: namespace_name,
                         source,
                     });
@@ -346,7 +340,7 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
                     Err(kube::Error::Api(status)) if status.code == 404 => {}
                     Err(source) => {
                         return Err(Error::Apply {
-                            kind,
+                            kind: kind.to_string(),
                             name: namespace_name.clone(),
                             source,
                         });

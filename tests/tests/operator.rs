@@ -220,3 +220,39 @@ async fn retain_policy_keeps_keys_for_the_next_project_of_the_same_ref() -> anyh
     assert!(!namespace.labels().contains_key(LABEL_RETAINED));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_resync_of_an_unchanged_project_writes_nothing() -> anyhow::Result<()> {
+    let mut running = start().await?;
+    let client = running.cluster.client();
+    let name = unique_name("p");
+    create_project(&client, &name, "Delete").await?;
+    let projects: Api<Project> = Api::all(client.clone());
+    wait_for(&projects, &name, coming_up_with_secrets, TIMEOUT).await?;
+    let Some(server) = running.cluster.test_server() else {
+        return Ok(()); // requests are only counted by the test API server
+    };
+    // Let the reconciles the status write triggered settle.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let writes_before = server.counters().writes();
+    let reads_before = server.counters().count("get");
+
+    // A restarted controller lists and reconciles every Project again.
+    running.controller.abort();
+    running.controller = tokio::spawn(project_controller::run(Arc::new(Context {
+        client: client.clone(),
+    })));
+    tokio::time::timeout(TIMEOUT, async {
+        while server.counters().count("get") < reads_before + 2 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        server.counters().writes(),
+        writes_before,
+        "the resync sent write requests"
+    );
+    Ok(())
+}
