@@ -4,5 +4,6 @@
 pub mod apply;
 pub mod error;
 pub mod keys;
+pub mod organization_controller;
 pub mod project_controller;
 pub mod render;

@@ -4,7 +4,7 @@
 mod config;
 mod health;
 
-use supaplane_operator::project_controller;
+use supaplane_operator::{organization_controller, project_controller};
 
 use std::sync::Arc;
 
@@ -29,10 +29,14 @@ async fn main() -> anyhow::Result<()> {
     info!(address = %config.health_address, "serving /healthz and /readyz");
     let health_server =
         axum::serve(listener, health::routes(readiness)).with_graceful_shutdown(shutdown_signal());
-    let context = Arc::new(project_controller::Context { client });
+    let projects = project_controller::run(Arc::new(project_controller::Context {
+        client: client.clone(),
+    }));
+    let organizations =
+        organization_controller::run(Arc::new(organization_controller::Context { client }));
     tokio::select! {
         result = health_server => result?,
-        () = project_controller::run(context) => info!("the Project controller stopped"),
+        _ = futures::future::join(projects, organizations) => info!("the controllers stopped"),
     }
     Ok(())
 }

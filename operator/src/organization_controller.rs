@@ -1,0 +1,223 @@
+//! The Organization controller: checks members, counts projects, and keeps
+//! an organization that still has projects from being deleted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{ListParams, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
+use serde_json::json;
+use supaplane_crds::constants::{FIELD_MANAGER_OPERATOR, FINALIZER_ORGANIZATION_PROTECTION};
+use supaplane_crds::{Organization, OrganizationRole, OrganizationStatus, Project, conditions};
+use tracing::warn;
+
+use crate::error::{Error, Result};
+
+/// What every reconcile needs.
+pub struct Context {
+    pub client: Client,
+}
+
+/// Runs the Organization controller until the stream ends.
+pub async fn run(context: Arc<Context>) {
+    let organizations: Api<Organization> = Api::all(context.client.clone());
+    let projects: Api<Project> = Api::all(context.client.clone());
+    Controller::new(organizations, watcher::Config::default())
+        // A project appearing or going changes its organization's count.
+        .watches(projects, watcher::Config::default(), |project| {
+            Some(ObjectRef::<Organization>::new(&project.spec.organization))
+        })
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, context)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                warn!(%error, "organization reconcile failed");
+            }
+        })
+        .await;
+}
+
+#[tracing::instrument(skip_all, fields(organization = %organization.name_any()))]
+pub async fn reconcile(organization: Arc<Organization>, context: Arc<Context>) -> Result<Action> {
+    let organizations: Api<Organization> = Api::all(context.client.clone());
+    finalizer(
+        &organizations,
+        FINALIZER_ORGANIZATION_PROTECTION,
+        organization,
+        |event| async {
+            match event {
+                FinalizerEvent::Apply(organization) => {
+                    let count = project_count(&organization, &context).await?;
+                    write_status(&organization, &context, count, false).await?;
+                    Ok(Action::requeue(Duration::from_secs(300)))
+                }
+                FinalizerEvent::Cleanup(organization) => {
+                    let count = project_count(&organization, &context).await?;
+                    write_status(&organization, &context, count, count > 0).await?;
+                    if count > 0 {
+                        return Err(Error::DeletionBlocked { projects: count });
+                    }
+                    Ok(Action::await_change())
+                }
+            }
+        },
+    )
+    .await
+    .map_err(|error| Error::Finalizer(Box::new(error)))
+}
+
+pub fn error_policy(
+    _organization: Arc<Organization>,
+    error: &Error,
+    _context: Arc<Context>,
+) -> Action {
+    warn!(%error, "requeueing the organization");
+    Action::requeue(Duration::from_secs(5))
+}
+
+async fn project_count(organization: &Organization, context: &Context) -> Result<u32> {
+    let projects: Api<Project> = Api::all(context.client.clone());
+    let name = organization.name_any();
+    let list = projects
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| Error::Read {
+            kind: "Project".into(),
+            name: "*".into(),
+            source,
+        })?;
+    let count = list
+        .items
+        .iter()
+        .filter(|p| p.spec.organization == name)
+        .count();
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}
+
+/// Whether the members include an Owner, and the condition saying so.
+pub fn members_condition(
+    organization: &Organization,
+    now: Time,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+    let owners = organization
+        .spec
+        .members
+        .iter()
+        .filter(|m| m.role == OrganizationRole::Owner)
+        .count();
+    let (valid, reason, message) = if owners > 0 {
+        (true, "HasOwner", format!("{owners} owner(s)"))
+    } else {
+        (
+            false,
+            "NoOwner",
+            "an organization needs at least one member with role Owner: add one to spec.members"
+                .to_string(),
+        )
+    };
+    conditions::condition(
+        conditions::MEMBERS_VALID,
+        valid.into(),
+        reason,
+        message,
+        organization.metadata.generation,
+        now,
+    )
+}
+
+async fn write_status(
+    organization: &Organization,
+    context: &Context,
+    projects: u32,
+    deletion_blocked: bool,
+) -> Result<()> {
+    let name = organization.name_any();
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let mut status = organization.status.clone().unwrap_or_default();
+    conditions::set_condition(
+        &mut status.conditions,
+        members_condition(organization, now.clone()),
+    );
+    let (reason, message) = if deletion_blocked {
+        (
+            "HasProjects",
+            format!(
+                "the organization still has {projects} project(s): delete them before the organization"
+            ),
+        )
+    } else {
+        ("NoDeletionPending", String::new())
+    };
+    conditions::set_condition(
+        &mut status.conditions,
+        conditions::condition(
+            conditions::DELETION_BLOCKED,
+            deletion_blocked.into(),
+            reason,
+            message,
+            organization.metadata.generation,
+            now,
+        ),
+    );
+    let desired = OrganizationStatus {
+        project_count: projects,
+        observed_generation: organization.metadata.generation,
+        ..status
+    };
+    if organization.status.as_ref() == Some(&desired) {
+        return Ok(());
+    }
+    let organizations: Api<Organization> = Api::all(context.client.clone());
+    let patch = json!({
+        "apiVersion": "supaplane.io/v1alpha1", "kind": "Organization", "metadata": {"name": name}, "status": desired,
+    });
+    organizations
+        .patch_status(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER_OPERATOR).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(|source| Error::Status {
+            name: name.clone(),
+            source,
+        })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::jiff::Timestamp;
+
+    fn organization(role: &str) -> Organization {
+        serde_json::from_value(json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Organization",
+            "metadata": {"name": "acme", "generation": 3},
+            "spec": {"displayName": "Acme", "members": [{"userId": "u", "email": "u@example.com", "role": role}]},
+        }))
+        .expect("organization")
+    }
+
+    #[test]
+    fn members_need_an_owner() {
+        let now = Time(Timestamp::UNIX_EPOCH);
+        let valid = members_condition(&organization("Owner"), now.clone());
+        assert_eq!(
+            (valid.status.as_str(), valid.observed_generation),
+            ("True", Some(3))
+        );
+        let invalid = members_condition(&organization("Developer"), now);
+        assert_eq!(
+            (invalid.status.as_str(), invalid.reason.as_str()),
+            ("False", "NoOwner")
+        );
+        assert!(invalid.message.contains("spec.members"));
+    }
+}
