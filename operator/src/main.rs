@@ -4,6 +4,9 @@
 mod config;
 mod health;
 
+use std::time::Duration;
+
+use supaplane_operator::leader::LeaderElector;
 use supaplane_operator::{organization_controller, project_controller};
 
 use std::sync::Arc;
@@ -29,6 +32,18 @@ async fn main() -> anyhow::Result<()> {
     info!(address = %config.health_address, "serving /healthz and /readyz");
     let health_server =
         axum::serve(listener, health::routes(readiness)).with_graceful_shutdown(shutdown_signal());
+    // Only the Lease holder reconciles; losing the Lease ends the process so
+    // that a restarted replica rejoins the election cleanly.
+    let elector = LeaderElector::new(
+        client.clone(),
+        &config.leader_namespace,
+        "supaplane-operator",
+        &config.identity,
+        Duration::from_secs(15),
+    );
+    info!(identity = %config.identity, "waiting to lead");
+    elector.acquire(Duration::from_secs(2)).await?;
+    info!("leading: starting the controllers");
     let projects = project_controller::run(Arc::new(project_controller::Context {
         client: client.clone(),
     }));
@@ -37,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::select! {
         result = health_server => result?,
         _ = futures::future::join(projects, organizations) => info!("the controllers stopped"),
+        () = elector.hold(Duration::from_secs(5)) => anyhow::bail!("lost the leader lease"),
     }
     Ok(())
 }
