@@ -1,4 +1,4 @@
-//! Liveness and readiness endpoints.
+//! Liveness, readiness and metrics endpoints.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
+use supaplane_operator::metrics::Metrics;
 
 /// Ready once the operator has reached the Kubernetes API.
 #[derive(Default)]
@@ -24,11 +26,27 @@ impl Readiness {
     }
 }
 
-pub fn routes(readiness: Arc<Readiness>) -> Router {
+/// Health, readiness and metrics.
+pub fn routes(readiness: Arc<Readiness>, metrics: Arc<Metrics>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state(readiness)
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    (
+                        [(
+                            CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        metrics.encode(),
+                    )
+                }
+            }),
+        )
 }
 
 async fn ready(State(readiness): State<Arc<Readiness>>) -> (StatusCode, &'static str) {
@@ -54,7 +72,7 @@ mod tests {
             .uri(path)
             .body(Body::empty())
             .expect("request");
-        routes(readiness)
+        routes(readiness, Arc::new(Metrics::default()))
             .oneshot(request)
             .await
             .expect("response")
@@ -73,6 +91,10 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         readiness.mark_ready();
-        assert_eq!(status_of(readiness, "/readyz").await, StatusCode::OK);
+        assert_eq!(
+            status_of(readiness.clone(), "/readyz").await,
+            StatusCode::OK
+        );
+        assert_eq!(status_of(readiness, "/metrics").await, StatusCode::OK);
     }
 }

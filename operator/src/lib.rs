@@ -5,6 +5,7 @@ pub mod apply;
 pub mod error;
 pub mod keys;
 pub mod leader;
+pub mod metrics;
 pub mod organization_controller;
 pub mod project_controller;
 pub mod render;

@@ -7,6 +7,7 @@ mod health;
 use std::time::Duration;
 
 use supaplane_operator::leader::LeaderElector;
+use supaplane_operator::metrics::Metrics;
 use supaplane_operator::{organization_controller, project_controller};
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ async fn main() -> anyhow::Result<()> {
     let config = OperatorConfig::parse();
     init_tracing(&config.log_format);
     let readiness = Arc::new(Readiness::default());
+    let metrics = Arc::new(Metrics::default());
 
     let client = kube::Client::try_default().await?;
     let version = client.apiserver_version().await?;
@@ -30,8 +32,8 @@ async fn main() -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(config.health_address).await?;
     info!(address = %config.health_address, "serving /healthz and /readyz");
-    let health_server =
-        axum::serve(listener, health::routes(readiness)).with_graceful_shutdown(shutdown_signal());
+    let health_server = axum::serve(listener, health::routes(readiness, metrics.clone()))
+        .with_graceful_shutdown(shutdown_signal());
     // Only the Lease holder reconciles; losing the Lease ends the process so
     // that a restarted replica rejoins the election cleanly.
     let elector = LeaderElector::new(
@@ -46,9 +48,12 @@ async fn main() -> anyhow::Result<()> {
     info!("leading: starting the controllers");
     let projects = project_controller::run(Arc::new(project_controller::Context {
         client: client.clone(),
+        metrics: metrics.clone(),
     }));
-    let organizations =
-        organization_controller::run(Arc::new(organization_controller::Context { client }));
+    let organizations = organization_controller::run(Arc::new(organization_controller::Context {
+        client,
+        metrics,
+    }));
     tokio::select! {
         result = health_server => result?,
         _ = futures::future::join(projects, organizations) => info!("the controllers stopped"),

@@ -18,10 +18,12 @@ use supaplane_crds::{Organization, OrganizationRole, OrganizationStatus, Project
 use tracing::warn;
 
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 
 /// What every reconcile needs.
 pub struct Context {
     pub client: Client,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Runs the Organization controller until the stream ends.
@@ -45,6 +47,7 @@ pub async fn run(context: Arc<Context>) {
 
 #[tracing::instrument(skip_all, fields(organization = %organization.name_any()))]
 pub async fn reconcile(organization: Arc<Organization>, context: Arc<Context>) -> Result<Action> {
+    let _timer = context.metrics.reconcile_started("organization");
     let organizations: Api<Organization> = Api::all(context.client.clone());
     finalizer(
         &organizations,
@@ -75,8 +78,9 @@ pub async fn reconcile(organization: Arc<Organization>, context: Arc<Context>) -
 pub fn error_policy(
     _organization: Arc<Organization>,
     error: &Error,
-    _context: Arc<Context>,
+    context: Arc<Context>,
 ) -> Action {
+    context.metrics.reconcile_failed("organization");
     warn!(%error, "requeueing the organization");
     Action::requeue(Duration::from_secs(5))
 }

@@ -23,11 +23,13 @@ use tracing::{info, warn};
 use crate::apply::apply_if_changed;
 use crate::error::{Error, Result};
 use crate::keys::ProjectKeys;
+use crate::metrics::Metrics;
 use crate::render;
 
 /// What every reconcile needs.
 pub struct Context {
     pub client: Client,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Runs the Project controller until the stream ends.
@@ -63,6 +65,7 @@ pub async fn run(context: Arc<Context>) {
 
 #[tracing::instrument(skip_all, fields(project = %project.name_any()))]
 pub async fn reconcile(project: Arc<Project>, context: Arc<Context>) -> Result<Action> {
+    let _timer = context.metrics.reconcile_started("project");
     let projects: Api<Project> = Api::all(context.client.clone());
     finalizer(
         &projects,
@@ -79,7 +82,8 @@ pub async fn reconcile(project: Arc<Project>, context: Arc<Context>) -> Result<A
     .map_err(|error| Error::Finalizer(Box::new(error)))
 }
 
-pub fn error_policy(_project: Arc<Project>, error: &Error, _context: Arc<Context>) -> Action {
+pub fn error_policy(_project: Arc<Project>, error: &Error, context: Arc<Context>) -> Action {
+    context.metrics.reconcile_failed("project");
     warn!(%error, "requeueing after an error");
     Action::requeue(Duration::from_secs(5))
 }

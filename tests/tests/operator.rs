@@ -34,6 +34,7 @@ async fn start() -> anyhow::Result<Running> {
     let cluster = TestCluster::start().await?;
     let context = Arc::new(Context {
         client: cluster.client(),
+        metrics: Default::default(),
     });
     let controller = tokio::spawn(project_controller::run(context));
     Ok(Running {
@@ -241,6 +242,7 @@ async fn a_resync_of_an_unchanged_project_writes_nothing() -> anyhow::Result<()>
     running.controller.abort();
     running.controller = tokio::spawn(project_controller::run(Arc::new(Context {
         client: client.clone(),
+        metrics: Default::default(),
     })));
     tokio::time::timeout(TIMEOUT, async {
         while server.counters().count("get") < reads_before + 2 {

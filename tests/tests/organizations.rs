@@ -52,6 +52,7 @@ async fn organizations_count_projects_check_owners_and_block_deletion() -> anyho
     let client = cluster.client();
     let controller = tokio::spawn(organization_controller::run(Arc::new(Context {
         client: client.clone(),
+        metrics: Default::default(),
     })));
     let organizations: Api<Organization> = Api::all(client.clone());
     let projects: Api<Project> = Api::all(client.clone());
