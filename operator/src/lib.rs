@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod error;
+pub mod images;
 pub mod keys;
 pub mod leader;
 pub mod metrics;

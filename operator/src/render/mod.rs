@@ -1,8 +1,12 @@
 //! Pure renderers: a Project (and its keys) in, typed Kubernetes objects out.
 //! No I/O, no clock, no randomness, so every renderer is unit-tested.
 
+pub mod database;
 pub mod keys_secret;
+pub mod meta;
 pub mod namespace;
+pub mod rest;
+pub mod workload;
 
 use std::collections::BTreeMap;
 
@@ -54,5 +58,118 @@ pub(crate) mod fixtures {
         .expect("a valid Project");
         project.metadata.generation = Some(1);
         project
+    }
+}
+
+/// Consistency across components: the same secrets, database and URLs.
+#[cfg(test)]
+mod consistency_tests {
+    use crate::images::PINNED;
+    use crate::keys::secret_keys;
+    use crate::render::fixtures::project;
+    use crate::render::{meta, rest};
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::EnvVar;
+
+    fn env_of(deployment: &Deployment) -> Vec<EnvVar> {
+        deployment
+            .spec
+            .template
+            .spec
+            .as_ref()
+            .expect("pod spec")
+            .containers[0]
+            .env
+            .clone()
+            .unwrap_or_default()
+    }
+
+    fn secret_key_of(env: &[EnvVar], name: &str) -> Option<String> {
+        env.iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.value_from.as_ref())
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .map(|s| s.key.clone())
+    }
+
+    fn value_of(env: &[EnvVar], name: &str) -> Option<String> {
+        env.iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.value.clone())
+    }
+
+    #[test]
+    fn components_share_the_jwt_secret_database_and_password_by_reference() {
+        let project = project("abc", "acme");
+        let (rest, rest_service) = rest::render(&project).expect("rest");
+        let (meta, _) = meta::render(&project).expect("meta");
+        let (rest_env, meta_env) = (env_of(&rest), env_of(&meta));
+
+        assert_eq!(
+            secret_key_of(&rest_env, "PGRST_JWT_SECRET").as_deref(),
+            Some(secret_keys::JWT_SECRET)
+        );
+        assert_eq!(
+            secret_key_of(&rest_env, "PGRST_APP_SETTINGS_JWT_SECRET").as_deref(),
+            Some(secret_keys::JWT_SECRET)
+        );
+        assert_eq!(
+            secret_key_of(&meta_env, "PG_META_DB_PASSWORD").as_deref(),
+            Some(secret_keys::POSTGRES_PASSWORD)
+        );
+        assert_eq!(
+            secret_key_of(&meta_env, "CRYPTO_KEY").as_deref(),
+            Some(secret_keys::PG_META_CRYPTO_KEY)
+        );
+        assert_eq!(
+            value_of(&meta_env, "PG_META_DB_HOST").as_deref(),
+            Some("db.project-abc.svc")
+        );
+        assert_eq!(
+            value_of(&rest_env, "PGRST_DB_URI").as_deref(),
+            Some("postgres://authenticator:$(POSTGRES_PASSWORD)@db.project-abc.svc:5432/postgres")
+        );
+        // The password variable is defined before the URI that expands it.
+        let position = |name: &str| rest_env.iter().position(|e| e.name == name);
+        assert!(position("POSTGRES_PASSWORD") < position("PGRST_DB_URI"));
+        // No secret value appears literally in any spec.
+        assert!(
+            rest_env
+                .iter()
+                .chain(meta_env.iter())
+                .all(|e| !e.name.contains("SECRET") || e.value.is_none())
+        );
+        assert_eq!(
+            rest_service.spec.expect("spec").ports.expect("ports")[0].port,
+            rest::PORT
+        );
+    }
+
+    #[test]
+    fn disabled_components_render_nothing_and_paused_ones_run_no_replicas() {
+        let mut project = project("abc", "acme");
+        project.spec.components.meta.enabled = false;
+        assert!(meta::render(&project).is_none());
+        project.spec.paused = true;
+        let (rest, _) = rest::render(&project).expect("rest");
+        assert_eq!(rest.spec.replicas, Some(0));
+    }
+
+    #[test]
+    fn an_image_override_replaces_the_pinned_image() {
+        let mut project = project("abc", "acme");
+        project.spec.components.rest.image = Some("registry.local/postgrest:custom".into());
+        let (rest, _) = rest::render(&project).expect("rest");
+        let image = rest.spec.template.spec.expect("pod").containers[0]
+            .image
+            .clone();
+        assert_eq!(image.as_deref(), Some("registry.local/postgrest:custom"));
+        let (meta, _) = meta::render(&project).expect("meta");
+        assert_eq!(
+            meta.spec.template.spec.expect("pod").containers[0]
+                .image
+                .as_deref(),
+            Some(PINNED.meta)
+        );
     }
 }

@@ -1,0 +1,60 @@
+//! PostgREST: the REST (and GraphQL) API over the project's database.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
+use supaplane_crds::Project;
+
+use super::database::{DATABASE_NAME, database_host, database_port};
+use super::workload::{StatelessComponent, deployment, env, env_from_keys, http_probe, service};
+use crate::images::{PINNED, image_or_pinned};
+use crate::keys::secret_keys;
+
+pub const NAME: &str = "rest";
+pub const PORT: i32 = 3000;
+/// The schemas PostgREST serves, as in the self-hosting stack.
+pub const SCHEMAS: &str = "public,storage,graphql_public";
+const DEFAULT_JWT_EXPIRY_SECONDS: i32 = 3600;
+
+pub fn render(project: &Project) -> Option<(Deployment, Service)> {
+    let settings = &project.spec.components.rest;
+    if !settings.enabled {
+        return None;
+    }
+    let jwt_expiry = project
+        .spec
+        .auth
+        .jwt_expiry_seconds
+        .unwrap_or(DEFAULT_JWT_EXPIRY_SECONDS);
+    let env = vec![
+        env_from_keys("POSTGRES_PASSWORD", secret_keys::POSTGRES_PASSWORD),
+        // Kubernetes expands $(POSTGRES_PASSWORD) from the entry above.
+        env(
+            "PGRST_DB_URI",
+            format!(
+                "postgres://authenticator:$(POSTGRES_PASSWORD)@{}:{}/{DATABASE_NAME}",
+                database_host(project),
+                database_port()
+            ),
+        ),
+        env("PGRST_DB_SCHEMAS", SCHEMAS),
+        env("PGRST_DB_MAX_ROWS", "1000"),
+        env("PGRST_DB_EXTRA_SEARCH_PATH", "public"),
+        env("PGRST_DB_ANON_ROLE", "anon"),
+        env_from_keys("PGRST_JWT_SECRET", secret_keys::JWT_SECRET),
+        env("PGRST_DB_USE_LEGACY_GUCS", "false"),
+        env_from_keys("PGRST_APP_SETTINGS_JWT_SECRET", secret_keys::JWT_SECRET),
+        env("PGRST_APP_SETTINGS_JWT_EXP", jwt_expiry.to_string()),
+        env("PGRST_ADMIN_SERVER_PORT", "3001"),
+    ];
+    let component = StatelessComponent {
+        name: NAME,
+        settings,
+        image: image_or_pinned(settings.image.as_ref(), PINNED.rest),
+        port: PORT,
+        env,
+        args: None,
+        // PostgREST's admin server answers /ready once its schema cache is loaded.
+        probe: http_probe("/ready", 3001),
+    };
+    Some((deployment(project, component), service(project, NAME, PORT)))
+}

@@ -1,0 +1,171 @@
+//! Building blocks shared by the component renderers: env entries (secrets
+//! by reference, never by value), and the Deployment + Service pair each
+//! stateless component runs as.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, EnvVar, EnvVarSource, PodSpec, PodTemplateSpec, Probe,
+    SecretKeySelector, Service, ServicePort, ServiceSpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::api::ObjectMeta;
+use supaplane_crds::constants::{
+    KEYS_SECRET_NAME, LABEL_COMPONENT, LABEL_PROJECT, project_namespace,
+};
+use supaplane_crds::{ComponentSpec, Project};
+
+use super::{labels, owner_reference};
+
+/// A plain env var.
+pub fn env(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.to_string(),
+        value: Some(value.into()),
+        ..Default::default()
+    }
+}
+
+/// An env var read from the project's keys Secret, so no secret is ever in a spec.
+pub fn env_from_keys(name: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_string(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: KEYS_SECRET_NAME.to_string(),
+                key: key.to_string(),
+                optional: Some(false),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The labels that select one component's pods.
+pub fn selector(project: &Project, component: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            LABEL_PROJECT.to_string(),
+            project.metadata.name.clone().unwrap_or_default(),
+        ),
+        (LABEL_COMPONENT.to_string(), component.to_string()),
+    ])
+}
+
+fn metadata(project: &Project, component: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(component.to_string()),
+        namespace: Some(project_namespace(
+            project.metadata.name.as_deref().unwrap_or_default(),
+        )),
+        labels: Some(labels(project, component)),
+        owner_references: owner_reference(project).map(|r| vec![r]),
+        ..Default::default()
+    }
+}
+
+/// An HTTP GET probe on `path` at `port`.
+pub fn http_probe(path: &str, port: i32) -> Probe {
+    Probe {
+        http_get: Some(k8s_openapi::api::core::v1::HTTPGetAction {
+            path: Some(path.to_string()),
+            port: IntOrString::Int(port),
+            ..Default::default()
+        }),
+        period_seconds: Some(10),
+        failure_threshold: Some(3),
+        ..Default::default()
+    }
+}
+
+/// What a stateless component runs.
+pub struct StatelessComponent<'a> {
+    pub name: &'static str,
+    pub settings: &'a ComponentSpec,
+    pub image: String,
+    pub port: i32,
+    pub env: Vec<EnvVar>,
+    pub args: Option<Vec<String>>,
+    pub probe: Probe,
+}
+
+/// The component's Deployment; paused projects run zero replicas.
+pub fn deployment(project: &Project, component: StatelessComponent<'_>) -> Deployment {
+    let replicas = if project.spec.paused {
+        0
+    } else {
+        component.settings.replicas.unwrap_or(1)
+    };
+    let pod_labels = labels(project, component.name);
+    Deployment {
+        metadata: metadata(project, component.name),
+        spec: DeploymentSpec {
+            replicas: Some(replicas),
+            selector: LabelSelector {
+                match_labels: Some(selector(project, component.name)),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    automount_service_account_token: Some(false),
+                    containers: vec![Container {
+                        name: component.name.to_string(),
+                        image: Some(component.image),
+                        args: component.args,
+                        env: Some(component.env),
+                        ports: Some(vec![ContainerPort {
+                            name: Some("http".to_string()),
+                            container_port: component.port,
+                            protocol: Some("TCP".to_string()),
+                            ..Default::default()
+                        }]),
+                        readiness_probe: Some(component.probe.clone()),
+                        liveness_probe: Some(Probe {
+                            initial_delay_seconds: Some(30),
+                            ..component.probe
+                        }),
+                        resources: component.settings.resources.clone(),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// The component's ClusterIP Service.
+pub fn service(project: &Project, component: &str, port: i32) -> Service {
+    Service {
+        metadata: metadata(project, component),
+        spec: Some(ServiceSpec {
+            selector: Some(selector(project, component)),
+            ports: Some(vec![ServicePort {
+                name: Some("http".to_string()),
+                port,
+                target_port: Some(IntOrString::String("http".to_string())),
+                protocol: Some("TCP".to_string()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The in-cluster URL of a component's Service.
+pub fn service_url(project: &Project, component: &str, port: i32) -> String {
+    format!(
+        "http://{component}.{}.svc:{port}",
+        project_namespace(project.metadata.name.as_deref().unwrap_or_default())
+    )
+}
