@@ -250,14 +250,7 @@ fn clean_up_crds(state: &ServerState) {
     let key = "apiextensions.k8s.io/customresourcedefinitions";
     let (crds, _) = state.store.list(key, None);
     for crd in crds.iter().filter(|c| is_terminating(c)) {
-        let group = crd
-            .pointer("/spec/group")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let plural = crd
-            .pointer("/spec/names/plural")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let (group, plural) = super::crd::group_and_plural(crd);
         let storage_key = format!("{group}/{plural}");
         let (instances, _) = state.store.list(&storage_key, None);
         if instances.is_empty() {

@@ -20,17 +20,16 @@ fn error(field: &str, kind: FieldErrorKind, bad_value: Option<Value>, detail: &s
     }
 }
 
+/// A CRD's API group and plural resource name.
+pub fn group_and_plural(crd: &Value) -> (&str, &str) {
+    let text = |pointer: &str| crd.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+    (text("/spec/group"), text("/spec/names/plural"))
+}
+
 /// The checks of apiextensions' CRD validation that a generated CRD can fail.
 pub fn validate(crd: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let group = crd
-        .pointer("/spec/group")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let plural = crd
-        .pointer("/spec/names/plural")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let (group, plural) = group_and_plural(crd);
     if group.is_empty() {
         errors.push(error("spec.group", FieldErrorKind::Required, None, ""));
     }
