@@ -1,6 +1,7 @@
 //! Server-side apply that skips writes which would change nothing: the hash
-//! of what we apply is stored on the object, and an object whose hash
-//! matches is left alone. A resync of an unchanged Project sends no writes.
+//! of what we apply is stored on the object, and an object that carries the
+//! hash and still holds every value we set is left alone. A resync of an
+//! unchanged Project sends no writes; a hand-edited child is restored.
 
 use std::fmt::Debug;
 
@@ -39,6 +40,7 @@ where
     })?;
     if let Some(live) = live
         && live.annotations().get(ANNOTATION_SPEC_HASH) == Some(&hash)
+        && holds_all_of(&live, &desired)
     {
         return Ok(live);
     }
@@ -52,6 +54,29 @@ where
     )
     .await
     .map_err(|source| Error::Apply { kind, name, source })
+}
+
+/// Whether `live` still has every value `desired` sets. The server may add
+/// fields (defaults, status, metadata), never change ours, so anything else
+/// is a hand edit to undo.
+fn holds_all_of<K: Serialize>(live: &K, desired: &K) -> bool {
+    match (serde_json::to_value(live), serde_json::to_value(desired)) {
+        (Ok(live), Ok(desired)) => is_subset(&desired, &live),
+        _ => false,
+    }
+}
+
+fn is_subset(desired: &serde_json::Value, live: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (desired, live) {
+        (Value::Object(wanted), Value::Object(actual)) => wanted
+            .iter()
+            .all(|(key, value)| actual.get(key).is_some_and(|found| is_subset(value, found))),
+        (Value::Array(wanted), Value::Array(actual)) => {
+            wanted.len() == actual.len() && wanted.iter().zip(actual).all(|(w, a)| is_subset(w, a))
+        }
+        (wanted, actual) => wanted == actual,
+    }
 }
 
 #[cfg(test)]
@@ -68,5 +93,19 @@ mod tests {
         a.data = Some([("k".to_string(), "v".to_string())].into());
         assert_ne!(spec_hash(&a), spec_hash(&b));
         assert_eq!(spec_hash(&a).len(), 64);
+    }
+
+    #[test]
+    fn added_fields_are_fine_changed_ones_are_not() {
+        let desired = serde_json::json!({"metadata": {"labels": {"a": "1"}}, "spec": {"ports": [{"port": 80}]}});
+        let defaulted = serde_json::json!({
+            "metadata": {"labels": {"a": "1", "extra": "x"}, "uid": "u"},
+            "spec": {"ports": [{"port": 80, "protocol": "TCP"}], "type": "ClusterIP"},
+        });
+        assert!(is_subset(&desired, &defaulted));
+        let edited = serde_json::json!({"metadata": {"labels": {"a": "2"}}, "spec": {"ports": [{"port": 80}]}});
+        assert!(!is_subset(&desired, &edited));
+        let fewer = serde_json::json!({"metadata": {"labels": {"a": "1"}}, "spec": {"ports": []}});
+        assert!(!is_subset(&desired, &fewer));
     }
 }

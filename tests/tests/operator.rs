@@ -258,3 +258,33 @@ async fn a_resync_of_an_unchanged_project_writes_nothing() -> anyhow::Result<()>
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_hand_edited_child_is_restored() -> anyhow::Result<()> {
+    let running = start().await?;
+    let client = running.cluster.client();
+    let name = unique_name("p");
+    create_project(&client, &name, "Delete").await?;
+    let projects: Api<Project> = Api::all(client.clone());
+    wait_for(&projects, &name, coming_up_with_secrets, TIMEOUT).await?;
+
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let label = "supaplane.io/organization";
+    namespaces
+        .patch(
+            &project_namespace(&name),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {label: "someone-else"}}})),
+        )
+        .await?;
+    wait_for(
+        &namespaces,
+        &project_namespace(&name),
+        |ns: Option<&Namespace>| {
+            ns.is_some_and(|ns| ns.labels().get(label).map(String::as_str) == Some("acme"))
+        },
+        TIMEOUT,
+    )
+    .await?;
+    Ok(())
+}
