@@ -23,6 +23,15 @@ pub struct OperatorConfig {
     #[arg(long, env = "POD_NAME", default_value = "supaplane-operator-local")]
     pub identity: String,
 
+    /// Namespaces whose pods may reach every project (comma-separated).
+    #[arg(
+        long,
+        env = "SUPAPLANE_TRUSTED_NAMESPACES",
+        value_delimiter = ',',
+        default_value = "ingress-nginx,supaplane-system"
+    )]
+    pub trusted_namespaces: Vec<String>,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "SUPAPLANE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,

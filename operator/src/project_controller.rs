@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
@@ -30,6 +31,9 @@ use crate::render;
 pub struct Context {
     pub client: Client,
     pub metrics: Arc<Metrics>,
+    /// Namespaces whose pods may reach every project (ingress controller,
+    /// supaplane's own); all other namespaces are cut off.
+    pub trusted_namespaces: Vec<String>,
 }
 
 /// Runs the Project controller until the stream ends.
@@ -121,6 +125,17 @@ async fn apply(project: &Project, context: &Context) -> Result<Action> {
                 source,
             })?;
     }
+
+    let policies: Api<NetworkPolicy> = Api::namespaced(context.client.clone(), &namespace_name);
+    apply_if_changed(
+        &policies,
+        render::network_policy::network_policy(project, &context.trusted_namespaces),
+    )
+    .await?;
+    let quotas: Api<ResourceQuota> = Api::namespaced(context.client.clone(), &namespace_name);
+    apply_if_changed(&quotas, render::quota::resource_quota(project)).await?;
+    let limit_ranges: Api<LimitRange> = Api::namespaced(context.client.clone(), &namespace_name);
+    apply_if_changed(&limit_ranges, render::quota::limit_range(project)).await?;
 
     let keys = ensure_keys(project, context).await?;
     write_status(project, context, &keys).await?;

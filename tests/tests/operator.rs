@@ -35,6 +35,7 @@ async fn start() -> anyhow::Result<Running> {
     let context = Arc::new(Context {
         client: cluster.client(),
         metrics: Default::default(),
+        trusted_namespaces: vec!["ingress-nginx".to_string()],
     });
     let controller = tokio::spawn(project_controller::run(context));
     Ok(Running {
@@ -243,6 +244,7 @@ async fn a_resync_of_an_unchanged_project_writes_nothing() -> anyhow::Result<()>
     running.controller = tokio::spawn(project_controller::run(Arc::new(Context {
         client: client.clone(),
         metrics: Default::default(),
+        trusted_namespaces: vec!["ingress-nginx".to_string()],
     })));
     tokio::time::timeout(TIMEOUT, async {
         while server.counters().count("get") < reads_before + 2 {
@@ -286,5 +288,64 @@ async fn a_hand_edited_child_is_restored() -> anyhow::Result<()> {
         TIMEOUT,
     )
     .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn projects_of_two_organizations_are_isolated_and_sized() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+    let running = start().await?;
+    let client = running.cluster.client();
+    let projects: Api<Project> = Api::all(client.clone());
+    let (first, second) = (unique_name("p"), unique_name("p"));
+    create_project(&client, &first, "Delete").await?;
+    let other: Project = serde_json::from_value(json!({
+        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project", "metadata": {"name": second},
+        "spec": {"organization": "globex", "displayName": "Other", "instanceSize": "large"},
+    }))?;
+    projects.create(&PostParams::default(), &other).await?;
+    for name in [&first, &second] {
+        wait_for(&projects, name, coming_up_with_secrets, TIMEOUT).await?;
+    }
+
+    for (name, other_name) in [(&first, &second), (&second, &first)] {
+        let namespace = project_namespace(name);
+        let policy = Api::<NetworkPolicy>::namespaced(client.clone(), &namespace)
+            .get("supaplane-isolation")
+            .await?;
+        let spec = policy.spec.expect("spec");
+        let peers = spec.ingress.expect("ingress rules")[0]
+            .from
+            .clone()
+            .expect("peers");
+        let allowed_namespaces: Vec<String> = peers
+            .iter()
+            .filter_map(|peer| peer.namespace_selector.as_ref())
+            .flat_map(|selector| selector.match_expressions.clone().unwrap_or_default())
+            .flat_map(|requirement| requirement.values.unwrap_or_default())
+            .collect();
+        assert!(
+            !allowed_namespaces.contains(&project_namespace(other_name)),
+            "{allowed_namespaces:?}"
+        );
+        assert!(
+            peers
+                .iter()
+                .any(|p| p.namespace_selector.is_none() && p.pod_selector.is_some()),
+            "own namespace allowed"
+        );
+        Api::<LimitRange>::namespaced(client.clone(), &namespace)
+            .get("supaplane-instance-size")
+            .await?;
+    }
+    let large = Api::<ResourceQuota>::namespaced(client.clone(), &project_namespace(&second))
+        .get("supaplane-instance-size")
+        .await?;
+    let hard = large.spec.expect("spec").hard.expect("hard");
+    assert_eq!(
+        hard["limits.memory"].0, "10Gi",
+        "sized from instanceSize: large"
+    );
     Ok(())
 }

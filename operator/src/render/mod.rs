@@ -5,6 +5,8 @@ pub mod database;
 pub mod keys_secret;
 pub mod meta;
 pub mod namespace;
+pub mod network_policy;
+pub mod quota;
 pub mod rest;
 pub mod workload;
 
