@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod error;
+pub mod events;
 pub mod images;
 pub mod keys;
 pub mod leader;

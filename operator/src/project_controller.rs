@@ -23,6 +23,7 @@ use tracing::{info, warn};
 
 use crate::apply::apply_if_changed;
 use crate::error::{Error, Result};
+use crate::events;
 use crate::keys::ProjectKeys;
 use crate::metrics::Metrics;
 use crate::render;
@@ -168,6 +169,14 @@ async fn ensure_keys(project: &Project, context: &Context) -> Result<ProjectKeys
     {
         Ok(_) => {
             info!("generated the project's keys");
+            events::publish(
+                &context.client,
+                project,
+                "KeysGenerated",
+                "Create",
+                "generated the project's JWT secret, API keys and service passwords".into(),
+            )
+            .await;
             Ok(keys)
         }
         Err(kube::Error::Api(status)) if status.code == 409 => {
@@ -283,6 +292,7 @@ async fn write_status(project: &Project, context: &Context, keys: &ProjectKeys) 
     if project.status.as_ref() == Some(&desired) {
         return Ok(());
     }
+    let previous = project.status.as_ref().and_then(|s| s.status);
     let projects: Api<Project> = Api::all(context.client.clone());
     let patch = json!({"apiVersion": "supaplane.io/v1alpha1", "kind": "Project", "metadata": {"name": project_ref}, "status": desired});
     projects
@@ -292,6 +302,18 @@ async fn write_status(project: &Project, context: &Context, keys: &ProjectKeys) 
             name: project_ref.clone(),
             source,
         })?;
+    if previous != desired.status
+        && let Some(now) = desired.status
+    {
+        let note = format!(
+            "status is now {}",
+            serde_json::to_value(now)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        );
+        events::publish(&context.client, project, "StatusChanged", "Reconcile", note).await;
+    }
     Ok(())
 }
 
@@ -332,6 +354,14 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
                 }
             }
             info!("deleted the project namespace");
+            events::publish(
+                &context.client,
+                project,
+                "NamespaceDeleted",
+                "Delete",
+                format!("deleted namespace {namespace_name} and its data (deletionPolicy: Delete)"),
+            )
+            .await;
         }
         DeletionPolicy::Retain => {
             // Dropping the owner references keeps the namespace and its keys
@@ -367,6 +397,7 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
                 }
             }
             info!("retained the project namespace and keys");
+            events::publish(&context.client, project, "DataRetained", "Delete", format!("kept namespace {namespace_name} with its volumes and keys (deletionPolicy: Retain)")).await;
         }
     }
     Ok(Action::await_change())

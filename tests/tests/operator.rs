@@ -118,6 +118,30 @@ async fn a_project_gets_its_namespace_keys_and_status() -> anyhow::Result<()> {
         Some(anon_key),
         "the public anon key is in status"
     );
+
+    // Transitions are told as Events about the Project.
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), "default");
+    let wanted = ["KeysGenerated".to_string(), "StatusChanged".to_string()];
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen = events
+            .list(&Default::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str()))
+            .filter_map(|e| e.reason)
+            .collect();
+        if wanted.iter().all(|reason| seen.contains(reason)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        wanted.iter().all(|reason| seen.contains(reason)),
+        "{seen:?}"
+    );
     Ok(())
 }
 
