@@ -42,7 +42,9 @@ pub async fn run(context: Arc<Context>) {
     let projects: Api<Project> = Api::all(context.client.clone());
     let namespaces: Api<Namespace> = Api::all(context.client.clone());
     let secrets: Api<Secret> = Api::all(context.client.clone());
-    Controller::new(projects, watcher::Config::default())
+    let controller = Controller::new(projects, watcher::Config::default());
+    context.metrics.observe_projects(controller.store());
+    controller
         .owns(namespaces, watcher::Config::default())
         // Namespaced children of a cluster-scoped Project: `owns` would map
         // them to a namespaced reference, so map owner references by hand.
