@@ -17,7 +17,8 @@ pub use organization::{
 };
 pub use project::{
     AuthSpec, ComponentSpec, ComponentsSpec, DatabaseSpec, DeletionPolicy, InstanceSize,
-    PasswordSecretRef, Project, ProjectEndpoints, ProjectSpec, ProjectStatus, SupabaseStatus,
+    PasswordSecretRef, Project, ProjectEndpoints, ProjectSpec, ProjectStatus, S3Spec, StorageSpec,
+    SupabaseStatus,
 };
 
 /// Every CRD supaplane defines, in install order.

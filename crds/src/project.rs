@@ -108,6 +108,7 @@ pub struct DatabaseSpec {
     pub password_secret_ref: Option<PasswordSecretRef>,
     /// Overrides the pinned `supabase/postgres` image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
     pub image: Option<String>,
     /// CPU and memory for Postgres; derived from the instance size when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,6 +140,7 @@ pub struct ComponentSpec {
     pub enabled: bool,
     /// Overrides the pinned image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
     pub image: Option<String>,
     /// Number of replicas (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -269,6 +271,65 @@ pub struct ProjectSpec {
     /// Auth (GoTrue) settings.
     #[serde(default)]
     pub auth: AuthSpec,
+    /// Where the Storage API keeps objects.
+    #[serde(default)]
+    pub storage: StorageSpec,
+}
+
+/// Where the Storage API keeps objects: a volume of the project (the
+/// default), or an S3-compatible bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageSpec {
+    /// Size of the file volume, a Kubernetes quantity such as `10Gi`.
+    #[serde(default = "default_storage_size")]
+    #[schemars(regex(pattern = r"^([+]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"))]
+    pub size: String,
+    /// StorageClass of the file volume; the cluster default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+    /// Largest upload, in bytes (default 50 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub file_size_limit_bytes: Option<i64>,
+    /// Keep objects in an S3-compatible bucket instead of a volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Spec>,
+}
+
+impl Default for StorageSpec {
+    fn default() -> Self {
+        StorageSpec {
+            size: default_storage_size(),
+            storage_class_name: None,
+            file_size_limit_bytes: None,
+            s3: None,
+        }
+    }
+}
+
+/// An S3-compatible bucket for the Storage API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Spec {
+    /// The bucket name.
+    #[schemars(length(min = 3, max = 63))]
+    pub bucket: String,
+    /// The region of the bucket.
+    #[schemars(length(min = 1, max = 64))]
+    pub region: String,
+    /// The endpoint, for S3-compatible services other than AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub endpoint: Option<String>,
+    /// Address buckets by path rather than by host name (MinIO and most
+    /// S3-compatible services need it).
+    #[serde(default)]
+    pub force_path_style: bool,
+    /// The Secret, in namespace `project-<ref>`, holding `accessKeyId` and
+    /// `secretAccessKey`.
+    #[schemars(length(min = 1, max = 253))]
+    pub credentials_secret_name: String,
 }
 
 /// Where the project answers.

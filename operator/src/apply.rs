@@ -79,6 +79,69 @@ fn is_subset(desired: &serde_json::Value, live: &serde_json::Value) -> bool {
     }
 }
 
+/// Deletes the objects `api` lists with `selector` whose names `prunable` accepts
+/// and that are not in `keep`: what a project no longer renders (a disabled
+/// component) goes. Listing first keeps a resync free of writes.
+pub async fn prune<K>(
+    api: &Api<K>,
+    selector: &str,
+    keep: &[String],
+    prunable: impl Fn(&str) -> bool,
+) -> Result<Vec<String>>
+where
+    K: Resource + Clone + Debug + DeserializeOwned,
+    K::DynamicType: Default,
+{
+    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let listed = api
+        .list_metadata(&kube::api::ListParams::default().labels(selector))
+        .await
+        .map_err(|source| Error::Read {
+            kind: kind.clone(),
+            name: selector.to_string(),
+            source,
+        })?;
+    let mut pruned = Vec::new();
+    for object in listed.items {
+        let name = object.name_any();
+        if keep.contains(&name) || !prunable(&name) {
+            continue;
+        }
+        match api.delete(&name, &Default::default()).await {
+            Ok(_) => pruned.push(name),
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(source) => return Err(Error::Apply { kind, name, source }),
+        }
+    }
+    Ok(pruned)
+}
+
+/// Removes `label` from an object when it carries it (a retained volume or
+/// namespace being adopted by a new Project).
+pub async fn remove_label<K>(api: &Api<K>, object: &K, label: &str) -> Result<()>
+where
+    K: Resource + Clone + Debug + DeserializeOwned,
+    K::DynamicType: Default,
+{
+    if !object.labels().contains_key(label) {
+        return Ok(());
+    }
+    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let name = object.name_any();
+    let patch = serde_json::json!({"metadata": {"labels": {label: null}}});
+    api.patch(
+        &name,
+        &PatchParams {
+            field_manager: Some(FIELD_MANAGER_OPERATOR.to_string()),
+            ..Default::default()
+        },
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|source| Error::Apply { kind, name, source })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

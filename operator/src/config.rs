@@ -32,7 +32,43 @@ pub struct OperatorConfig {
     )]
     pub trusted_namespaces: Vec<String>,
 
+    /// Projects answer at `<ref>.<base domain>`.
+    #[arg(
+        long,
+        env = "SUPAPLANE_BASE_DOMAIN",
+        default_value = "supaplane.localhost"
+    )]
+    pub base_domain: String,
+
+    /// IngressClass of project Ingresses; the cluster default when unset.
+    #[arg(long, env = "SUPAPLANE_INGRESS_CLASS")]
+    pub ingress_class: Option<String>,
+
+    /// Serve projects over HTTPS.
+    #[arg(long, env = "SUPAPLANE_TLS", default_value_t = false)]
+    pub tls: bool,
+
+    /// cert-manager ClusterIssuer for project certificates; without one,
+    /// TLS uses the ingress controller's default certificate.
+    #[arg(long, env = "SUPAPLANE_TLS_CLUSTER_ISSUER")]
+    pub tls_cluster_issuer: Option<String>,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "SUPAPLANE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+}
+
+impl OperatorConfig {
+    /// The settings every project's stack is rendered with.
+    pub fn stack_settings(&self) -> supaplane_operator::render::stack::StackSettings {
+        supaplane_operator::render::stack::StackSettings {
+            ingress: supaplane_operator::render::ingress::IngressSettings {
+                base_domain: self.base_domain.clone(),
+                class_name: self.ingress_class.clone(),
+                tls: self.tls || self.tls_cluster_issuer.is_some(),
+                cluster_issuer: self.tls_cluster_issuer.clone(),
+            },
+            trusted_namespaces: self.trusted_namespaces.clone(),
+        }
+    }
 }

@@ -30,9 +30,15 @@ pub struct ProjectKeys {
     pub jwt_secret: String,
     pub anon_key: String,
     pub service_role_key: String,
-    /// Password of the `postgres` superuser (and the service roles that
-    /// share it in Supabase's self-hosting stack).
+    /// Password of the `postgres` and `supabase_admin` superusers (pg-meta,
+    /// Realtime and Studio's SQL connect as `supabase_admin`).
     pub postgres_password: String,
+    /// Password of `authenticator`, the role PostgREST logs in as.
+    pub authenticator_password: String,
+    /// Password of `supabase_auth_admin`, GoTrue's role.
+    pub auth_admin_password: String,
+    /// Password of `supabase_storage_admin`, the Storage API's role.
+    pub storage_admin_password: String,
     pub pg_meta_crypto_key: String,
     pub realtime_secret_key_base: String,
     pub realtime_db_enc_key: String,
@@ -45,6 +51,9 @@ pub mod secret_keys {
     pub const ANON_KEY: &str = "anon-key";
     pub const SERVICE_ROLE_KEY: &str = "service-role-key";
     pub const POSTGRES_PASSWORD: &str = "postgres-password";
+    pub const AUTHENTICATOR_PASSWORD: &str = "authenticator-password";
+    pub const AUTH_ADMIN_PASSWORD: &str = "auth-admin-password";
+    pub const STORAGE_ADMIN_PASSWORD: &str = "storage-admin-password";
     pub const PG_META_CRYPTO_KEY: &str = "pg-meta-crypto-key";
     pub const REALTIME_SECRET_KEY_BASE: &str = "realtime-secret-key-base";
     pub const REALTIME_DB_ENC_KEY: &str = "realtime-db-enc-key";
@@ -105,6 +114,9 @@ impl ProjectKeys {
             service_role_key: sign_api_key(&jwt_secret, "service_role", issued_at)?,
             jwt_secret,
             postgres_password: postgres_password.unwrap_or_else(|| random_text(rng, 32)),
+            authenticator_password: random_text(rng, 32),
+            auth_admin_password: random_text(rng, 32),
+            storage_admin_password: random_text(rng, 32),
             // pg-meta and Realtime's DB encryption key are AES keys: 32 and
             // 16 characters exactly.
             pg_meta_crypto_key: random_text(rng, 32),
@@ -122,6 +134,9 @@ impl ProjectKeys {
             (ANON_KEY, &self.anon_key),
             (SERVICE_ROLE_KEY, &self.service_role_key),
             (POSTGRES_PASSWORD, &self.postgres_password),
+            (AUTHENTICATOR_PASSWORD, &self.authenticator_password),
+            (AUTH_ADMIN_PASSWORD, &self.auth_admin_password),
+            (STORAGE_ADMIN_PASSWORD, &self.storage_admin_password),
             (PG_META_CRYPTO_KEY, &self.pg_meta_crypto_key),
             (REALTIME_SECRET_KEY_BASE, &self.realtime_secret_key_base),
             (REALTIME_DB_ENC_KEY, &self.realtime_db_enc_key),
@@ -144,6 +159,9 @@ impl ProjectKeys {
             anon_key: text(ANON_KEY)?,
             service_role_key: text(SERVICE_ROLE_KEY)?,
             postgres_password: text(POSTGRES_PASSWORD)?,
+            authenticator_password: text(AUTHENTICATOR_PASSWORD)?,
+            auth_admin_password: text(AUTH_ADMIN_PASSWORD)?,
+            storage_admin_password: text(STORAGE_ADMIN_PASSWORD)?,
             pg_meta_crypto_key: text(PG_META_CRYPTO_KEY)?,
             realtime_secret_key_base: text(REALTIME_SECRET_KEY_BASE)?,
             realtime_db_enc_key: text(REALTIME_DB_ENC_KEY)?,
@@ -205,9 +223,13 @@ mod tests {
             &keys.postgres_password,
             &keys.vault_key,
             &keys.pg_meta_crypto_key,
+            &keys.authenticator_password,
+            &keys.auth_admin_password,
+            &keys.storage_admin_password,
         ];
+        values.sort();
         values.dedup();
-        assert_eq!(values.len(), 4);
+        assert_eq!(values.len(), 7);
         assert_ne!(
             keys,
             ProjectKeys::generate(&mut StdRng::seed_from_u64(8), 0, None).expect("keys")

@@ -10,4 +10,6 @@ pub mod leader;
 pub mod metrics;
 pub mod organization_controller;
 pub mod project_controller;
+pub mod project_keys;
+pub mod project_status;
 pub mod render;

@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
     let projects = project_controller::run(Arc::new(project_controller::Context {
         client: client.clone(),
         metrics: metrics.clone(),
-        trusted_namespaces: config.trusted_namespaces.clone(),
+        settings: config.stack_settings(),
     }));
     let organizations = organization_controller::run(Arc::new(organization_controller::Context {
         client,

@@ -1,65 +1,110 @@
-//! The Project controller: turns each Project into its namespace and keys,
-//! and tears them down per its deletion policy.
+//! The Project controller: turns each Project into its namespace, keys and
+//! full Supabase stack, reports status from what the children report, and
+//! tears them down per its deletion policy.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{Patch, PatchParams, PostParams};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, LimitRange, Namespace, PersistentVolumeClaim, ResourceQuota, Secret, Service,
+};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use supaplane_crds::constants::{
-    FIELD_MANAGER_OPERATOR, FINALIZER_PROJECT_TEARDOWN, KEYS_SECRET_NAME, LABEL_RETAINED,
-    project_namespace,
+    FIELD_MANAGER_OPERATOR, FINALIZER_PROJECT_TEARDOWN, KEYS_SECRET_NAME, LABEL_MANAGED_BY,
+    LABEL_PROJECT, LABEL_RETAINED, MANAGED_BY_VALUE, project_namespace,
 };
-use supaplane_crds::{DeletionPolicy, Project, ProjectStatus, SupabaseStatus, conditions};
+use supaplane_crds::{DeletionPolicy, Project, ProjectEndpoints, SupabaseStatus};
 use tracing::{info, warn};
 
-use crate::apply::apply_if_changed;
+use crate::apply::{apply_if_changed, prune, remove_label};
 use crate::error::{Error, Result};
 use crate::events;
 use crate::keys::ProjectKeys;
 use crate::metrics::Metrics;
+use crate::project_keys::ensure_keys;
+use crate::project_status::{Observations, WorkloadObservation, next_status};
 use crate::render;
+use crate::render::stack::{STATELESS_COMPONENTS, Stack, StackSettings, condition_of};
 
 /// What every reconcile needs.
 pub struct Context {
     pub client: Client,
     pub metrics: Arc<Metrics>,
-    /// Namespaces whose pods may reach every project (ingress controller,
-    /// supaplane's own); all other namespaces are cut off.
-    pub trusted_namespaces: Vec<String>,
+    /// Ingress, TLS and isolation settings every project shares.
+    pub settings: StackSettings,
+}
+
+/// How often a settled project is looked at again even when nothing changed.
+const RESYNC: Duration = Duration::from_secs(300);
+/// How soon a project on its way somewhere is looked at again.
+const SETTLING: Duration = Duration::from_secs(15);
+
+fn managed_children() -> watcher::Config {
+    watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"))
+}
+
+/// The Project a namespaced child belongs to. `Controller::owns` would map
+/// children to a namespaced reference, which a cluster-scoped Project never
+/// matches, so owner references are mapped by hand.
+fn owning_project<K: Resource>(child: K) -> Vec<ObjectRef<Project>> {
+    child
+        .owner_references()
+        .iter()
+        .filter(|owner| owner.kind == "Project")
+        .map(|owner| ObjectRef::new(&owner.name))
+        .collect()
+}
+
+fn watch_children<K>(controller: Controller<Project>, client: &Client) -> Controller<Project>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    controller.watches(
+        Api::<K>::all(client.clone()),
+        managed_children(),
+        owning_project::<K>,
+    )
 }
 
 /// Runs the Project controller until the stream ends.
 pub async fn run(context: Arc<Context>) {
-    let projects: Api<Project> = Api::all(context.client.clone());
-    let namespaces: Api<Namespace> = Api::all(context.client.clone());
-    let secrets: Api<Secret> = Api::all(context.client.clone());
-    let controller = Controller::new(projects, watcher::Config::default());
+    let client = context.client.clone();
+    let controller = Controller::new(
+        Api::<Project>::all(client.clone()),
+        watcher::Config::default(),
+    );
     context.metrics.observe_projects(controller.store());
+    let mut controller = controller.owns(
+        Api::<Namespace>::all(client.clone()),
+        watcher::Config::default(),
+    );
+    controller = watch_children::<Secret>(controller, &client);
+    controller = watch_children::<ConfigMap>(controller, &client);
+    controller = watch_children::<PersistentVolumeClaim>(controller, &client);
+    controller = watch_children::<StatefulSet>(controller, &client);
+    controller = watch_children::<Deployment>(controller, &client);
+    controller = watch_children::<Service>(controller, &client);
+    controller = watch_children::<Ingress>(controller, &client);
+    controller = watch_children::<NetworkPolicy>(controller, &client);
+    controller = watch_children::<ResourceQuota>(controller, &client);
+    controller = watch_children::<LimitRange>(controller, &client);
     controller
-        .owns(namespaces, watcher::Config::default())
-        // Namespaced children of a cluster-scoped Project: `owns` would map
-        // them to a namespaced reference, so map owner references by hand.
-        .watches(
-            secrets,
-            watcher::Config::default().labels("app.kubernetes.io/managed-by=supaplane"),
-            |secret| {
-                secret
-                    .owner_references()
-                    .iter()
-                    .filter(|owner| owner.kind == "Project")
-                    .map(|owner| ObjectRef::new(&owner.name))
-                    .collect::<Vec<_>>()
-            },
-        )
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {
@@ -111,188 +156,175 @@ async fn apply(project: &Project, context: &Context) -> Result<Action> {
     let project_ref = project.name_any();
     let namespace_name = project_namespace(&project_ref);
     let namespaces: Api<Namespace> = Api::all(context.client.clone());
-    let namespace = render::namespace::namespace(project);
-    let applied = apply_if_changed(&namespaces, namespace).await?;
-    if applied.labels().contains_key(LABEL_RETAINED) {
-        // Adopting a namespace a deleted Project of the same ref retained.
-        namespaces
-            .patch(
-                &namespace_name,
-                &update_params(),
-                &Patch::Merge(json!({"metadata": {"labels": {LABEL_RETAINED: null}}})),
-            )
-            .await
-            .map_err(|source| Error::Apply {
-                kind: "Namespace".into(),
-                name: namespace_name.clone(),
-                source,
-            })?;
-    }
+    let namespace = apply_if_changed(&namespaces, render::namespace::namespace(project)).await?;
+    // Adopting a namespace a deleted Project of the same ref retained.
+    remove_label(&namespaces, &namespace, LABEL_RETAINED).await?;
 
-    let policies: Api<NetworkPolicy> = Api::namespaced(context.client.clone(), &namespace_name);
-    apply_if_changed(
-        &policies,
-        render::network_policy::network_policy(project, &context.trusted_namespaces),
-    )
-    .await?;
-    let quotas: Api<ResourceQuota> = Api::namespaced(context.client.clone(), &namespace_name);
-    apply_if_changed(&quotas, render::quota::resource_quota(project)).await?;
-    let limit_ranges: Api<LimitRange> = Api::namespaced(context.client.clone(), &namespace_name);
-    apply_if_changed(&limit_ranges, render::quota::limit_range(project)).await?;
-
-    let keys = ensure_keys(project, context).await?;
-    write_status(project, context, &keys).await?;
-    Ok(Action::requeue(Duration::from_secs(300)))
-}
-
-/// Reads the project's keys, generating them only when the Secret does not
-/// exist yet. A create (never an apply) guarantees two racing reconciles
-/// cannot both write keys.
-async fn ensure_keys(project: &Project, context: &Context) -> Result<ProjectKeys> {
-    let namespace_name = project_namespace(&project.name_any());
-    let secrets: Api<Secret> = Api::namespaced(context.client.clone(), &namespace_name);
-    if let Some(existing) = read_secret(&secrets, KEYS_SECRET_NAME).await? {
-        adopt_retained(&secrets, &existing, project).await?;
-        return keys_from(&existing);
-    }
-    let password = database_password(project, &secrets).await?;
-    let issued_at = chrono::Utc::now().timestamp();
-    let keys = ProjectKeys::generate(&mut rand::rng(), issued_at, password)?;
-    let secret = render::keys_secret::keys_secret(project, &keys);
-    match secrets
-        .create(
-            &PostParams {
-                field_manager: Some(FIELD_MANAGER_OPERATOR.into()),
-                ..Default::default()
-            },
-            &secret,
-        )
-        .await
-    {
-        Ok(_) => {
-            info!("generated the project's keys");
-            events::publish(
-                &context.client,
-                project,
-                "KeysGenerated",
-                "Create",
-                "generated the project's JWT secret, API keys and service passwords".into(),
-            )
-            .await;
-            Ok(keys)
+    let keys = match ensure_keys(project, &context.client).await? {
+        Ok(keys) => keys,
+        Err(unavailable) => {
+            write_status(project, context, Err(unavailable), None, Vec::new(), None).await?;
+            return Ok(Action::requeue(SETTLING));
         }
-        Err(kube::Error::Api(status)) if status.code == 409 => {
-            let existing = read_secret(&secrets, KEYS_SECRET_NAME)
-                .await?
-                .ok_or(Error::MissingField("keys Secret"))?;
-            keys_from(&existing)
-        }
-        Err(source) => Err(Error::Apply {
-            kind: "Secret".into(),
-            name: KEYS_SECRET_NAME.into(),
-            source,
-        }),
+    };
+    let stack = render::stack::render(project, &keys, &context.settings);
+    let (workloads, failure) = match apply_stack(&context.client, &namespace_name, &stack).await {
+        Ok(workloads) => (workloads, None),
+        Err(error) => match unrealisable(&error) {
+            Some(message) => (Vec::new(), Some(message)),
+            None => return Err(error),
+        },
+    };
+    if failure.is_none() {
+        prune_stack(&context.client, &project_ref, &stack).await?;
     }
-}
-
-fn keys_from(secret: &Secret) -> Result<ProjectKeys> {
-    let data = secret
-        .data
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect();
-    Ok(ProjectKeys::from_secret_data(&data)?)
-}
-
-async fn read_secret(secrets: &Api<Secret>, name: &str) -> Result<Option<Secret>> {
-    secrets.get_opt(name).await.map_err(|source| Error::Read {
-        kind: "Secret".into(),
-        name: name.to_string(),
-        source,
+    let status = write_status(project, context, Ok(()), Some(&keys), workloads, failure).await?;
+    Ok(match status {
+        SupabaseStatus::ActiveHealthy | SupabaseStatus::Inactive => Action::requeue(RESYNC),
+        _ => Action::requeue(SETTLING),
     })
 }
 
-/// The password from the Secret the Project references, when it has one.
-async fn database_password(project: &Project, secrets: &Api<Secret>) -> Result<Option<String>> {
-    let Some(reference) = &project.spec.database.password_secret_ref else {
-        return Ok(None);
-    };
-    let Some(secret) = read_secret(secrets, &reference.name).await? else {
-        return Ok(None);
-    };
-    Ok(secret
-        .data
-        .unwrap_or_default()
-        .get(&reference.key)
-        .and_then(|value| String::from_utf8(value.0.clone()).ok()))
+/// The API server refusing what the spec asks for (an invalid value, say)
+/// is a spec that cannot be realised, not an error to retry quickly.
+fn unrealisable(error: &Error) -> Option<String> {
+    match error {
+        Error::Apply {
+            kind,
+            name,
+            source: kube::Error::Api(status),
+        } if matches!(status.code, 400 | 422) => Some(format!(
+            "the API server refused {kind} {name}: {}",
+            status.message
+        )),
+        _ => None,
+    }
 }
 
-/// A keys Secret kept from a deleted Project (Retain) is taken back by the
-/// new Project of the same ref.
-async fn adopt_retained(secrets: &Api<Secret>, existing: &Secret, project: &Project) -> Result<()> {
-    let owned = existing
-        .owner_references()
-        .iter()
-        .any(|r| Some(&r.uid) == project.metadata.uid.as_ref());
-    if owned {
-        return Ok(());
+/// Applies every child of the stack in dependency order and returns what the
+/// workloads report.
+async fn apply_stack(
+    client: &Client,
+    namespace: &str,
+    stack: &Stack,
+) -> Result<Vec<WorkloadObservation>> {
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), namespace);
+    apply_if_changed(&policies, stack.network_policy.clone()).await?;
+    let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), namespace);
+    apply_if_changed(&quotas, stack.resource_quota.clone()).await?;
+    let limit_ranges: Api<LimitRange> = Api::namespaced(client.clone(), namespace);
+    apply_if_changed(&limit_ranges, stack.limit_range.clone()).await?;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    for config_map in &stack.config_maps {
+        apply_if_changed(&config_maps, config_map.clone()).await?;
     }
-    let patch = json!({
-        "metadata": {
-            "ownerReferences": render::owner_reference(project).map(|r| vec![r]),
-            "labels": {LABEL_RETAINED: null},
-        }
-    });
-    secrets
-        .patch(KEYS_SECRET_NAME, &update_params(), &Patch::Merge(&patch))
-        .await
-        .map_err(|source| Error::Apply {
-            kind: "Secret".into(),
-            name: KEYS_SECRET_NAME.into(),
-            source,
-        })?;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    for secret in &stack.secrets {
+        apply_if_changed(&secrets, secret.clone()).await?;
+    }
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
+    for claim in &stack.claims {
+        let live = apply_if_changed(&claims, claim.clone()).await?;
+        remove_label(&claims, &live, LABEL_RETAINED).await?;
+    }
+    let mut workloads = Vec::new();
+    let stateful_sets: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
+    for stateful_set in &stack.stateful_sets {
+        let live = apply_if_changed(&stateful_sets, stateful_set.clone()).await?;
+        workloads.push(observe(&live, WorkloadObservation::of_stateful_set));
+    }
+    let services: Api<Service> = Api::namespaced(client.clone(), namespace);
+    for service in &stack.services {
+        apply_if_changed(&services, service.clone()).await?;
+    }
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    for deployment in &stack.deployments {
+        let live = apply_if_changed(&deployments, deployment.clone()).await?;
+        workloads.push(observe(&live, WorkloadObservation::of_deployment));
+    }
+    let ingresses: Api<Ingress> = Api::namespaced(client.clone(), namespace);
+    for ingress in &stack.ingresses {
+        apply_if_changed(&ingresses, ingress.clone()).await?;
+    }
+    Ok(workloads)
+}
+
+fn observe<K: Resource>(
+    live: &K,
+    of: fn(&'static str, &'static str, &K) -> WorkloadObservation,
+) -> WorkloadObservation {
+    let name = live.meta().name.as_deref().unwrap_or_default();
+    let stable_name = STATELESS_COMPONENTS
+        .iter()
+        .chain([render::database::NAME].iter())
+        .find(|component| **component == name)
+        .copied()
+        .unwrap_or("workload");
+    of(
+        condition_of(stable_name).unwrap_or("WorkloadReady"),
+        stable_name,
+        live,
+    )
+}
+
+/// Removes what the project no longer renders: the workloads, Services,
+/// Ingress and gateway config of components it disabled. Volumes are never
+/// pruned; they go with the project, per its deletion policy.
+async fn prune_stack(client: &Client, project_ref: &str, stack: &Stack) -> Result<()> {
+    let namespace = project_namespace(project_ref);
+    let selector = format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE},{LABEL_PROJECT}={project_ref}");
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+    let keep = names_of(&stack.deployments);
+    prune(&deployments, &selector, &keep, |_| true).await?;
+    let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
+    let keep = names_of(&stack.services);
+    prune(&services, &selector, &keep, |_| true).await?;
+    let ingresses: Api<Ingress> = Api::namespaced(client.clone(), &namespace);
+    let keep = names_of(&stack.ingresses);
+    prune(&ingresses, &selector, &keep, |_| true).await?;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+    let keep = names_of(&stack.secrets);
+    prune(&secrets, &selector, &keep, |name| {
+        name == render::gateway::CONFIG_SECRET
+    })
+    .await?;
     Ok(())
 }
 
-async fn write_status(project: &Project, context: &Context, keys: &ProjectKeys) -> Result<()> {
+fn names_of<K: ResourceExt>(objects: &[K]) -> Vec<String> {
+    objects.iter().map(ResourceExt::name_any).collect()
+}
+
+/// Writes the status computed from the children, when it differs from what
+/// the Project has; returns the Supabase status.
+async fn write_status(
+    project: &Project,
+    context: &Context,
+    secrets: std::result::Result<(), String>,
+    keys: Option<&ProjectKeys>,
+    workloads: Vec<WorkloadObservation>,
+    failure: Option<String>,
+) -> Result<SupabaseStatus> {
     let project_ref = project.name_any();
-    let now =
-        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now());
-    let mut status = project.status.clone().unwrap_or_default();
-    let generation = project.metadata.generation;
-    conditions::set_condition(
-        &mut status.conditions,
-        conditions::condition(
-            conditions::SECRETS_READY,
-            true.into(),
-            "KeysGenerated",
-            "the project's keys Secret exists",
-            generation,
-            now.clone(),
+    let desired = next_status(Observations {
+        project,
+        secrets,
+        failure,
+        workloads,
+        endpoints: ProjectEndpoints {
+            api_url: Some(context.settings.ingress.api_url(&project_ref)),
+            database_host: Some(render::database::database_host(project)),
+            database_port: Some(render::database::database_port()),
+        },
+        anon_key: keys.map(|keys| keys.anon_key.clone()),
+        namespace: project_namespace(&project_ref),
+        now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::now(),
         ),
-    );
-    conditions::set_condition(
-        &mut status.conditions,
-        conditions::condition(
-            conditions::READY,
-            false.into(),
-            "ComingUp",
-            "the project's services are not deployed yet",
-            generation,
-            now,
-        ),
-    );
-    let desired = ProjectStatus {
-        status: Some(SupabaseStatus::ComingUp),
-        observed_generation: generation,
-        anon_key: Some(keys.anon_key.clone()),
-        namespace: Some(project_namespace(&project_ref)),
-        ..status
-    };
+    });
+    let now_status = desired.status.unwrap_or(SupabaseStatus::Unknown);
     if project.status.as_ref() == Some(&desired) {
-        return Ok(());
+        return Ok(now_status);
     }
     let previous = project.status.as_ref().and_then(|s| s.status);
     let projects: Api<Project> = Api::all(context.client.clone());
@@ -304,19 +336,21 @@ async fn write_status(project: &Project, context: &Context, keys: &ProjectKeys) 
             name: project_ref.clone(),
             source,
         })?;
-    if previous != desired.status
-        && let Some(now) = desired.status
-    {
-        let note = format!(
-            "status is now {}",
-            serde_json::to_value(now)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        );
+    if previous != Some(now_status) {
+        let mut note = format!("status is now {}", status_name(now_status));
+        if let Some(message) = &desired.message {
+            note = format!("{note}: {message}");
+        }
         events::publish(&context.client, project, "StatusChanged", "Reconcile", note).await;
     }
-    Ok(())
+    Ok(now_status)
+}
+
+fn status_name(status: SupabaseStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Honours the deletion policy before the Project goes.
@@ -324,21 +358,39 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
     let namespace_name = project_namespace(&project.name_any());
     let namespaces: Api<Namespace> = Api::all(context.client.clone());
     let projects: Api<Project> = Api::all(context.client.clone());
+    // Keep what the status said (conditions, endpoints) and say where the
+    // project is going: an apply of less would drop the fields we own.
+    let mut status = project.status.clone().unwrap_or_default();
+    status.status = Some(SupabaseStatus::GoingDown);
+    status.message = Some(match project.spec.deletion_policy {
+        DeletionPolicy::Delete => "deleting the project and its data".to_string(),
+        DeletionPolicy::Retain => "deleting the project's services; its data is kept".to_string(),
+    });
     let going_down = json!({
         "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-        "metadata": {"name": project.name_any()}, "status": {"status": SupabaseStatus::GoingDown},
+        "metadata": {"name": project.name_any()}, "status": status,
     });
-    projects
-        .patch_status(
-            &project.name_any(),
-            &apply_params(),
-            &Patch::Apply(&going_down),
+    if project.status.as_ref().and_then(|s| s.status) != Some(SupabaseStatus::GoingDown) {
+        projects
+            .patch_status(
+                &project.name_any(),
+                &apply_params(),
+                &Patch::Apply(&going_down),
+            )
+            .await
+            .map_err(|source| Error::Status {
+                name: project.name_any(),
+                source,
+            })?;
+        events::publish(
+            &context.client,
+            project,
+            "StatusChanged",
+            "Delete",
+            "status is now GOING_DOWN".into(),
         )
-        .await
-        .map_err(|source| Error::Status {
-            name: project.name_any(),
-            source,
-        })?;
+        .await;
+    }
     match project.spec.deletion_policy {
         DeletionPolicy::Delete => {
             match namespaces
@@ -366,40 +418,55 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
             .await;
         }
         DeletionPolicy::Retain => {
-            // Dropping the owner references keeps the namespace and its keys
-            // out of the cascade; the label marks them for adoption.
+            // Dropping the owner references keeps the namespace, its keys
+            // and its volumes out of the cascade, which removes every
+            // workload; the label marks them for adoption.
             let retain =
                 json!({"metadata": {"ownerReferences": null, "labels": {LABEL_RETAINED: "true"}}});
-            for (kind, result) in [
-                (
-                    "Namespace",
-                    namespaces
-                        .patch(&namespace_name, &update_params(), &Patch::Merge(&retain))
+            let mut results: Vec<(&str, &str, kube::Result<()>)> = vec![(
+                "Namespace",
+                namespace_name.as_str(),
+                namespaces
+                    .patch(&namespace_name, &update_params(), &Patch::Merge(&retain))
+                    .await
+                    .map(|_| ()),
+            )];
+            let secrets: Api<Secret> = Api::namespaced(context.client.clone(), &namespace_name);
+            results.push((
+                "Secret",
+                KEYS_SECRET_NAME,
+                secrets
+                    .patch(KEYS_SECRET_NAME, &update_params(), &Patch::Merge(&retain))
+                    .await
+                    .map(|_| ()),
+            ));
+            let claims: Api<PersistentVolumeClaim> =
+                Api::namespaced(context.client.clone(), &namespace_name);
+            for claim in [render::database::DATA_CLAIM, render::storage::DATA_CLAIM] {
+                results.push((
+                    "PersistentVolumeClaim",
+                    claim,
+                    claims
+                        .patch(claim, &update_params(), &Patch::Merge(&retain))
                         .await
                         .map(|_| ()),
-                ),
-                (
-                    "Secret",
-                    Api::<Secret>::namespaced(context.client.clone(), &namespace_name)
-                        .patch(KEYS_SECRET_NAME, &update_params(), &Patch::Merge(&retain))
-                        .await
-                        .map(|_| ()),
-                ),
-            ] {
+                ));
+            }
+            for (kind, name, result) in results {
                 match result {
                     Ok(()) => {}
                     Err(kube::Error::Api(status)) if status.code == 404 => {}
                     Err(source) => {
                         return Err(Error::Apply {
                             kind: kind.to_string(),
-                            name: namespace_name.clone(),
+                            name: name.to_string(),
                             source,
                         });
                     }
                 }
             }
             info!("retained the project namespace and keys");
-            events::publish(&context.client, project, "DataRetained", "Delete", format!("kept namespace {namespace_name} with its volumes and keys (deletionPolicy: Retain)")).await;
+            events::publish(&context.client, project, "DataRetained", "Delete", format!("removed the workloads, kept namespace {namespace_name} with its volumes and keys (deletionPolicy: Retain)")).await;
         }
     }
     Ok(Action::await_change())

@@ -4,16 +4,30 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use supaplane_crds::constants::{KEYS_SECRET_NAME, LABEL_RETAINED, project_namespace};
 use supaplane_crds::{Project, SupabaseStatus, conditions};
 use supaplane_operator::project_controller::{self, Context};
+use supaplane_operator::render::ingress::IngressSettings;
+use supaplane_operator::render::stack::{STATELESS_COMPONENTS, StackSettings};
 use supaplane_tests::harness::{TestCluster, unique_name, wait_deleted, wait_for};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn test_settings() -> StackSettings {
+    StackSettings {
+        ingress: IngressSettings {
+            base_domain: "apps.test".into(),
+            ..Default::default()
+        },
+        trusted_namespaces: vec!["ingress-nginx".to_string()],
+    }
+}
 
 struct Running {
     cluster: TestCluster,
@@ -35,7 +49,7 @@ async fn start() -> anyhow::Result<Running> {
     let context = Arc::new(Context {
         client: cluster.client(),
         metrics: Default::default(),
-        trusted_namespaces: vec!["ingress-nginx".to_string()],
+        settings: test_settings(),
     });
     let controller = tokio::spawn(project_controller::run(context));
     Ok(Running {
@@ -254,7 +268,15 @@ async fn a_resync_of_an_unchanged_project_writes_nothing() -> anyhow::Result<()>
     let name = unique_name("p");
     create_project(&client, &name, "Delete").await?;
     let projects: Api<Project> = Api::all(client.clone());
-    wait_for(&projects, &name, coming_up_with_secrets, TIMEOUT).await?;
+    wait_for_children(&client, &name).await?;
+    mark_all_ready(&running.cluster, &name).await?;
+    wait_for(
+        &projects,
+        &name,
+        has_status(SupabaseStatus::ActiveHealthy),
+        TIMEOUT,
+    )
+    .await?;
     let Some(server) = running.cluster.test_server() else {
         return Ok(()); // requests are only counted by the test API server
     };
@@ -268,10 +290,11 @@ async fn a_resync_of_an_unchanged_project_writes_nothing() -> anyhow::Result<()>
     running.controller = tokio::spawn(project_controller::run(Arc::new(Context {
         client: client.clone(),
         metrics: Default::default(),
-        trusted_namespaces: vec!["ingress-nginx".to_string()],
+        settings: test_settings(),
     })));
     tokio::time::timeout(TIMEOUT, async {
-        while server.counters().count("get") < reads_before + 2 {
+        // One read per child at least: the whole stack was looked at.
+        while server.counters().count("get") < reads_before + 2 * WORKLOADS as u64 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
@@ -371,5 +394,386 @@ async fn projects_of_two_organizations_are_isolated_and_sized() -> anyhow::Resul
         hard["limits.memory"].0, "10Gi",
         "sized from instanceSize: large"
     );
+    Ok(())
+}
+
+/// Every workload of a default project: the database and the stateless
+/// components.
+const WORKLOADS: usize = STATELESS_COMPONENTS.len() + 1;
+
+fn has_status(wanted: SupabaseStatus) -> impl Fn(Option<&Project>) -> bool {
+    move |project| {
+        project
+            .and_then(|p| p.status.as_ref())
+            .and_then(|s| s.status)
+            == Some(wanted)
+    }
+}
+
+/// Marks every workload of the project ready, as kubelets and the workload
+/// controllers would (on a real cluster, waits for them).
+async fn mark_all_ready(cluster: &TestCluster, name: &str) -> anyhow::Result<()> {
+    let namespace = project_namespace(name);
+    let client = cluster.client();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+    for deployment in deployments.list(&Default::default()).await?.items {
+        cluster
+            .mark_deployment_ready(&namespace, &deployment.name_any())
+            .await?;
+    }
+    cluster.mark_statefulset_ready(&namespace, "db").await?;
+    Ok(())
+}
+
+async fn wait_for_children(client: &Client, name: &str) -> anyhow::Result<Vec<Deployment>> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &project_namespace(name));
+    for _ in 0..300 {
+        let listed = deployments.list(&Default::default()).await?.items;
+        if listed.len() == STATELESS_COMPONENTS.len() {
+            return Ok(listed);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the project's Deployments never all appeared")
+}
+
+#[tokio::test]
+async fn a_project_becomes_a_full_stack_that_pauses_and_restores() -> anyhow::Result<()> {
+    let running = start().await?;
+    let client = running.cluster.client();
+    let name = unique_name("p");
+    let created = create_project(&client, &name, "Delete").await?;
+    let uid = created.uid().expect("uid");
+    let namespace = project_namespace(&name);
+
+    // Every child exists, owned by the Project.
+    let deployments = wait_for_children(&client, &name).await?;
+    let mut names: Vec<String> = deployments.iter().map(|d| d.name_any()).collect();
+    names.sort();
+    let mut expected: Vec<String> = STATELESS_COMPONENTS.iter().map(|c| c.to_string()).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    let db: Api<StatefulSet> = Api::namespaced(client.clone(), &namespace);
+    let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &namespace);
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    let ingresses: Api<Ingress> = Api::namespaced(client.clone(), &namespace);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+    let statefulset = wait_for(&db, "db", |s: Option<&StatefulSet>| s.is_some(), TIMEOUT).await?;
+    let owned_by_project =
+        |owners: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference]| {
+            owners
+                .iter()
+                .any(|o| o.uid == uid && o.controller == Some(true))
+        };
+    assert!(owned_by_project(statefulset.owner_references()));
+    for deployment in &deployments {
+        assert!(
+            owned_by_project(deployment.owner_references()),
+            "{}",
+            deployment.name_any()
+        );
+    }
+    let listed_services = services.list(&Default::default()).await?.items;
+    assert_eq!(listed_services.len(), WORKLOADS);
+    assert!(
+        listed_services
+            .iter()
+            .all(|s| owned_by_project(s.owner_references()))
+    );
+    for claim in ["db-data", "storage-data"] {
+        let claim = claims.get(claim).await?;
+        assert!(owned_by_project(claim.owner_references()));
+    }
+    assert!(owned_by_project(
+        config_maps.get("db-init").await?.owner_references()
+    ));
+    assert!(owned_by_project(
+        secrets.get("gateway-config").await?.owner_references()
+    ));
+    let ingress = ingresses.get("gateway").await?;
+    assert_eq!(
+        ingress.spec.and_then(|s| s.rules).expect("rules")[0]
+            .host
+            .as_deref(),
+        Some(format!("{name}.apps.test").as_str())
+    );
+
+    // Ready children make a healthy project, with a condition per component.
+    let projects: Api<Project> = Api::all(client.clone());
+    let project = projects.get(&name).await?;
+    assert_eq!(
+        project.status.and_then(|s| s.status),
+        Some(SupabaseStatus::ComingUp)
+    );
+    mark_all_ready(&running.cluster, &name).await?;
+    let project = wait_for(
+        &projects,
+        &name,
+        has_status(SupabaseStatus::ActiveHealthy),
+        TIMEOUT,
+    )
+    .await?;
+    let status = project.status.expect("status");
+    for condition in [
+        conditions::READY,
+        conditions::SECRETS_READY,
+        conditions::DATABASE_READY,
+        conditions::AUTH_READY,
+        conditions::REST_READY,
+        conditions::REALTIME_READY,
+        conditions::STORAGE_READY,
+        conditions::IMGPROXY_READY,
+        conditions::META_READY,
+        conditions::GATEWAY_READY,
+    ] {
+        assert!(
+            conditions::is_true(&status.conditions, condition),
+            "{condition}"
+        );
+    }
+    let endpoints = status.endpoints.expect("endpoints");
+    assert_eq!(endpoints.api_url, Some(format!("http://{name}.apps.test")));
+    assert_eq!(endpoints.database_host, Some(format!("db.{namespace}.svc")));
+
+    // Pause: every workload at zero, the volumes kept, INACTIVE.
+    projects
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"paused": true}})),
+        )
+        .await?;
+    let deployments_api: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+    wait_for(
+        &db,
+        "db",
+        |s: Option<&StatefulSet>| s.is_some_and(|s| s.spec.replicas == Some(0)),
+        TIMEOUT,
+    )
+    .await?;
+    for component in STATELESS_COMPONENTS {
+        wait_for(
+            &deployments_api,
+            component,
+            |d: Option<&Deployment>| d.is_some_and(|d| d.spec.replicas == Some(0)),
+            TIMEOUT,
+        )
+        .await?;
+    }
+    wait_for(
+        &projects,
+        &name,
+        has_status(SupabaseStatus::Pausing),
+        TIMEOUT,
+    )
+    .await?;
+    mark_all_ready(&running.cluster, &name).await?;
+    wait_for(
+        &projects,
+        &name,
+        has_status(SupabaseStatus::Inactive),
+        TIMEOUT,
+    )
+    .await?;
+    assert_eq!(
+        claims.list(&Default::default()).await?.items.len(),
+        2,
+        "volumes kept"
+    );
+
+    // Restore: back to one replica each, then healthy again.
+    projects
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"paused": false}})),
+        )
+        .await?;
+    wait_for(
+        &projects,
+        &name,
+        |p: Option<&Project>| {
+            matches!(
+                p.and_then(|p| p.status.as_ref()).and_then(|s| s.status),
+                Some(SupabaseStatus::Restoring | SupabaseStatus::ComingUp)
+            )
+        },
+        TIMEOUT,
+    )
+    .await?;
+    for component in STATELESS_COMPONENTS {
+        wait_for(
+            &deployments_api,
+            component,
+            |d: Option<&Deployment>| d.is_some_and(|d| d.spec.replicas == Some(1)),
+            TIMEOUT,
+        )
+        .await?;
+    }
+    mark_all_ready(&running.cluster, &name).await?;
+    wait_for(
+        &projects,
+        &name,
+        has_status(SupabaseStatus::ActiveHealthy),
+        TIMEOUT,
+    )
+    .await?;
+
+    // A ready component that stops being ready makes the project unhealthy.
+    let auth = deployments_api.get("auth").await?;
+    deployments_api
+        .patch_status(
+            "auth",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {
+            "observedGeneration": auth.metadata.generation, "replicas": 1, "readyReplicas": 0,
+            "updatedReplicas": 1, "availableReplicas": 0}})),
+        )
+        .await?;
+    let project = wait_for(
+        &projects,
+        &name,
+        has_status(SupabaseStatus::ActiveUnhealthy),
+        TIMEOUT,
+    )
+    .await?;
+    let status = project.status.expect("status");
+    assert!(!conditions::is_true(
+        &status.conditions,
+        conditions::AUTH_READY
+    ));
+    assert!(status.message.unwrap_or_default().contains("auth"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_deleted_child_is_recreated_and_a_disabled_component_removed() -> anyhow::Result<()> {
+    let running = start().await?;
+    let client = running.cluster.client();
+    let name = unique_name("p");
+    create_project(&client, &name, "Delete").await?;
+    wait_for_children(&client, &name).await?;
+    let namespace = project_namespace(&name);
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+    let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
+
+    let original = deployments.get("rest").await?;
+    deployments.delete("rest", &DeleteParams::default()).await?;
+    wait_for(
+        &deployments,
+        "rest",
+        |d: Option<&Deployment>| d.is_some_and(|d| d.metadata.uid != original.metadata.uid),
+        TIMEOUT,
+    )
+    .await?;
+
+    let projects: Api<Project> = Api::all(client.clone());
+    projects
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"components": {"realtime": {"enabled": false}}}})),
+        )
+        .await?;
+    wait_deleted(&deployments, "realtime", TIMEOUT).await?;
+    wait_deleted(&services, "realtime", TIMEOUT).await?;
+    let project = wait_for(
+        &projects,
+        &name,
+        |p: Option<&Project>| {
+            p.and_then(|p| p.status.as_ref())
+                .is_some_and(|s| s.observed_generation == Some(2))
+        },
+        TIMEOUT,
+    )
+    .await?;
+    assert!(
+        project
+            .status
+            .expect("status")
+            .conditions
+            .iter()
+            .all(|c| c.type_ != conditions::REALTIME_READY),
+        "a disabled component has no condition"
+    );
+    deployments.get("auth").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn retain_removes_the_workloads_and_keeps_volumes_and_keys() -> anyhow::Result<()> {
+    let running = start().await?;
+    let client = running.cluster.client();
+    let name = unique_name("p");
+    create_project(&client, &name, "Retain").await?;
+    wait_for_children(&client, &name).await?;
+    let namespace = project_namespace(&name);
+    let original = keys_secret(&client, &name).await?;
+
+    // Watch the Project on its way out: GOING_DOWN comes before it goes.
+    let projects: Api<Project> = Api::all(client.clone());
+    let seen_going_down = {
+        use futures::TryStreamExt;
+        use kube::runtime::{WatchStreamExt, watcher};
+        let stream = watcher(
+            projects.clone(),
+            watcher::Config::default().fields(&format!("metadata.name={name}")),
+        )
+        .applied_objects();
+        tokio::spawn(async move {
+            let mut stream = std::pin::pin!(stream);
+            while let Ok(Some(project)) = stream.try_next().await {
+                if project.status.and_then(|s| s.status) == Some(SupabaseStatus::GoingDown) {
+                    return true;
+                }
+            }
+            false
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    projects.delete(&name, &DeleteParams::default()).await?;
+    wait_deleted(&projects, &name, TIMEOUT).await?;
+    assert!(
+        tokio::time::timeout(TIMEOUT, seen_going_down).await??,
+        "GOING_DOWN was written"
+    );
+
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+    let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), &namespace);
+    for component in STATELESS_COMPONENTS {
+        wait_deleted(&deployments, component, TIMEOUT).await?;
+    }
+    wait_deleted(&statefulsets, "db", TIMEOUT).await?;
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &namespace);
+    for claim in ["db-data", "storage-data"] {
+        let claim = claims.get(claim).await?;
+        assert!(claim.owner_references().is_empty());
+        assert_eq!(
+            claim.labels().get(LABEL_RETAINED).map(String::as_str),
+            Some("true")
+        );
+    }
+
+    // A new Project of the same ref adopts the volumes and the keys.
+    let recreated = create_project(&client, &name, "Retain").await?;
+    wait_for_children(&client, &name).await?;
+    for claim in ["db-data", "storage-data"] {
+        let claim = wait_for(
+            &claims,
+            claim,
+            |c: Option<&PersistentVolumeClaim>| {
+                c.is_some_and(|c| {
+                    c.owner_references()
+                        .iter()
+                        .any(|o| Some(&o.uid) == recreated.metadata.uid.as_ref())
+                })
+            },
+            TIMEOUT,
+        )
+        .await?;
+        assert!(!claim.labels().contains_key(LABEL_RETAINED));
+    }
+    assert_eq!(keys_secret(&client, &name).await?.data, original.data);
     Ok(())
 }

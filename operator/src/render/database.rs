@@ -1,13 +1,78 @@
-//! Where the project's Postgres answers. (The StatefulSet itself is the
-//! next renderer to land.)
+//! The project's Postgres (`supabase/postgres`): a StatefulSet on its own
+//! volume, a headless Service, and the init SQL the self-hosting stack runs
+//! on first boot (role passwords, JWT settings, realtime, webhooks, logs).
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, ExecAction, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe, Service, ServicePort, ServiceSpec,
+    Volume, VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::api::ObjectMeta;
 use supaplane_crds::Project;
 use supaplane_crds::constants::project_namespace;
 
+use super::auth::DEFAULT_JWT_EXPIRY_SECONDS;
+use super::workload::{claim_volume, env, env_from_keys, selector};
+use super::{labels, owner_reference};
+use crate::images::{PINNED, image_or_pinned};
+use crate::keys::secret_keys;
+
+/// The StatefulSet, its headless Service and the component label.
+pub const NAME: &str = "db";
 /// The Postgres Service of every project.
-pub const SERVICE_NAME: &str = "db";
+pub const SERVICE_NAME: &str = NAME;
+pub const DATA_CLAIM: &str = "db-data";
+pub const INIT_SCRIPTS: &str = "db-init";
 pub const DATABASE_NAME: &str = "postgres";
 const PORT: i32 = 5432;
+const DATA_PATH: &str = "/var/lib/postgresql/data";
+
+/// The init SQL: ConfigMap key, where the image's entrypoint runs it, and
+/// the SQL. Mounted file by file so the image's own scripts in the same
+/// directories stay visible.
+pub const INIT_SQL: [(&str, &str, &str); 7] = [
+    (
+        "webhooks.sql",
+        "/docker-entrypoint-initdb.d/init-scripts/98-webhooks.sql",
+        include_str!("sql/webhooks.sql"),
+    ),
+    (
+        "roles.sql",
+        "/docker-entrypoint-initdb.d/init-scripts/99-roles.sql",
+        include_str!("sql/roles.sql"),
+    ),
+    (
+        "jwt.sql",
+        "/docker-entrypoint-initdb.d/init-scripts/99-jwt.sql",
+        include_str!("sql/jwt.sql"),
+    ),
+    (
+        "supabase.sql",
+        "/docker-entrypoint-initdb.d/migrations/97-_supabase.sql",
+        include_str!("sql/supabase.sql"),
+    ),
+    (
+        "realtime.sql",
+        "/docker-entrypoint-initdb.d/migrations/99-realtime.sql",
+        include_str!("sql/realtime.sql"),
+    ),
+    (
+        "logs.sql",
+        "/docker-entrypoint-initdb.d/migrations/99-logs.sql",
+        include_str!("sql/logs.sql"),
+    ),
+    (
+        "pooler.sql",
+        "/docker-entrypoint-initdb.d/migrations/99-pooler.sql",
+        include_str!("sql/pooler.sql"),
+    ),
+];
 
 pub fn database_host(project: &Project) -> String {
     format!(
@@ -18,4 +83,333 @@ pub fn database_host(project: &Project) -> String {
 
 pub fn database_port() -> i32 {
     PORT
+}
+
+/// Everything the database runs as.
+#[derive(Debug, Clone)]
+pub struct DatabaseObjects {
+    pub stateful_set: StatefulSet,
+    pub service: Service,
+    pub claim: PersistentVolumeClaim,
+    pub init_scripts: ConfigMap,
+}
+
+fn metadata(project: &Project, name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(project_namespace(
+            project.metadata.name.as_deref().unwrap_or_default(),
+        )),
+        labels: Some(labels(project, NAME)),
+        owner_references: owner_reference(project).map(|r| vec![r]),
+        ..Default::default()
+    }
+}
+
+fn pg_isready() -> Probe {
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(
+                ["pg_isready", "-U", "postgres", "-h", "localhost"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
+        }),
+        period_seconds: Some(10),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(6),
+        ..Default::default()
+    }
+}
+
+pub fn render(project: &Project) -> DatabaseObjects {
+    let spec = &project.spec.database;
+    let jwt_expiry = project
+        .spec
+        .auth
+        .jwt_expiry_seconds
+        .unwrap_or(DEFAULT_JWT_EXPIRY_SECONDS);
+    let env = vec![
+        env("POSTGRES_HOST", "/var/run/postgresql"),
+        env("PGPORT", PORT.to_string()),
+        env("POSTGRES_PORT", PORT.to_string()),
+        env("PGDATABASE", DATABASE_NAME),
+        env("POSTGRES_DB", DATABASE_NAME),
+        env_from_keys("POSTGRES_PASSWORD", secret_keys::POSTGRES_PASSWORD),
+        env_from_keys("PGPASSWORD", secret_keys::POSTGRES_PASSWORD),
+        env_from_keys(
+            "AUTHENTICATOR_PASSWORD",
+            secret_keys::AUTHENTICATOR_PASSWORD,
+        ),
+        env_from_keys("AUTH_ADMIN_PASSWORD", secret_keys::AUTH_ADMIN_PASSWORD),
+        env_from_keys(
+            "STORAGE_ADMIN_PASSWORD",
+            secret_keys::STORAGE_ADMIN_PASSWORD,
+        ),
+        env_from_keys("JWT_SECRET", secret_keys::JWT_SECRET),
+        env("JWT_EXP", jwt_expiry.to_string()),
+    ];
+    let mut mounts = vec![VolumeMount {
+        name: "data".to_string(),
+        mount_path: DATA_PATH.to_string(),
+        // A fresh volume's root may hold lost+found, which initdb refuses.
+        sub_path: Some("pgdata".to_string()),
+        ..Default::default()
+    }];
+    mounts.extend(INIT_SQL.iter().map(|(key, path, _)| VolumeMount {
+        name: "init-scripts".to_string(),
+        mount_path: path.to_string(),
+        sub_path: Some(key.to_string()),
+        read_only: Some(true),
+        ..Default::default()
+    }));
+    let container = Container {
+        name: NAME.to_string(),
+        image: Some(image_or_pinned(spec.image.as_ref(), PINNED.postgres)),
+        args: Some(
+            [
+                "postgres",
+                "-c",
+                "config_file=/etc/postgresql/postgresql.conf",
+                "-c",
+                "log_min_messages=fatal",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        env: Some(env),
+        ports: Some(vec![ContainerPort {
+            name: Some("postgres".to_string()),
+            container_port: PORT,
+            protocol: Some("TCP".to_string()),
+            ..Default::default()
+        }]),
+        readiness_probe: Some(pg_isready()),
+        liveness_probe: Some(Probe {
+            initial_delay_seconds: Some(30),
+            ..pg_isready()
+        }),
+        resources: spec.resources.clone(),
+        volume_mounts: Some(mounts),
+        ..Default::default()
+    };
+    let stateful_set = StatefulSet {
+        metadata: metadata(project, NAME),
+        spec: StatefulSetSpec {
+            service_name: Some(SERVICE_NAME.to_string()),
+            replicas: Some(if project.spec.paused { 0 } else { 1 }),
+            selector: LabelSelector {
+                match_labels: Some(selector(project, NAME)),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels(project, NAME)),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    automount_service_account_token: Some(false),
+                    containers: vec![container],
+                    volumes: Some(vec![
+                        claim_volume("data", DATA_CLAIM),
+                        Volume {
+                            name: "init-scripts".to_string(),
+                            config_map: Some(ConfigMapVolumeSource {
+                                name: INIT_SCRIPTS.to_string(),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let service = Service {
+        metadata: metadata(project, SERVICE_NAME),
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".to_string()),
+            selector: Some(selector(project, NAME)),
+            ports: Some(vec![ServicePort {
+                name: Some("postgres".to_string()),
+                port: PORT,
+                target_port: Some(IntOrString::String("postgres".to_string())),
+                protocol: Some("TCP".to_string()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let claim = PersistentVolumeClaim {
+        metadata: metadata(project, DATA_CLAIM),
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_string()]),
+            storage_class_name: spec.storage_class_name.clone(),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(spec.storage_size.clone()),
+                )])),
+                limits: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let init_scripts = ConfigMap {
+        metadata: metadata(project, INIT_SCRIPTS),
+        data: Some(
+            INIT_SQL
+                .iter()
+                .map(|(key, _, sql)| (key.to_string(), sql.to_string()))
+                .collect(),
+        ),
+        ..Default::default()
+    };
+    DatabaseObjects {
+        stateful_set,
+        service,
+        claim,
+        init_scripts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixtures::project;
+    use k8s_openapi::api::core::v1::EnvVar;
+
+    fn container(objects: &DatabaseObjects) -> Container {
+        objects
+            .stateful_set
+            .spec
+            .template
+            .spec
+            .clone()
+            .expect("pod")
+            .containers[0]
+            .clone()
+    }
+
+    fn secret_key(env: &[EnvVar], name: &str) -> Option<String> {
+        env.iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.value_from.as_ref())
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .map(|s| s.key.clone())
+    }
+
+    /// The variables the SQL reads with psql's `echo "$NAME"`.
+    fn variables_read_by(sql: &str) -> Vec<String> {
+        sql.split("echo \"$")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn every_role_password_comes_from_the_keys_secret_by_reference() {
+        let objects = render(&project("abc", "acme"));
+        let env = container(&objects).env.expect("env");
+        for (name, key) in [
+            ("POSTGRES_PASSWORD", secret_keys::POSTGRES_PASSWORD),
+            ("PGPASSWORD", secret_keys::POSTGRES_PASSWORD),
+            (
+                "AUTHENTICATOR_PASSWORD",
+                secret_keys::AUTHENTICATOR_PASSWORD,
+            ),
+            ("AUTH_ADMIN_PASSWORD", secret_keys::AUTH_ADMIN_PASSWORD),
+            (
+                "STORAGE_ADMIN_PASSWORD",
+                secret_keys::STORAGE_ADMIN_PASSWORD,
+            ),
+            ("JWT_SECRET", secret_keys::JWT_SECRET),
+        ] {
+            assert_eq!(secret_key(&env, name).as_deref(), Some(key), "{name}");
+            let entry = env.iter().find(|e| e.name == name).expect("entry");
+            assert!(entry.value.is_none(), "{name} has a literal value");
+        }
+    }
+
+    #[test]
+    fn the_init_sql_reads_only_variables_the_container_defines() {
+        let objects = render(&project("abc", "acme"));
+        let defined: Vec<String> = container(&objects)
+            .env
+            .expect("env")
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        let mut read = Vec::new();
+        for (_, _, sql) in INIT_SQL {
+            read.extend(variables_read_by(sql));
+        }
+        assert!(read.contains(&"AUTHENTICATOR_PASSWORD".to_string()));
+        assert!(read.contains(&"JWT_SECRET".to_string()));
+        for variable in read {
+            assert!(defined.contains(&variable), "{variable} is not defined");
+        }
+    }
+
+    #[test]
+    fn each_script_is_mounted_once_by_sub_path() {
+        let objects = render(&project("abc", "acme"));
+        let mounts = container(&objects).volume_mounts.expect("mounts");
+        let data = objects.init_scripts.data.clone().expect("data");
+        assert_eq!(data.len(), INIT_SQL.len());
+        for key in data.keys() {
+            let using: Vec<_> = mounts
+                .iter()
+                .filter(|m| m.sub_path.as_deref() == Some(key.as_str()))
+                .collect();
+            assert_eq!(using.len(), 1, "{key}");
+            assert!(
+                using[0]
+                    .mount_path
+                    .starts_with("/docker-entrypoint-initdb.d/")
+            );
+        }
+        let data_mount = mounts.iter().find(|m| m.name == "data").expect("data");
+        assert_eq!(data_mount.sub_path.as_deref(), Some("pgdata"));
+    }
+
+    #[test]
+    fn the_volume_follows_the_spec_and_survives_a_pause() {
+        let mut project = project("abc", "acme");
+        project.spec.database.storage_size = "8Gi".into();
+        project.spec.database.storage_class_name = Some("fast".into());
+        project.spec.paused = true;
+        let objects = render(&project);
+        assert_eq!(objects.stateful_set.spec.replicas, Some(0));
+        let claim = objects.claim.spec.expect("spec");
+        assert_eq!(claim.storage_class_name.as_deref(), Some("fast"));
+        assert_eq!(
+            claim.resources.and_then(|r| r.requests).expect("requests")["storage"].0,
+            "8Gi"
+        );
+    }
+
+    #[test]
+    fn probes_run_pg_isready_without_a_shell_and_the_service_is_headless() {
+        let objects = render(&project("abc", "acme"));
+        let container = container(&objects);
+        let command = container
+            .readiness_probe
+            .and_then(|p| p.exec)
+            .and_then(|e| e.command)
+            .expect("exec");
+        assert_eq!(command[0], "pg_isready");
+        let service = objects.service.spec.expect("spec");
+        assert_eq!(service.cluster_ip.as_deref(), Some("None"));
+        assert_eq!(
+            objects.stateful_set.spec.service_name.as_deref(),
+            Some(SERVICE_NAME)
+        );
+    }
 }

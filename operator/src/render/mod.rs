@@ -1,13 +1,20 @@
 //! Pure renderers: a Project (and its keys) in, typed Kubernetes objects out.
 //! No I/O, no clock, no randomness, so every renderer is unit-tested.
 
+pub mod auth;
 pub mod database;
+pub mod gateway;
+pub mod imgproxy;
+pub mod ingress;
 pub mod keys_secret;
 pub mod meta;
 pub mod namespace;
 pub mod network_policy;
 pub mod quota;
+pub mod realtime;
 pub mod rest;
+pub mod stack;
+pub mod storage;
 pub mod workload;
 
 use std::collections::BTreeMap;
@@ -129,11 +136,13 @@ mod consistency_tests {
         );
         assert_eq!(
             value_of(&rest_env, "PGRST_DB_URI").as_deref(),
-            Some("postgres://authenticator:$(POSTGRES_PASSWORD)@db.project-abc.svc:5432/postgres")
+            Some(
+                "postgres://authenticator:$(AUTHENTICATOR_PASSWORD)@db.project-abc.svc:5432/postgres"
+            )
         );
         // The password variable is defined before the URI that expands it.
         let position = |name: &str| rest_env.iter().position(|e| e.name == name);
-        assert!(position("POSTGRES_PASSWORD") < position("PGRST_DB_URI"));
+        assert!(position("AUTHENTICATOR_PASSWORD") < position("PGRST_DB_URI"));
         // No secret value appears literally in any spec.
         assert!(
             rest_env

@@ -26,12 +26,15 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         .jwt_expiry_seconds
         .unwrap_or(DEFAULT_JWT_EXPIRY_SECONDS);
     let env = vec![
-        env_from_keys("POSTGRES_PASSWORD", secret_keys::POSTGRES_PASSWORD),
-        // Kubernetes expands $(POSTGRES_PASSWORD) from the entry above.
+        env_from_keys(
+            "AUTHENTICATOR_PASSWORD",
+            secret_keys::AUTHENTICATOR_PASSWORD,
+        ),
+        // Kubernetes expands $(AUTHENTICATOR_PASSWORD) from the entry above.
         env(
             "PGRST_DB_URI",
             format!(
-                "postgres://authenticator:$(POSTGRES_PASSWORD)@{}:{}/{DATABASE_NAME}",
+                "postgres://authenticator:$(AUTHENTICATOR_PASSWORD)@{}:{}/{DATABASE_NAME}",
                 database_host(project),
                 database_port()
             ),

@@ -169,3 +169,54 @@ pub fn service_url(project: &Project, component: &str, port: i32) -> String {
         project_namespace(project.metadata.name.as_deref().unwrap_or_default())
     )
 }
+
+/// A TCP probe, for services whose HTTP health needs credentials a spec
+/// must not hold.
+pub fn tcp_probe(port: i32) -> Probe {
+    Probe {
+        tcp_socket: Some(k8s_openapi::api::core::v1::TCPSocketAction {
+            port: IntOrString::Int(port),
+            ..Default::default()
+        }),
+        period_seconds: Some(10),
+        failure_threshold: Some(3),
+        ..Default::default()
+    }
+}
+
+/// Mounts `volume` at `mount_path` in the component's (only) container.
+pub fn mount_volume(
+    deployment: &mut Deployment,
+    volume: k8s_openapi::api::core::v1::Volume,
+    mount_path: &str,
+    read_only: bool,
+) {
+    let Some(pod) = deployment.spec.template.spec.as_mut() else {
+        return;
+    };
+    if let Some(container) = pod.containers.first_mut() {
+        container.volume_mounts.get_or_insert_with(Vec::new).push(
+            k8s_openapi::api::core::v1::VolumeMount {
+                name: volume.name.clone(),
+                mount_path: mount_path.to_string(),
+                read_only: read_only.then_some(true),
+                ..Default::default()
+            },
+        );
+    }
+    pod.volumes.get_or_insert_with(Vec::new).push(volume);
+}
+
+/// A volume backed by one of the project's PersistentVolumeClaims.
+pub fn claim_volume(name: &str, claim: &str) -> k8s_openapi::api::core::v1::Volume {
+    k8s_openapi::api::core::v1::Volume {
+        name: name.to_string(),
+        persistent_volume_claim: Some(
+            k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource {
+                claim_name: claim.to_string(),
+                read_only: None,
+            },
+        ),
+        ..Default::default()
+    }
+}

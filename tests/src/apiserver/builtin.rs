@@ -223,15 +223,15 @@ fn validate_pod_spec(pod_spec: Option<&Value>, path: &str, errors: &mut Vec<Fiel
             errors.push(required(&format!("{path}.containers")))
         }
         Some(containers) => {
+            // A template's image may be empty (config management may fill
+            // it in later); only Pods require one, and we validate templates.
             for (index, container) in containers.iter().enumerate() {
-                for field in ["name", "image"] {
-                    if container
-                        .get(field)
-                        .and_then(Value::as_str)
-                        .is_none_or(str::is_empty)
-                    {
-                        errors.push(required(&format!("{path}.containers[{index}].{field}")));
-                    }
+                if container
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    errors.push(required(&format!("{path}.containers[{index}].name")));
                 }
             }
         }

@@ -1,0 +1,426 @@
+//! A Project's status, computed only from what its children report. Pure:
+//! observations and the previous status in, the next status out.
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use supaplane_crds::conditions::{self, ConditionStatus};
+use supaplane_crds::{Project, ProjectEndpoints, ProjectStatus, SupabaseStatus};
+
+/// What one workload reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadObservation {
+    /// The condition this workload sets, e.g. `AuthReady`.
+    pub condition_type: &'static str,
+    /// The workload's name, for messages.
+    pub name: &'static str,
+    /// Whether the workload exists yet.
+    pub exists: bool,
+    /// The replicas it should run.
+    pub desired: i32,
+    /// Its controller has seen its latest spec.
+    pub observed: bool,
+    pub ready: i32,
+    pub updated: i32,
+    /// Pods that exist at all, ready or not.
+    pub running: i32,
+}
+
+impl WorkloadObservation {
+    pub fn missing(condition_type: &'static str, name: &'static str) -> Self {
+        WorkloadObservation {
+            condition_type,
+            name,
+            exists: false,
+            desired: 0,
+            observed: false,
+            ready: 0,
+            updated: 0,
+            running: 0,
+        }
+    }
+
+    pub fn of_deployment(
+        condition_type: &'static str,
+        name: &'static str,
+        deployment: &Deployment,
+    ) -> Self {
+        let status = deployment.status.clone().unwrap_or_default();
+        WorkloadObservation {
+            condition_type,
+            name,
+            exists: true,
+            desired: deployment.spec.replicas.unwrap_or(1),
+            observed: status.observed_generation >= deployment.metadata.generation,
+            ready: status.ready_replicas.unwrap_or(0),
+            updated: status.updated_replicas.unwrap_or(0),
+            running: status.replicas.unwrap_or(0),
+        }
+    }
+
+    pub fn of_stateful_set(
+        condition_type: &'static str,
+        name: &'static str,
+        stateful_set: &StatefulSet,
+    ) -> Self {
+        let status = stateful_set.status.clone().unwrap_or_default();
+        WorkloadObservation {
+            condition_type,
+            name,
+            exists: true,
+            desired: stateful_set.spec.replicas.unwrap_or(1),
+            observed: status.observed_generation >= stateful_set.metadata.generation,
+            ready: status.ready_replicas.unwrap_or(0),
+            updated: status.updated_replicas.unwrap_or(0),
+            running: status.replicas,
+        }
+    }
+
+    /// Rolled out: every replica of the latest spec is ready.
+    pub fn is_ready(&self) -> bool {
+        self.exists
+            && self.observed
+            && self.desired > 0
+            && self.ready >= self.desired
+            && self.updated >= self.desired
+    }
+
+    /// Still answering, perhaps mid-rollout.
+    pub fn is_serving(&self) -> bool {
+        self.exists && self.desired > 0 && self.ready >= self.desired
+    }
+
+    /// Scaled to zero with no pod left.
+    pub fn is_stopped(&self) -> bool {
+        !self.exists || (self.desired == 0 && self.observed && self.running == 0)
+    }
+
+    fn describe(&self) -> String {
+        if !self.exists {
+            format!("{} is not created yet", self.name)
+        } else {
+            format!("{} has {}/{} ready", self.name, self.ready, self.desired)
+        }
+    }
+}
+
+/// Everything the next status is computed from.
+pub struct Observations<'a> {
+    pub project: &'a Project,
+    /// The keys Secret exists; or why not.
+    pub secrets: Result<(), String>,
+    /// The spec cannot be realised, and why.
+    pub failure: Option<String>,
+    pub workloads: Vec<WorkloadObservation>,
+    pub endpoints: ProjectEndpoints,
+    pub anon_key: Option<String>,
+    pub namespace: String,
+    pub now: Time,
+}
+
+/// The next status of the project.
+pub fn next_status(observed: Observations<'_>) -> ProjectStatus {
+    let project = observed.project;
+    let generation = project.metadata.generation;
+    let previous = project.status.clone().unwrap_or_default();
+    let previous_status = previous.status;
+    let mut conditions_list: Vec<Condition> = previous.conditions.clone();
+    let now = observed.now.clone();
+    let set =
+        |list: &mut Vec<Condition>, type_: &str, status: bool, reason: &str, message: String| {
+            conditions::set_condition(
+                list,
+                conditions::condition(
+                    type_,
+                    ConditionStatus::from(status),
+                    reason,
+                    message,
+                    generation,
+                    now.clone(),
+                ),
+            );
+        };
+
+    match &observed.secrets {
+        Ok(()) => set(
+            &mut conditions_list,
+            conditions::SECRETS_READY,
+            true,
+            "KeysAvailable",
+            "the project's keys Secret exists".into(),
+        ),
+        Err(why) => set(
+            &mut conditions_list,
+            conditions::SECRETS_READY,
+            false,
+            "KeysUnavailable",
+            why.clone(),
+        ),
+    }
+    for workload in &observed.workloads {
+        let (ready, reason) = if project.spec.paused {
+            (false, "Paused")
+        } else if workload.is_ready() {
+            (true, "RolledOut")
+        } else {
+            (false, "NotReady")
+        };
+        let message = if project.spec.paused {
+            format!("{} is paused", workload.name)
+        } else {
+            workload.describe()
+        };
+        set(
+            &mut conditions_list,
+            workload.condition_type,
+            ready,
+            reason,
+            message,
+        );
+    }
+    // Conditions of components that are no longer rendered go away.
+    let mut known: Vec<&str> = vec![conditions::SECRETS_READY, conditions::READY];
+    known.extend(observed.workloads.iter().map(|w| w.condition_type));
+    conditions_list.retain(|c| known.contains(&c.type_.as_str()));
+
+    let secrets_ok = observed.secrets.is_ok();
+    let all_ready = secrets_ok && observed.workloads.iter().all(|w| w.is_ready());
+    let all_serving = secrets_ok && observed.workloads.iter().all(|w| w.is_serving());
+    let all_stopped = observed.workloads.iter().all(|w| w.is_stopped());
+    let was_active = matches!(
+        previous_status,
+        Some(SupabaseStatus::ActiveHealthy | SupabaseStatus::ActiveUnhealthy)
+    );
+    let waiting_for = || {
+        let mut reasons: Vec<String> = observed
+            .workloads
+            .iter()
+            .filter(|w| !w.is_ready())
+            .map(WorkloadObservation::describe)
+            .collect();
+        if let Err(why) = &observed.secrets {
+            reasons.insert(0, why.clone());
+        }
+        reasons.join("; ")
+    };
+
+    let (status, message) = if let Some(failure) = &observed.failure {
+        (SupabaseStatus::InitFailed, Some(failure.clone()))
+    } else if project.spec.paused {
+        if all_stopped {
+            (SupabaseStatus::Inactive, None)
+        } else {
+            (
+                SupabaseStatus::Pausing,
+                Some("scaling every service to zero".to_string()),
+            )
+        }
+    } else if all_ready || (was_active && all_serving) {
+        (SupabaseStatus::ActiveHealthy, None)
+    } else if was_active {
+        (SupabaseStatus::ActiveUnhealthy, Some(waiting_for()))
+    } else if matches!(
+        previous_status,
+        Some(SupabaseStatus::Inactive | SupabaseStatus::Pausing)
+    ) {
+        (SupabaseStatus::Restoring, Some(waiting_for()))
+    } else {
+        (SupabaseStatus::ComingUp, Some(waiting_for()))
+    };
+
+    let ready = status == SupabaseStatus::ActiveHealthy;
+    let ready_reason = match status {
+        SupabaseStatus::ActiveHealthy => "AllServicesReady",
+        SupabaseStatus::InitFailed => "InitFailed",
+        SupabaseStatus::Inactive | SupabaseStatus::Pausing => "Paused",
+        _ => "ServicesNotReady",
+    };
+    let ready_message = message.clone().unwrap_or_else(|| match status {
+        SupabaseStatus::ActiveHealthy => "every service is ready".to_string(),
+        _ => "the project is paused".to_string(),
+    });
+    set(
+        &mut conditions_list,
+        conditions::READY,
+        ready,
+        ready_reason,
+        ready_message,
+    );
+    conditions_list.sort_by(|a, b| a.type_.cmp(&b.type_));
+
+    ProjectStatus {
+        status: Some(status),
+        message,
+        conditions: conditions_list,
+        observed_generation: generation,
+        endpoints: Some(observed.endpoints),
+        anon_key: observed.anon_key,
+        namespace: Some(observed.namespace),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixtures::project;
+    use k8s_openapi::jiff::Timestamp;
+
+    fn at(seconds: i64) -> Time {
+        Time(Timestamp::from_second(seconds).expect("timestamp"))
+    }
+
+    fn workload(name: &'static str, desired: i32, ready: i32) -> WorkloadObservation {
+        WorkloadObservation {
+            condition_type: name,
+            name,
+            exists: true,
+            desired,
+            observed: true,
+            ready,
+            updated: ready,
+            running: ready,
+        }
+    }
+
+    fn observe(project: &Project, workloads: Vec<WorkloadObservation>) -> ProjectStatus {
+        next_status(Observations {
+            project,
+            secrets: Ok(()),
+            failure: None,
+            workloads,
+            endpoints: ProjectEndpoints::default(),
+            anon_key: Some("anon".into()),
+            namespace: "project-abc".into(),
+            now: at(100),
+        })
+    }
+
+    fn with_status(mut project: Project, status: ProjectStatus) -> Project {
+        project.status = Some(status);
+        project
+    }
+
+    #[test]
+    fn coming_up_until_every_workload_is_ready_then_healthy() {
+        let project = project("abc", "acme");
+        let status = observe(
+            &project,
+            vec![workload("DatabaseReady", 1, 1), workload("AuthReady", 1, 0)],
+        );
+        assert_eq!(status.status, Some(SupabaseStatus::ComingUp));
+        assert!(
+            status
+                .message
+                .as_deref()
+                .unwrap_or("")
+                .contains("AuthReady has 0/1")
+        );
+        assert!(!conditions::is_true(&status.conditions, conditions::READY));
+        assert!(conditions::is_true(&status.conditions, "DatabaseReady"));
+
+        let project = with_status(project, status);
+        let status = observe(
+            &project,
+            vec![workload("DatabaseReady", 1, 1), workload("AuthReady", 1, 1)],
+        );
+        assert_eq!(status.status, Some(SupabaseStatus::ActiveHealthy));
+        assert!(conditions::is_true(&status.conditions, conditions::READY));
+        assert_eq!(status.message, None);
+    }
+
+    #[test]
+    fn a_ready_component_that_stops_being_ready_makes_the_project_unhealthy() {
+        let project = project("abc", "acme");
+        let healthy = observe(&project, vec![workload("AuthReady", 1, 1)]);
+        let project = with_status(project, healthy);
+        let status = observe(&project, vec![workload("AuthReady", 1, 0)]);
+        assert_eq!(status.status, Some(SupabaseStatus::ActiveUnhealthy));
+        let project = with_status(project, status);
+        let status = observe(&project, vec![workload("AuthReady", 1, 1)]);
+        assert_eq!(status.status, Some(SupabaseStatus::ActiveHealthy));
+    }
+
+    #[test]
+    fn a_rollout_of_a_serving_project_keeps_it_healthy() {
+        let project = project("abc", "acme");
+        let healthy = observe(&project, vec![workload("AuthReady", 1, 1)]);
+        let project = with_status(project, healthy);
+        let mut rolling = workload("AuthReady", 1, 1);
+        rolling.updated = 0;
+        let status = observe(&project, vec![rolling]);
+        assert_eq!(status.status, Some(SupabaseStatus::ActiveHealthy));
+        assert!(!conditions::is_true(&status.conditions, "AuthReady"));
+    }
+
+    #[test]
+    fn pause_goes_through_pausing_to_inactive_and_restore_through_restoring() {
+        let mut project = project("abc", "acme");
+        let healthy = observe(&project, vec![workload("AuthReady", 1, 1)]);
+        project = with_status(project, healthy);
+        project.spec.paused = true;
+        let status = observe(&project, vec![workload("AuthReady", 0, 1)]);
+        assert_eq!(status.status, Some(SupabaseStatus::Pausing));
+        project = with_status(project, status);
+        let status = observe(&project, vec![workload("AuthReady", 0, 0)]);
+        assert_eq!(status.status, Some(SupabaseStatus::Inactive));
+        assert!(!conditions::is_true(&status.conditions, conditions::READY));
+
+        project = with_status(project, status);
+        project.spec.paused = false;
+        let status = observe(&project, vec![workload("AuthReady", 1, 0)]);
+        assert_eq!(status.status, Some(SupabaseStatus::Restoring));
+        project = with_status(project, status);
+        let status = observe(&project, vec![workload("AuthReady", 1, 0)]);
+        assert_eq!(status.status, Some(SupabaseStatus::ComingUp));
+        project = with_status(project, status);
+        let status = observe(&project, vec![workload("AuthReady", 1, 1)]);
+        assert_eq!(status.status, Some(SupabaseStatus::ActiveHealthy));
+    }
+
+    #[test]
+    fn a_failure_is_init_failed_with_its_message() {
+        let project = project("abc", "acme");
+        let status = next_status(Observations {
+            project: &project,
+            secrets: Ok(()),
+            failure: Some("the database image is invalid".into()),
+            workloads: vec![],
+            endpoints: ProjectEndpoints::default(),
+            anon_key: None,
+            namespace: "project-abc".into(),
+            now: at(1),
+        });
+        assert_eq!(status.status, Some(SupabaseStatus::InitFailed));
+        assert_eq!(
+            status.message.as_deref(),
+            Some("the database image is invalid")
+        );
+    }
+
+    #[test]
+    fn an_unchanged_observation_changes_nothing_and_disabled_conditions_go() {
+        let project = project("abc", "acme");
+        let first = observe(
+            &project,
+            vec![workload("AuthReady", 1, 1), workload("MetaReady", 1, 1)],
+        );
+        let project = with_status(project, first.clone());
+        let again = next_status(Observations {
+            project: &project,
+            secrets: Ok(()),
+            failure: None,
+            workloads: vec![workload("AuthReady", 1, 1), workload("MetaReady", 1, 1)],
+            endpoints: ProjectEndpoints::default(),
+            anon_key: Some("anon".into()),
+            namespace: "project-abc".into(),
+            now: at(5000),
+        });
+        assert_eq!(again, first, "no transition, no new timestamps");
+        let without_meta = observe(&project, vec![workload("AuthReady", 1, 1)]);
+        assert!(
+            without_meta
+                .conditions
+                .iter()
+                .all(|c| c.type_ != "MetaReady")
+        );
+    }
+}

@@ -1,0 +1,59 @@
+//! Realtime: broadcast, presence and database changes over websockets,
+//! behind `/realtime/v1`.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
+use supaplane_crds::Project;
+
+use super::database::{DATABASE_NAME, database_host, database_port};
+use super::workload::{StatelessComponent, deployment, env, env_from_keys, service, tcp_probe};
+use crate::images::{PINNED, image_or_pinned};
+use crate::keys::secret_keys;
+
+pub const NAME: &str = "realtime";
+pub const PORT: i32 = 4000;
+/// Realtime takes its tenant from the first label of the Host header. The
+/// gateway calls `realtime.project-<ref>.svc`, so the seeded tenant must be
+/// named after the Service.
+pub const TENANT: &str = NAME;
+
+pub fn render(project: &Project) -> Option<(Deployment, Service)> {
+    let settings = &project.spec.components.realtime;
+    if !settings.enabled {
+        return None;
+    }
+    let env = vec![
+        env("PORT", PORT.to_string()),
+        env("DB_HOST", database_host(project)),
+        env("DB_PORT", database_port().to_string()),
+        env("DB_USER", "supabase_admin"),
+        env_from_keys("DB_PASSWORD", secret_keys::POSTGRES_PASSWORD),
+        env("DB_NAME", DATABASE_NAME),
+        env("DB_AFTER_CONNECT_QUERY", "SET search_path TO _realtime"),
+        env_from_keys("DB_ENC_KEY", secret_keys::REALTIME_DB_ENC_KEY),
+        env_from_keys("API_JWT_SECRET", secret_keys::JWT_SECRET),
+        env_from_keys("SECRET_KEY_BASE", secret_keys::REALTIME_SECRET_KEY_BASE),
+        env_from_keys("METRICS_JWT_SECRET", secret_keys::JWT_SECRET),
+        env("ERL_AFLAGS", "-proto_dist inet_tcp"),
+        env("DNS_NODES", "''"),
+        env("RLIMIT_NOFILE", "10000"),
+        env("APP_NAME", "realtime"),
+        env("SEED_SELF_HOST", "true"),
+        env("SELF_HOST_TENANT_NAME", TENANT),
+        env("RUN_JANITOR", "true"),
+        env("DISABLE_HEALTHCHECK_LOGGING", "true"),
+    ];
+    let component = StatelessComponent {
+        name: NAME,
+        settings,
+        image: image_or_pinned(settings.image.as_ref(), PINNED.realtime),
+        port: PORT,
+        env,
+        args: None,
+        // Realtime's tenant health check wants an API key in a header, which
+        // a probe would have to carry in its spec; the socket answering is
+        // what readiness can honestly check.
+        probe: tcp_probe(PORT),
+    };
+    Some((deployment(project, component), service(project, NAME, PORT)))
+}

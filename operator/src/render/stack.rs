@@ -1,0 +1,174 @@
+//! Everything one Project runs, rendered together: the objects to apply, in
+//! the order to apply them, and which workload reports which condition.
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, LimitRange, PersistentVolumeClaim, ResourceQuota, Secret, Service,
+};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use supaplane_crds::{Project, conditions};
+
+use super::ingress::IngressSettings;
+use super::{
+    auth, database, gateway, imgproxy, ingress, meta, network_policy, quota, realtime, rest,
+    storage,
+};
+use crate::keys::ProjectKeys;
+
+/// The operator's settings that shape every project.
+#[derive(Debug, Clone, Default)]
+pub struct StackSettings {
+    pub ingress: IngressSettings,
+    /// Namespaces whose pods may reach every project.
+    pub trusted_namespaces: Vec<String>,
+}
+
+/// A project's children, apart from its namespace and keys Secret.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub network_policy: NetworkPolicy,
+    pub resource_quota: ResourceQuota,
+    pub limit_range: LimitRange,
+    pub config_maps: Vec<ConfigMap>,
+    pub secrets: Vec<Secret>,
+    pub claims: Vec<PersistentVolumeClaim>,
+    pub stateful_sets: Vec<StatefulSet>,
+    pub services: Vec<Service>,
+    pub deployments: Vec<Deployment>,
+    pub ingresses: Vec<Ingress>,
+}
+
+/// The condition each workload sets, by workload name.
+pub fn condition_of(workload: &str) -> Option<&'static str> {
+    Some(match workload {
+        database::NAME => conditions::DATABASE_READY,
+        auth::NAME => conditions::AUTH_READY,
+        rest::NAME => conditions::REST_READY,
+        realtime::NAME => conditions::REALTIME_READY,
+        storage::NAME => conditions::STORAGE_READY,
+        imgproxy::NAME => conditions::IMGPROXY_READY,
+        meta::NAME => conditions::META_READY,
+        gateway::NAME => conditions::GATEWAY_READY,
+        _ => return None,
+    })
+}
+
+/// Every stateless component a project may run, by name. Names not in the
+/// rendered stack are the ones to remove.
+pub const STATELESS_COMPONENTS: [&str; 7] = [
+    auth::NAME,
+    rest::NAME,
+    realtime::NAME,
+    storage::NAME,
+    imgproxy::NAME,
+    meta::NAME,
+    gateway::NAME,
+];
+
+pub fn render(project: &Project, keys: &ProjectKeys, settings: &StackSettings) -> Stack {
+    let database = database::render(project);
+    let mut stack = Stack {
+        network_policy: network_policy::network_policy(project, &settings.trusted_namespaces),
+        resource_quota: quota::resource_quota(project),
+        limit_range: quota::limit_range(project),
+        config_maps: vec![database.init_scripts],
+        secrets: Vec::new(),
+        claims: vec![database.claim],
+        stateful_sets: vec![database.stateful_set],
+        services: vec![database.service],
+        deployments: Vec::new(),
+        ingresses: Vec::new(),
+    };
+    stack.claims.extend(storage::claim(project));
+    let stateless = [
+        auth::render(project, &settings.ingress),
+        rest::render(project),
+        realtime::render(project),
+        storage::render(project, &settings.ingress),
+        imgproxy::render(project),
+        meta::render(project),
+    ];
+    for (deployment, service) in stateless.into_iter().flatten() {
+        stack.deployments.push(deployment);
+        stack.services.push(service);
+    }
+    if let Some((deployment, service, config)) = gateway::render(project, keys) {
+        stack.deployments.push(deployment);
+        stack.services.push(service);
+        stack.secrets.push(config);
+    }
+    stack
+        .ingresses
+        .extend(ingress::render(project, &settings.ingress));
+    stack
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixtures::project;
+    use kube::ResourceExt;
+    use rand::SeedableRng;
+
+    fn keys() -> ProjectKeys {
+        ProjectKeys::generate(&mut rand::rngs::StdRng::seed_from_u64(3), 0, None).expect("keys")
+    }
+
+    fn names<K: ResourceExt>(objects: &[K]) -> Vec<String> {
+        objects.iter().map(|o| o.name_any()).collect()
+    }
+
+    #[test]
+    fn a_default_project_runs_every_component_in_its_namespace_owned_by_it() {
+        let project = project("abc", "acme");
+        let stack = render(&project, &keys(), &StackSettings::default());
+        let mut deployments = names(&stack.deployments);
+        deployments.sort();
+        let mut expected = STATELESS_COMPONENTS.to_vec();
+        expected.sort();
+        assert_eq!(deployments, expected);
+        assert_eq!(names(&stack.stateful_sets), vec![database::NAME]);
+        assert_eq!(stack.services.len(), STATELESS_COMPONENTS.len() + 1);
+        assert_eq!(
+            names(&stack.claims),
+            vec![database::DATA_CLAIM, storage::DATA_CLAIM]
+        );
+        assert_eq!(stack.ingresses.len(), 1);
+        for deployment in &stack.deployments {
+            assert_eq!(deployment.namespace().as_deref(), Some("project-abc"));
+            assert_eq!(deployment.owner_references()[0].name, "abc");
+            assert!(condition_of(&deployment.name_any()).is_some());
+        }
+    }
+
+    #[test]
+    fn disabled_components_are_not_rendered() {
+        let mut project = project("abc", "acme");
+        project.spec.components.realtime.enabled = false;
+        project.spec.components.gateway.enabled = false;
+        project.spec.components.storage.enabled = false;
+        let stack = render(&project, &keys(), &StackSettings::default());
+        let deployments = names(&stack.deployments);
+        for absent in [realtime::NAME, gateway::NAME, storage::NAME, imgproxy::NAME] {
+            assert!(!deployments.contains(&absent.to_string()), "{absent}");
+        }
+        assert!(stack.ingresses.is_empty());
+        assert!(stack.secrets.is_empty());
+        assert_eq!(names(&stack.claims), vec![database::DATA_CLAIM]);
+    }
+
+    #[test]
+    fn pausing_scales_every_workload_to_zero_and_keeps_the_volumes() {
+        let mut project = project("abc", "acme");
+        project.spec.paused = true;
+        let stack = render(&project, &keys(), &StackSettings::default());
+        assert!(stack.deployments.iter().all(|d| d.spec.replicas == Some(0)));
+        assert!(
+            stack
+                .stateful_sets
+                .iter()
+                .all(|s| s.spec.replicas == Some(0))
+        );
+        assert_eq!(stack.claims.len(), 2);
+    }
+}
