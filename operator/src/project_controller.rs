@@ -44,6 +44,8 @@ pub struct Context {
     pub settings: StackSettings,
 }
 
+/// Projects reconciled at once.
+const RECONCILE_CONCURRENCY: u16 = 16;
 /// How often a settled project is looked at again even when nothing changed.
 const RESYNC: Duration = Duration::from_secs(300);
 /// How soon a project on its way somewhere is looked at again.
@@ -105,6 +107,9 @@ pub async fn run(context: Arc<Context>) {
     controller = watch_children::<ResourceQuota>(controller, &client);
     controller = watch_children::<LimitRange>(controller, &client);
     controller
+        // Bounded, so a fleet of new Projects is worked through at a steady
+        // pace and memory stays flat instead of every reconcile at once.
+        .with_config(kube::runtime::controller::Config::default().concurrency(RECONCILE_CONCURRENCY))
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {

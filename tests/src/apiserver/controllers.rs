@@ -103,12 +103,12 @@ fn remove_finalizer(state: &ServerState, storage_key: &str, object: &Value, fina
 enum OwnerState<'a> {
     Absent,
     Unknown,
-    Present(&'a (String, Value)),
+    Present(&'a Value),
 }
 
 fn owner_state<'a>(
     state: &ServerState,
-    by_uid: &'a HashMap<String, (String, Value)>,
+    by_uid: &HashMap<&'a str, (&'a str, &'a Value)>,
     reference: &Value,
     dependent_namespace: &str,
 ) -> OwnerState<'a> {
@@ -122,40 +122,101 @@ fn owner_state<'a>(
     };
     let uid = reference.get("uid").and_then(Value::as_str).unwrap_or("");
     match by_uid.get(uid) {
-        Some(entry)
-            if entry.0 == owner_type.storage_key()
-                && (!owner_type.namespaced || namespace_of(&entry.1) == dependent_namespace) =>
+        Some((key, owner))
+            if *key == owner_type.storage_key()
+                && (!owner_type.namespaced || namespace_of(owner) == dependent_namespace) =>
         {
-            OwnerState::Present(entry)
+            OwnerState::Present(owner)
         }
         _ => OwnerState::Absent,
     }
 }
 
+/// What one pass of the garbage collector decided. Decisions are made over
+/// the store's objects in place (no copy of the whole store per pass) and
+/// carried out after, each a normal write that re-checks the object's uid.
+enum Decision {
+    Delete {
+        key: String,
+        object: Value,
+        policy: Option<&'static str>,
+    },
+    DropOwners {
+        key: String,
+        object: Value,
+        uids: Vec<String>,
+    },
+    RemoveFinalizer {
+        key: String,
+        object: Value,
+        finalizer: &'static str,
+    },
+}
+
+/// Just enough of an object to address it: name, namespace and uid.
+fn identity(object: &Value) -> Value {
+    json!({"metadata": {
+        "name": name_of(object),
+        "namespace": namespace_of(object),
+        "uid": uid_of(object),
+    }})
+}
+
 fn garbage_collect(state: &ServerState) {
-    let all = state.store.all_objects();
-    let by_uid: HashMap<String, (String, Value)> = all
-        .iter()
-        .map(|(key, object)| (uid_of(object).to_string(), (key.clone(), object.clone())))
+    let decisions = state
+        .store
+        .with_objects(|objects| decide_collection(state, objects));
+    for decision in decisions {
+        match decision {
+            Decision::Delete {
+                key,
+                object,
+                policy,
+            } => delete_quietly(state, &key, &object, policy),
+            Decision::DropOwners { key, object, uids } => edit(state, &key, &object, |o| {
+                if let Some(Value::Array(refs)) = o.pointer_mut("/metadata/ownerReferences") {
+                    refs.retain(|r| {
+                        !uids
+                            .iter()
+                            .any(|uid| r.get("uid").and_then(Value::as_str) == Some(uid))
+                    });
+                }
+            }),
+            Decision::RemoveFinalizer {
+                key,
+                object,
+                finalizer,
+            } => remove_finalizer(state, &key, &object, finalizer),
+        }
+    }
+}
+
+fn decide_collection<'a>(
+    state: &ServerState,
+    objects: impl Iterator<Item = (&'a str, &'a Value)> + Clone,
+) -> Vec<Decision> {
+    let by_uid: HashMap<&str, (&str, &Value)> = objects
+        .clone()
+        .map(|(key, object)| (uid_of(object), (key, object)))
         .collect();
+    let mut decisions = Vec::new();
     // Owner uid -> whether a dependent still blocks its foreground deletion.
     let mut blocking: HashMap<String, bool> = HashMap::new();
     let mut has_dependents: HashMap<String, bool> = HashMap::new();
 
-    for (key, object) in &all {
-        let references = object
+    for (key, object) in objects.clone() {
+        let Some(references) = object
             .pointer("/metadata/ownerReferences")
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        if references.is_empty() {
+            .filter(|refs| !refs.is_empty())
+        else {
             continue;
-        }
+        };
         let mut dangling = Vec::new();
         let mut orphaned_by = Vec::new();
         let mut live = 0;
         let mut foreground_owner = false;
-        for reference in &references {
+        for reference in references {
             let uid = reference
                 .get("uid")
                 .and_then(Value::as_str)
@@ -164,7 +225,7 @@ fn garbage_collect(state: &ServerState) {
             match owner_state(state, &by_uid, reference, namespace_of(object)) {
                 OwnerState::Absent => dangling.push(uid),
                 OwnerState::Unknown => live += 1,
-                OwnerState::Present((_, owner)) => {
+                OwnerState::Present(owner) => {
                     has_dependents.insert(uid.clone(), true);
                     let owner_finalizers = finalizers_of(owner);
                     if is_terminating(owner)
@@ -189,45 +250,62 @@ fn garbage_collect(state: &ServerState) {
         }
         if live == 0 && !dangling.is_empty() && orphaned_by.is_empty() {
             if !is_terminating(object) {
-                delete_quietly(state, key, object, None);
+                decisions.push(Decision::Delete {
+                    key: key.to_string(),
+                    object: identity(object),
+                    policy: None,
+                });
             }
         } else if foreground_owner {
             if !is_terminating(object) {
-                delete_quietly(state, key, object, Some("Foreground"));
+                decisions.push(Decision::Delete {
+                    key: key.to_string(),
+                    object: identity(object),
+                    policy: Some("Foreground"),
+                });
             }
         } else if !dangling.is_empty() || !orphaned_by.is_empty() {
-            let drop: Vec<String> = dangling.into_iter().chain(orphaned_by).collect();
-            edit(state, key, object, |o| {
-                if let Some(Value::Array(refs)) = o.pointer_mut("/metadata/ownerReferences") {
-                    refs.retain(|r| {
-                        !drop
-                            .iter()
-                            .any(|uid| r.get("uid").and_then(Value::as_str) == Some(uid))
-                    });
-                }
+            decisions.push(Decision::DropOwners {
+                key: key.to_string(),
+                object: identity(object),
+                uids: dangling.into_iter().chain(orphaned_by).collect(),
             });
         }
     }
 
-    for (key, object) in &all {
+    for (key, object) in objects {
         if !is_terminating(object) {
             continue;
         }
         let uid = uid_of(object);
         let finalizers = finalizers_of(object);
         if finalizers.iter().any(|f| f == FOREGROUND_FINALIZER) && !blocking.contains_key(uid) {
-            remove_finalizer(state, key, object, FOREGROUND_FINALIZER);
+            decisions.push(Decision::RemoveFinalizer {
+                key: key.to_string(),
+                object: identity(object),
+                finalizer: FOREGROUND_FINALIZER,
+            });
         }
         if finalizers.iter().any(|f| f == ORPHAN_FINALIZER) && !has_dependents.contains_key(uid) {
-            remove_finalizer(state, key, object, ORPHAN_FINALIZER);
+            decisions.push(Decision::RemoveFinalizer {
+                key: key.to_string(),
+                object: identity(object),
+                finalizer: ORPHAN_FINALIZER,
+            });
         }
     }
+    decisions
 }
 
 /// Deletes what a terminating namespace holds, then finalizes it.
 fn finish_namespaces(state: &ServerState) {
-    let (namespaces, _) = state.store.list("/namespaces", None);
-    for namespace in namespaces.iter().filter(|ns| is_terminating(ns)) {
+    let terminating = state.store.with_objects(|objects| {
+        objects
+            .filter(|(key, object)| *key == "/namespaces" && is_terminating(object))
+            .map(|(_, namespace)| namespace.clone())
+            .collect::<Vec<_>>()
+    });
+    for namespace in &terminating {
         let contents = state.store.objects_in_namespace(name_of(namespace));
         if contents.is_empty() {
             edit(state, "/namespaces", namespace, |ns| {

@@ -62,9 +62,20 @@ impl RequestCounters {
 
     /// Every create, update, patch, delete and deletecollection request.
     pub fn writes(&self) -> u64 {
-        ["create", "update", "patch", "delete", "deletecollection"]
+        self.writes_excluding(&[])
+    }
+
+    /// Writes to every resource but those named by storage key (for
+    /// example `coordination.k8s.io/leases`, whose renewals are heartbeats).
+    pub fn writes_excluding(&self, resources: &[&str]) -> u64 {
+        const WRITE_VERBS: [&str; 5] = ["create", "update", "patch", "delete", "deletecollection"];
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts
             .iter()
-            .map(|v| self.count(v))
+            .filter(|((verb, resource), _)| {
+                WRITE_VERBS.contains(&verb.as_str()) && !resources.contains(&resource.as_str())
+            })
+            .map(|(_, n)| n)
             .sum()
     }
 }

@@ -53,6 +53,27 @@ pub enum Write {
 
 type ObjectMap = BTreeMap<(String, String), Value>;
 
+/// An iterator over stored objects that can be walked more than once.
+pub trait CloneIterator<'a>: Iterator<Item = (&'a str, &'a Value)> {
+    fn clone_box(&self) -> Box<dyn CloneIterator<'a> + 'a>;
+}
+
+impl<'a, T> CloneIterator<'a> for T
+where
+    T: Iterator<Item = (&'a str, &'a Value)> + Clone + 'a,
+{
+    fn clone_box(&self) -> Box<dyn CloneIterator<'a> + 'a> {
+        Box::new(self.clone())
+    }
+}
+
+impl<'a> Clone for Box<dyn CloneIterator<'a> + 'a> {
+    fn clone(&self) -> Self {
+        // Through the box to the iterator inside, not to the box's own impl.
+        (**self).clone_box()
+    }
+}
+
 struct PagedList {
     remaining: Vec<Value>,
     resource_version: u64,
@@ -145,28 +166,33 @@ impl Store {
         found
     }
 
-    /// Every stored object with its storage key.
-    pub fn all_objects(&self) -> Vec<(String, Value)> {
+    /// Runs `look` over every stored object (with its storage key) in place,
+    /// under the store lock: for controllers that scan everything but
+    /// change little, without copying the store.
+    pub fn with_objects<R>(
+        &self,
+        look: impl for<'a> FnOnce(Box<dyn CloneIterator<'a> + 'a>) -> R,
+    ) -> R {
         let state = self.lock();
-        state
-            .objects
-            .iter()
-            .flat_map(|(key, objects)| objects.values().map(move |o| (key.clone(), o.clone())))
-            .collect()
+        let iterator = state.objects.iter().flat_map(|(key, objects)| {
+            objects.values().map(move |object| (key.as_str(), object))
+        });
+        look(Box::new(iterator))
     }
 
     fn collect(state: &StoreState, storage_key: &str, namespace: Option<&str>) -> Vec<Value> {
-        state
-            .objects
-            .get(storage_key)
-            .map(|objects| {
-                objects
-                    .iter()
-                    .filter(|((ns, _), _)| namespace.is_none_or(|wanted| wanted == ns))
-                    .map(|(_, object)| object.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+        let Some(objects) = state.objects.get(storage_key) else {
+            return Vec::new();
+        };
+        match namespace {
+            None => objects.values().cloned().collect(),
+            // Keys sort by namespace first: one namespace is one range.
+            Some(wanted) => objects
+                .range((wanted.to_string(), String::new())..)
+                .take_while(|((ns, _), _)| ns == wanted)
+                .map(|(_, object)| object.clone())
+                .collect(),
+        }
     }
 
     /// Keeps the rest of a paginated list so later pages are served from the
