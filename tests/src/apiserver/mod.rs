@@ -12,6 +12,7 @@ mod builtin;
 mod controllers;
 mod crd;
 pub mod fieldmanager;
+mod garbage_collector;
 mod handlers;
 mod metadata;
 mod objects;

@@ -53,27 +53,6 @@ pub enum Write {
 
 type ObjectMap = BTreeMap<(String, String), Value>;
 
-/// An iterator over stored objects that can be walked more than once.
-pub trait CloneIterator<'a>: Iterator<Item = (&'a str, &'a Value)> {
-    fn clone_box(&self) -> Box<dyn CloneIterator<'a> + 'a>;
-}
-
-impl<'a, T> CloneIterator<'a> for T
-where
-    T: Iterator<Item = (&'a str, &'a Value)> + Clone + 'a,
-{
-    fn clone_box(&self) -> Box<dyn CloneIterator<'a> + 'a> {
-        Box::new(self.clone())
-    }
-}
-
-impl<'a> Clone for Box<dyn CloneIterator<'a> + 'a> {
-    fn clone(&self) -> Self {
-        // Through the box to the iterator inside, not to the box's own impl.
-        (**self).clone_box()
-    }
-}
-
 struct PagedList {
     remaining: Vec<Value>,
     resource_version: u64,
@@ -167,17 +146,47 @@ impl Store {
     }
 
     /// Runs `look` over every stored object (with its storage key) in place,
-    /// under the store lock: for controllers that scan everything but
-    /// change little, without copying the store.
-    pub fn with_objects<R>(
+    /// under the store lock, with the resourceVersion of that snapshot: for
+    /// controllers that must see everything once without copying the store.
+    pub fn scan<R>(
         &self,
-        look: impl for<'a> FnOnce(Box<dyn CloneIterator<'a> + 'a>) -> R,
+        look: impl FnOnce(&mut dyn Iterator<Item = (&str, &Value)>, u64) -> R,
     ) -> R {
         let state = self.lock();
-        let iterator = state.objects.iter().flat_map(|(key, objects)| {
-            objects.values().map(move |object| (key.as_str(), object))
-        });
-        look(Box::new(iterator))
+        let mut iterator = state
+            .objects
+            .iter()
+            .flat_map(|(key, objects)| objects.values().map(move |object| (key.as_str(), object)));
+        look(&mut iterator, state.resource_version)
+    }
+
+    /// Copies of the objects of one resource that satisfy `wanted`.
+    pub fn select(&self, storage_key: &str, wanted: impl Fn(&Value) -> bool) -> Vec<Value> {
+        self.lock()
+            .objects
+            .get(storage_key)
+            .map(|objects| objects.values().filter(|o| wanted(o)).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The committed events after `since` and the resourceVersion they run
+    /// up to, or None when some of them are no longer kept.
+    pub fn events_after(&self, since: u64) -> Option<(Vec<Arc<StoredEvent>>, u64)> {
+        let state = self.lock();
+        if since >= state.resource_version {
+            return Some((Vec::new(), state.resource_version));
+        }
+        let oldest_kept = state.history.front()?.resource_version;
+        if since + 1 < oldest_kept {
+            return None;
+        }
+        let start = state
+            .history
+            .partition_point(|e| e.resource_version <= since);
+        Some((
+            state.history.range(start..).cloned().collect(),
+            state.resource_version,
+        ))
     }
 
     fn collect(state: &StoreState, storage_key: &str, namespace: Option<&str>) -> Vec<Value> {
