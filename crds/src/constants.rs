@@ -43,6 +43,21 @@ pub const DATABASE_PASSWORD_SECRET_NAME: &str = "supabase-db-password";
 /// Default key of the password in that Secret.
 pub const DATABASE_PASSWORD_KEY: &str = "password";
 
+/// The entries of a project's keys Secret.
+pub mod keys_secret {
+    pub const JWT_SECRET: &str = "jwt-secret";
+    pub const ANON_KEY: &str = "anon-key";
+    pub const SERVICE_ROLE_KEY: &str = "service-role-key";
+    pub const POSTGRES_PASSWORD: &str = "postgres-password";
+    pub const AUTHENTICATOR_PASSWORD: &str = "authenticator-password";
+    pub const AUTH_ADMIN_PASSWORD: &str = "auth-admin-password";
+    pub const STORAGE_ADMIN_PASSWORD: &str = "storage-admin-password";
+    pub const PG_META_CRYPTO_KEY: &str = "pg-meta-crypto-key";
+    pub const REALTIME_SECRET_KEY_BASE: &str = "realtime-secret-key-base";
+    pub const REALTIME_DB_ENC_KEY: &str = "realtime-db-enc-key";
+    pub const VAULT_KEY: &str = "vault-key";
+}
+
 /// The namespace that holds a project's stack.
 pub fn project_namespace(project_ref: &str) -> String {
     format!("project-{project_ref}")

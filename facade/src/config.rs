@@ -1,6 +1,7 @@
 //! Facade configuration from flags and environment.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -12,10 +13,131 @@ use clap::Parser;
 )]
 pub struct FacadeConfig {
     /// Address of the HTTP API (health endpoints included).
-    #[arg(long, env = "SUPAPLANE_HEALTH_ADDRESS", default_value = "0.0.0.0:8000")]
-    pub health_address: SocketAddr,
+    #[arg(long, env = "SUPAPLANE_LISTEN_ADDRESS", default_value = "0.0.0.0:8000")]
+    pub listen_address: SocketAddr,
 
     /// Log format: `text` or `json`.
     #[arg(long, env = "SUPAPLANE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+
+    /// HS256 secret the dashboard GoTrue signs access tokens with.
+    #[arg(long, env = "SUPAPLANE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: String,
+
+    /// Audience the dashboard's access tokens must carry.
+    #[arg(long, env = "SUPAPLANE_JWT_AUDIENCE", default_value = "authenticated")]
+    pub jwt_audience: String,
+
+    /// Issuer the dashboard's access tokens must carry (not checked when unset).
+    #[arg(long, env = "SUPAPLANE_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// Namespace of the facade's own Secrets (personal access tokens).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "supaplane-system")]
+    pub namespace: String,
+
+    /// The Studio origin allowed by CORS (none when unset: same origin only).
+    #[arg(long, env = "SUPAPLANE_STUDIO_ORIGIN")]
+    pub studio_origin: Option<String>,
+
+    /// Projects answer at `<ref>.<base domain>` (as the operator is told).
+    #[arg(
+        long,
+        env = "SUPAPLANE_BASE_DOMAIN",
+        default_value = "supaplane.localhost"
+    )]
+    pub base_domain: String,
+
+    /// Whether project URLs use https.
+    #[arg(long, env = "SUPAPLANE_TLS", default_value_t = false)]
+    pub tls: bool,
+
+    /// Regions offered when creating a project, as `code=Name` pairs.
+    #[arg(
+        long,
+        env = "SUPAPLANE_REGIONS",
+        value_delimiter = ',',
+        default_value = "local=Local cluster"
+    )]
+    pub regions: Vec<String>,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "SUPAPLANE_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
+    pub body_limit_bytes: usize,
+
+    /// Longest a request may take, in seconds.
+    #[arg(long, env = "SUPAPLANE_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+}
+
+/// A region Studio can offer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub code: String,
+    pub name: String,
+}
+
+impl FacadeConfig {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_seconds)
+    }
+
+    /// The configured regions; a bare `code` is its own name.
+    pub fn regions(&self) -> Vec<Region> {
+        self.regions
+            .iter()
+            .filter(|entry| !entry.trim().is_empty())
+            .map(|entry| match entry.split_once('=') {
+                Some((code, name)) => Region {
+                    code: code.trim().to_string(),
+                    name: name.trim().to_string(),
+                },
+                None => Region {
+                    code: entry.trim().to_string(),
+                    name: entry.trim().to_string(),
+                },
+            })
+            .collect()
+    }
+
+    /// The URL a project's API answers at.
+    pub fn project_api_url(&self, project_ref: &str) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{project_ref}.{}", self.base_domain)
+    }
+
+    /// A configuration for tests and embedding, with defaults for the rest.
+    pub fn for_tests(jwt_secret: &str, namespace: &str) -> Self {
+        FacadeConfig::parse_from([
+            "supaplane-facade",
+            "--jwt-secret",
+            jwt_secret,
+            "--namespace",
+            namespace,
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_parse_code_and_name() {
+        let mut config = FacadeConfig::for_tests("s", "ns");
+        config.regions = vec!["eu=Europe".into(), "us".into(), " ".into()];
+        assert_eq!(
+            config.regions(),
+            vec![
+                Region {
+                    code: "eu".into(),
+                    name: "Europe".into()
+                },
+                Region {
+                    code: "us".into(),
+                    name: "us".into()
+                }
+            ]
+        );
+    }
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 
-/// Ready once the facade has reached the Kubernetes API.
+/// Ready once the facade's caches hold a full list of each resource.
 #[derive(Default)]
 pub struct Readiness {
     ready: AtomicBool,
@@ -37,7 +37,7 @@ async fn ready(State(readiness): State<Arc<Readiness>>) -> (StatusCode, &'static
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: the Kubernetes API has not been reached",
+            "not ready: the caches of the Kubernetes resources are not filled yet",
         )
     }
 }

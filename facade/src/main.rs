@@ -1,38 +1,40 @@
 //! supaplane-facade: the REST API Supabase Studio and Management API clients
 //! talk to, backed by the Organization and Project resources.
 
-mod config;
-mod health;
-
 use std::sync::Arc;
 
 use clap::Parser;
 use tracing::info;
 
-use config::FacadeConfig;
-use health::Readiness;
+use supaplane_facade::config::FacadeConfig;
+use supaplane_facade::health::Readiness;
+use supaplane_facade::router;
+use supaplane_facade::state::AppState;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = FacadeConfig::parse();
     init_tracing(&config.log_format);
     let readiness = Arc::new(Readiness::default());
+    let client = kube::Client::try_default().await?;
+    let address = config.listen_address;
+    let (state, _caches) = AppState::start(client, config);
 
-    let client = kube::Client::try_default().await;
-    match &client {
-        Ok(client) => match client.apiserver_version().await {
-            Ok(version) => {
-                info!(kubernetes = %version.git_version, "connected to the Kubernetes API");
-                readiness.mark_ready();
+    let caches_ready = state.clone();
+    let ready_flag = readiness.clone();
+    tokio::spawn(async move {
+        match caches_ready.ready().await {
+            Ok(()) => {
+                info!("organization, project and access-token caches are filled");
+                ready_flag.mark_ready();
             }
-            Err(error) => tracing::warn!(%error, "the Kubernetes API did not answer yet"),
-        },
-        Err(error) => tracing::warn!(%error, "no Kubernetes configuration found"),
-    }
+            Err(error) => tracing::error!(%error, "the caches never filled"),
+        }
+    });
 
-    let listener = tokio::net::TcpListener::bind(config.health_address).await?;
-    info!(address = %config.health_address, "serving /healthz and /readyz");
-    axum::serve(listener, health::routes(readiness))
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    info!(%address, "serving the platform and management APIs");
+    axum::serve(listener, router(state, readiness))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())

@@ -45,20 +45,8 @@ pub struct ProjectKeys {
     pub vault_key: String,
 }
 
-/// The keys of the Secret's entries.
-pub mod secret_keys {
-    pub const JWT_SECRET: &str = "jwt-secret";
-    pub const ANON_KEY: &str = "anon-key";
-    pub const SERVICE_ROLE_KEY: &str = "service-role-key";
-    pub const POSTGRES_PASSWORD: &str = "postgres-password";
-    pub const AUTHENTICATOR_PASSWORD: &str = "authenticator-password";
-    pub const AUTH_ADMIN_PASSWORD: &str = "auth-admin-password";
-    pub const STORAGE_ADMIN_PASSWORD: &str = "storage-admin-password";
-    pub const PG_META_CRYPTO_KEY: &str = "pg-meta-crypto-key";
-    pub const REALTIME_SECRET_KEY_BASE: &str = "realtime-secret-key-base";
-    pub const REALTIME_DB_ENC_KEY: &str = "realtime-db-enc-key";
-    pub const VAULT_KEY: &str = "vault-key";
-}
+/// The keys of the Secret's entries (shared with the facade).
+pub use supaplane_crds::constants::keys_secret as secret_keys;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeysError {

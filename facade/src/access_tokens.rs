@@ -1,0 +1,288 @@
+//! Personal access tokens (`sbp_…`): created, listed and revoked through
+//! Studio's access-token endpoints; each is a Secret in the facade's
+//! namespace holding only the token's SHA-256 hash and who it belongs to.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{DeleteParams, PostParams};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
+use rand::distr::{Alphanumeric, SampleString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::auth::{AuthMethod, Caller};
+use crate::error::{ApiError, ApiResult, JsonBody};
+use crate::ids::numeric_id;
+use crate::state::{AppState, await_cached, includes_write};
+
+pub const TOKEN_PREFIX: &str = "sbp_";
+/// Marks the facade's access-token Secrets (the cache watches only these).
+pub const LABEL_ACCESS_TOKEN: &str = "supaplane.io/access-token";
+/// The owner's user id, so a user's tokens are listed by label.
+const LABEL_USER: &str = "supaplane.io/user-id";
+const SECRET_NAME_PREFIX: &str = "access-token-";
+const NAME_LIMIT: usize = 128;
+
+/// The Secret name a token is stored under: derived from its hash, so a
+/// request finds its token in the cache by name.
+fn secret_name(token: &str) -> String {
+    format!("{SECRET_NAME_PREFIX}{}", &hash_hex(token)[..40])
+}
+
+fn hash_hex(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn field<'a>(secret: &'a Secret, key: &str) -> Option<&'a str> {
+    secret
+        .data
+        .as_ref()?
+        .get(key)
+        .and_then(|value| std::str::from_utf8(&value.0).ok())
+}
+
+fn expired(secret: &Secret) -> bool {
+    field(secret, "expires-at")
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+        .is_some_and(|at| at < chrono::Utc::now())
+}
+
+/// The caller a presented access token stands for.
+pub fn caller_for(state: &AppState, token: &str) -> ApiResult<Caller> {
+    let refused = || ApiError::Unauthorized("Invalid or revoked access token".into());
+    let secret = state
+        .access_tokens
+        .get(&ObjectRef::new(&secret_name(token)).within(&state.config.namespace))
+        .ok_or_else(refused)?;
+    // The name holds part of the hash; the whole hash must match too.
+    if field(&secret, "hash") != Some(hash_hex(token).as_str()) || expired(&secret) {
+        return Err(refused());
+    }
+    Ok(Caller {
+        user_id: field(&secret, "user-id").ok_or_else(refused)?.to_string(),
+        email: field(&secret, "email").map(str::to_string),
+        full_name: None,
+        method: AuthMethod::AccessToken,
+    })
+}
+
+/// An access token as Studio lists it (never the token itself).
+#[derive(Debug, Serialize)]
+pub struct AccessTokenResponse {
+    pub id: u64,
+    pub name: String,
+    pub token_alias: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// The answer to a create: the only time the token is shown.
+#[derive(Debug, Serialize)]
+pub struct CreatedAccessTokenResponse {
+    #[serde(flatten)]
+    pub listed: AccessTokenResponse,
+    pub token: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateAccessTokenBody {
+    pub name: String,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+fn describe(secret: &Secret) -> AccessTokenResponse {
+    AccessTokenResponse {
+        id: numeric_id(secret.uid().as_deref().unwrap_or_default()),
+        name: field(secret, "name").unwrap_or_default().to_string(),
+        token_alias: field(secret, "alias").unwrap_or_default().to_string(),
+        created_at: secret
+            .creation_timestamp()
+            .map(|t| t.0.to_string())
+            .unwrap_or_default(),
+        expires_at: field(secret, "expires-at").map(str::to_string),
+        last_used_at: None,
+        scope: field(secret, "scope").map(str::to_string),
+    }
+}
+
+fn owned_by<'a>(state: &'a AppState, caller: &'a Caller) -> impl Iterator<Item = Secret> + 'a {
+    state
+        .access_tokens
+        .state()
+        .into_iter()
+        .filter(move |s| field(s, "user-id") == Some(caller.user_id.as_str()))
+        .map(|s| (*s).clone())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> axum::Json<Vec<AccessTokenResponse>> {
+    let mut tokens: Vec<Secret> = owned_by(&state, &caller).collect();
+    tokens.sort_by_key(|token| token.creation_timestamp());
+    axum::Json(tokens.iter().map(describe).collect())
+}
+
+fn find(state: &AppState, caller: &Caller, id: u64) -> ApiResult<Secret> {
+    owned_by(state, caller)
+        .find(|s| numeric_id(s.uid().as_deref().unwrap_or_default()) == id)
+        .ok_or_else(|| ApiError::NotFound(format!("Access token {id} not found")))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<u64>,
+) -> ApiResult<axum::Json<AccessTokenResponse>> {
+    Ok(axum::Json(describe(&find(&state, &caller, id)?)))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateAccessTokenBody>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedAccessTokenResponse>)> {
+    if caller.method == AuthMethod::AccessToken {
+        return Err(ApiError::Forbidden(
+            "Access tokens can only be created from a dashboard session".into(),
+        ));
+    }
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > NAME_LIMIT {
+        return Err(ApiError::BadRequest(format!(
+            "name must be 1 to {NAME_LIMIT} characters"
+        )));
+    }
+    if let Some(at) = &body.expires_at {
+        let at = chrono::DateTime::parse_from_rfc3339(at)
+            .map_err(|_| ApiError::BadRequest("expires_at must be an RFC 3339 timestamp".into()))?;
+        if at < chrono::Utc::now() {
+            return Err(ApiError::BadRequest(
+                "expires_at must be in the future".into(),
+            ));
+        }
+    }
+    let token = format!(
+        "{TOKEN_PREFIX}{}",
+        Alphanumeric
+            .sample_string(&mut rand::rng(), 40)
+            .to_lowercase()
+    );
+    let alias = format!("{}…{}", &token[..8], &token[token.len() - 4..]);
+    let mut data = BTreeMap::from([
+        ("hash".to_string(), hash_hex(&token)),
+        ("user-id".to_string(), caller.user_id.clone()),
+        ("name".to_string(), name.to_string()),
+        ("alias".to_string(), alias),
+    ]);
+    if let Some(email) = &caller.email {
+        data.insert("email".into(), email.clone());
+    }
+    if let Some(at) = &body.expires_at {
+        data.insert("expires-at".into(), at.clone());
+    }
+    if let Some(scope) = &body.scope {
+        data.insert("scope".into(), scope.clone());
+    }
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(secret_name(&token)),
+            namespace: Some(state.config.namespace.clone()),
+            labels: Some(BTreeMap::from([
+                (LABEL_ACCESS_TOKEN.to_string(), "true".to_string()),
+                (LABEL_USER.to_string(), label_safe(&caller.user_id)),
+            ])),
+            ..Default::default()
+        },
+        type_: Some("supaplane.io/access-token".into()),
+        string_data: Some(data),
+        ..Default::default()
+    };
+    let api: Api<Secret> = Api::namespaced(state.client.clone(), &state.config.namespace);
+    let created = api
+        .create(&PostParams::default(), &secret)
+        .await
+        .map_err(|e| ApiError::kube("creating the access token", e))?;
+    await_cached(
+        &state.access_tokens,
+        ObjectRef::from_obj(&created),
+        |cached| includes_write(cached, &created),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedAccessTokenResponse {
+            listed: describe(&created),
+            token,
+        }),
+    ))
+}
+
+/// A user id as a label value (GoTrue ids are UUIDs, which already are).
+fn label_safe(user_id: &str) -> String {
+    user_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(63)
+        .collect()
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<u64>,
+) -> ApiResult<axum::Json<AccessTokenResponse>> {
+    let secret = find(&state, &caller, id)?;
+    let api: Api<Secret> = Api::namespaced(state.client.clone(), &state.config.namespace);
+    api.delete(&secret.name_any(), &DeleteParams::default())
+        .await
+        .map_err(|e| ApiError::kube("revoking the access token", e))?;
+    await_cached(
+        &state.access_tokens,
+        ObjectRef::from_obj(&secret),
+        |cached| cached.is_none(),
+    )
+    .await;
+    Ok(axum::Json(describe(&secret)))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/platform/profile/access-tokens", get(list).post(create))
+        .route(
+            "/platform/profile/access-tokens/{id}",
+            get(get_one).delete(revoke),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_come_from_the_hash_and_are_valid_names() {
+        let name = secret_name("sbp_abc");
+        assert!(name.starts_with(SECRET_NAME_PREFIX));
+        assert_eq!(name.len(), SECRET_NAME_PREFIX.len() + 40);
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        );
+        assert_ne!(name, secret_name("sbp_abd"));
+    }
+}

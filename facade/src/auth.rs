@@ -1,0 +1,200 @@
+//! Who is calling: a dashboard GoTrue session (a bearer JWT verified here,
+//! with the shared HS256 secret, expiry and audience) or a personal access
+//! token (`sbp_…`, looked up by its SHA-256 hash). Every route but health
+//! goes through [`authenticate`].
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+use crate::access_tokens;
+use crate::config::FacadeConfig;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The signed-in user behind a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caller {
+    /// The user's id (`sub`) in the dashboard GoTrue.
+    pub user_id: String,
+    /// The user's email address, when known.
+    pub email: Option<String>,
+    /// Display name from the GoTrue user metadata, when set.
+    pub full_name: Option<String>,
+    /// How the caller proved who they are.
+    pub method: AuthMethod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Session,
+    AccessToken,
+}
+
+/// The claims of a GoTrue access token that we use.
+#[derive(Debug, Deserialize)]
+struct SessionClaims {
+    sub: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    is_anonymous: bool,
+    #[serde(default)]
+    user_metadata: UserMetadata,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct UserMetadata {
+    #[serde(default)]
+    full_name: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+pub struct TokenVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenVerifier {
+    pub fn new(config: &FacadeConfig) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[config.jwt_audience.as_str()]);
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        if let Some(issuer) = &config.jwt_issuer {
+            validation.set_issuer(&[issuer.as_str()]);
+        }
+        TokenVerifier {
+            key: DecodingKey::from_secret(config.jwt_secret.as_bytes()),
+            validation,
+        }
+    }
+
+    fn verify_session(&self, token: &str) -> Result<Caller, ApiError> {
+        let claims = jsonwebtoken::decode::<SessionClaims>(token, &self.key, &self.validation)
+            .map_err(|error| ApiError::Unauthorized(format!("Invalid access token: {error}")))?
+            .claims;
+        if claims.is_anonymous {
+            return Err(ApiError::Unauthorized(
+                "Anonymous sessions cannot use the dashboard".into(),
+            ));
+        }
+        Ok(Caller {
+            user_id: claims.sub,
+            email: claims.email.filter(|e| !e.is_empty()),
+            full_name: claims.user_metadata.full_name.or(claims.user_metadata.name),
+            method: AuthMethod::Session,
+        })
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Middleware: refuses requests without valid credentials and hands the
+/// [`Caller`] to the handlers.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let token = bearer_token(&parts).ok_or_else(|| {
+        ApiError::Unauthorized("Missing bearer token in the Authorization header".into())
+    })?;
+    let caller = if token.starts_with(access_tokens::TOKEN_PREFIX) {
+        access_tokens::caller_for(&state, token)?
+    } else {
+        state.verifier.verify_session(token)?
+    };
+    parts.extensions.insert(caller);
+    Ok(next.run(Request::from_parts(parts, body)).await)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::Unauthorized("Not signed in".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use serde_json::json;
+
+    fn verifier() -> TokenVerifier {
+        TokenVerifier::new(&FacadeConfig::for_tests("a-secret-of-enough-length", "ns"))
+    }
+
+    fn token(claims: serde_json::Value, secret: &str) -> String {
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .expect("token")
+    }
+
+    fn in_an_hour() -> i64 {
+        chrono::Utc::now().timestamp() + 3600
+    }
+
+    #[test]
+    fn a_gotrue_session_token_names_the_caller() {
+        let jwt = token(
+            json!({"sub": "u1", "aud": "authenticated", "exp": in_an_hour(), "email": "a@example.com",
+                   "role": "authenticated", "user_metadata": {"full_name": "Ada"}}),
+            "a-secret-of-enough-length",
+        );
+        let caller = verifier().verify_session(&jwt).expect("valid");
+        assert_eq!(caller.user_id, "u1");
+        assert_eq!(caller.email.as_deref(), Some("a@example.com"));
+        assert_eq!(caller.full_name.as_deref(), Some("Ada"));
+    }
+
+    #[test]
+    fn wrong_secret_expired_or_wrong_audience_are_refused() {
+        let good = json!({"sub": "u1", "aud": "authenticated", "exp": in_an_hour()});
+        assert!(
+            verifier()
+                .verify_session(&token(good.clone(), "another-secret"))
+                .is_err()
+        );
+        let expired = json!({"sub": "u1", "aud": "authenticated", "exp": 1_000});
+        assert!(
+            verifier()
+                .verify_session(&token(expired, "a-secret-of-enough-length"))
+                .is_err()
+        );
+        let audience = json!({"sub": "u1", "aud": "other", "exp": in_an_hour()});
+        assert!(
+            verifier()
+                .verify_session(&token(audience, "a-secret-of-enough-length"))
+                .is_err()
+        );
+        let anonymous =
+            json!({"sub": "u1", "aud": "authenticated", "exp": in_an_hour(), "is_anonymous": true});
+        assert!(
+            verifier()
+                .verify_session(&token(anonymous, "a-secret-of-enough-length"))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! supaplane's facade: the REST API Supabase Studio (`/platform/**`) and
+//! Management API clients (`/v1/**`) talk to, answered from the
+//! Organization and Project resources.
+
+pub mod access;
+pub mod access_tokens;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod ids;
+pub mod organizations;
+pub mod permissions;
+pub mod profile;
+pub mod projects;
+pub mod shapes;
+pub mod state;
+pub mod unbacked;
+pub mod v1;
+pub mod validate;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, Method};
+use axum::middleware;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use health::Readiness;
+use state::AppState;
+
+/// The whole HTTP surface: health unauthenticated, everything else behind
+/// [`auth::authenticate`], with tracing, CORS, body limits and timeouts.
+pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
+    let authenticated = Router::new()
+        .merge(profile::routes())
+        .merge(access_tokens::routes())
+        .merge(organizations::routes())
+        .merge(projects::routes())
+        .merge(v1::routes())
+        .merge(unbacked::routes())
+        .fallback(unknown_route)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .with_state(state.clone());
+    let config = &state.config;
+    Router::new()
+        .merge(health::routes(readiness))
+        .merge(authenticated)
+        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            config.request_timeout(),
+        ))
+        .layer(cors(config.studio_origin.as_deref()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+                // Method and path only: no headers, so no credentials, in logs.
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            }),
+        )
+}
+
+async fn unknown_route() -> error::ApiError {
+    error::ApiError::NotFound("No such endpoint".into())
+}
+
+fn cors(origin: Option<&str>) -> CorsLayer {
+    let allowed = origin
+        .and_then(|o| HeaderValue::from_str(o).ok())
+        .map(AllowOrigin::exact)
+        .unwrap_or_else(|| AllowOrigin::list([]));
+    CorsLayer::new()
+        .allow_origin(allowed)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        // Studio's clients add their own headers (tracing, client info);
+        // the origin check is what guards, so any requested header is fine.
+        .allow_headers(AllowHeaders::mirror_request())
+        .allow_credentials(true)
+}

@@ -1,0 +1,598 @@
+//! Organizations, their members, roles and invitations — all kept in the
+//! Organization resource.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, patch};
+use axum::{Json, Router};
+use kube::api::{DeleteParams, PostParams};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
+use serde::{Deserialize, Serialize};
+use supaplane_crds::{
+    Organization, OrganizationInvitation, OrganizationMember, OrganizationRole, OrganizationSpec,
+};
+
+use crate::access::{self, OrganizationAccess, organizations_of, role_name};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, JsonBody};
+use crate::ids::numeric_id;
+use crate::permissions::Action;
+use crate::profile::update_organization;
+use crate::shapes::{OrganizationDetailResponse, OrganizationResponse, uid_id};
+use crate::state::{AppState, await_cached, includes_write};
+use crate::validate;
+
+pub const ROLES: [OrganizationRole; 4] = [
+    OrganizationRole::Owner,
+    OrganizationRole::Administrator,
+    OrganizationRole::Developer,
+    OrganizationRole::ReadOnly,
+];
+
+/// Role ids Studio uses to name roles; the same in every organization.
+pub fn role_id(role: OrganizationRole) -> u64 {
+    match role {
+        OrganizationRole::Owner => 1,
+        OrganizationRole::Administrator => 2,
+        OrganizationRole::Developer => 3,
+        OrganizationRole::ReadOnly => 4,
+    }
+}
+
+fn role_for_id(id: u64) -> ApiResult<OrganizationRole> {
+    ROLES
+        .into_iter()
+        .find(|role| role_id(*role) == id)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "role_id {id} is not a role: use 1 (Owner), 2 (Administrator), 3 (Developer) or 4 (Read-only)"
+            ))
+        })
+}
+
+pub fn plan_for_tier(tier: &str) -> ApiResult<&'static str> {
+    match tier {
+        "tier_free" => Ok("free"),
+        "tier_pro" | "tier_payg" => Ok("pro"),
+        "tier_team" => Ok("team"),
+        "tier_enterprise" => Ok("enterprise"),
+        "tier_platform" => Ok("platform"),
+        other => Err(ApiError::BadRequest(format!(
+            "tier {other:?} is not one of tier_free, tier_pro, tier_payg, tier_team, tier_enterprise, tier_platform"
+        ))),
+    }
+}
+
+async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<OrganizationResponse>> {
+    Json(
+        organizations_of(&state, &caller)
+            .iter()
+            .map(|a| OrganizationResponse::new(&a.organization, a.role == OrganizationRole::Owner))
+            .collect(),
+    )
+}
+
+/// `CreateOrganizationBody`; billing fields are accepted and ignored.
+#[derive(Debug, Deserialize)]
+pub struct CreateOrganizationBody {
+    pub name: String,
+    #[serde(default = "default_tier")]
+    pub tier: String,
+}
+
+fn default_tier() -> String {
+    "tier_free".into()
+}
+
+/// Creates an organization with the caller as its Owner.
+pub async fn create_organization(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    plan: &str,
+) -> ApiResult<Organization> {
+    let name = validate::display_name("name", name)?;
+    if organizations_of(state, caller)
+        .iter()
+        .any(|a| a.organization.spec.display_name.eq_ignore_ascii_case(&name))
+    {
+        return Err(ApiError::Conflict(format!(
+            "You already have an organization named {name:?}"
+        )));
+    }
+    let organization = Organization::new(
+        &validate::random_ref(),
+        OrganizationSpec {
+            display_name: name,
+            plan: plan.to_string(),
+            billing_email: caller.email.clone(),
+            members: vec![OrganizationMember {
+                user_id: caller.user_id.clone(),
+                email: caller.email.clone().unwrap_or_default(),
+                role: OrganizationRole::Owner,
+            }],
+            invitations: Vec::new(),
+        },
+    );
+    let api: Api<Organization> = Api::all(state.client.clone());
+    let created = api
+        .create(&PostParams::default(), &organization)
+        .await
+        .map_err(|e| ApiError::kube("creating the organization", e))?;
+    await_cached(
+        &state.organizations,
+        ObjectRef::from_obj(&created),
+        |cached| includes_write(cached, &created),
+    )
+    .await;
+    Ok(created)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateOrganizationBody>,
+) -> ApiResult<(StatusCode, Json<OrganizationResponse>)> {
+    let plan = plan_for_tier(&body.tier)?;
+    let created = create_organization(&state, &caller, &body.name, plan).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OrganizationResponse::new(&created, true)),
+    ))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<OrganizationDetailResponse>> {
+    let access = access::organization(&state, &caller, &slug)?;
+    Ok(Json(OrganizationDetailResponse::new(&access.organization)))
+}
+
+/// `UpdateOrganizationBody`.
+#[derive(Debug, Deserialize)]
+pub struct UpdateOrganizationBody {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub billing_email: Option<String>,
+}
+
+/// `UpdateOrganizationResponse`.
+#[derive(Debug, Serialize)]
+pub struct UpdateOrganizationResponse {
+    pub id: u64,
+    pub slug: String,
+    pub name: String,
+    pub billing_email: Option<String>,
+    pub opt_in_tags: Vec<String>,
+    pub stripe_customer_id: String,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    JsonBody(body): JsonBody<UpdateOrganizationBody>,
+) -> ApiResult<Json<UpdateOrganizationResponse>> {
+    let access = access::organization(&state, &caller, &slug)?;
+    access.require(Action::UpdateOrganization)?;
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| validate::display_name("name", n))
+        .transpose()?;
+    let billing_email = body
+        .billing_email
+        .as_deref()
+        .map(validate::email)
+        .transpose()?;
+    let written = update_organization(&state, &slug, |organization| {
+        let before = organization.spec.clone();
+        if let Some(name) = &name {
+            organization.spec.display_name = name.clone();
+        }
+        if let Some(email) = &billing_email {
+            organization.spec.billing_email = Some(email.clone());
+        }
+        organization.spec != before
+    })
+    .await?;
+    let organization = written.unwrap_or_else(|| (*access.organization).clone());
+    Ok(Json(UpdateOrganizationResponse {
+        id: uid_id(&organization.metadata),
+        slug,
+        name: organization.spec.display_name.clone(),
+        billing_email: organization.spec.billing_email.clone(),
+        opt_in_tags: Vec::new(),
+        stripe_customer_id: String::new(),
+    }))
+}
+
+fn projects_of(state: &AppState, slug: &str) -> usize {
+    state
+        .projects
+        .state()
+        .iter()
+        .filter(|p| p.spec.organization == slug)
+        .count()
+}
+
+pub async fn delete_organization(state: &AppState, access: &OrganizationAccess) -> ApiResult<()> {
+    access.require(Action::DeleteOrganization)?;
+    let slug = access.slug();
+    let projects = projects_of(state, &slug);
+    if projects > 0 {
+        return Err(ApiError::Conflict(format!(
+            "The organization still has {projects} project(s); delete them first"
+        )));
+    }
+    let api: Api<Organization> = Api::all(state.client.clone());
+    api.delete(&slug, &DeleteParams::default())
+        .await
+        .map_err(|e| ApiError::kube("deleting the organization", e))?;
+    await_cached(
+        &state.organizations,
+        ObjectRef::from_obj(&*access.organization),
+        |cached| cached.is_none_or(|o| o.metadata.deletion_timestamp.is_some()),
+    )
+    .await;
+    Ok(())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<StatusCode> {
+    let access = access::organization(&state, &caller, &slug)?;
+    delete_organization(&state, &access).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `Member`.
+#[derive(Debug, Serialize)]
+pub struct MemberResponse {
+    pub gotrue_id: String,
+    pub primary_email: Option<String>,
+    pub username: String,
+    pub role_ids: Vec<u64>,
+    pub is_sso_user: Option<bool>,
+    pub mfa_enabled: bool,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+pub fn member_response(member: &OrganizationMember) -> MemberResponse {
+    MemberResponse {
+        gotrue_id: member.user_id.clone(),
+        primary_email: Some(member.email.clone()).filter(|e| !e.is_empty()),
+        username: member
+            .email
+            .split('@')
+            .next()
+            .filter(|u| !u.is_empty())
+            .unwrap_or(&member.user_id)
+            .to_string(),
+        role_ids: vec![role_id(member.role)],
+        is_sso_user: Some(false),
+        mfa_enabled: false,
+        metadata: serde_json::Map::new(),
+    }
+}
+
+async fn members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Vec<MemberResponse>>> {
+    let access = access::organization(&state, &caller, &slug)?;
+    Ok(Json(
+        access
+            .organization
+            .spec
+            .members
+            .iter()
+            .map(member_response)
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+struct RoleProject {
+    name: String,
+    #[serde(rename = "ref")]
+    project_ref: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RoleResponse {
+    id: u64,
+    base_role_id: u64,
+    name: &'static str,
+    description: Option<String>,
+    projects: Vec<RoleProject>,
+}
+
+/// `OrganizationRoleResponse`: the four fixed roles, none project-scoped.
+#[derive(Debug, Serialize)]
+struct RolesResponse {
+    org_scoped_roles: Vec<RoleResponse>,
+    project_scoped_roles: Vec<RoleResponse>,
+}
+
+async fn roles(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<RolesResponse>> {
+    access::organization(&state, &caller, &slug)?;
+    Ok(Json(RolesResponse {
+        org_scoped_roles: ROLES
+            .into_iter()
+            .map(|role| RoleResponse {
+                id: role_id(role),
+                base_role_id: role_id(role),
+                name: role_name(role),
+                description: None,
+                projects: Vec::new(),
+            })
+            .collect(),
+        project_scoped_roles: Vec::new(),
+    }))
+}
+
+/// Changing roles: managers may change non-owners; only owners touch owners.
+fn require_role_change(
+    access: &OrganizationAccess,
+    from: Option<OrganizationRole>,
+    to: Option<OrganizationRole>,
+) -> ApiResult<()> {
+    access.require(Action::ManageMembers)?;
+    if from == Some(OrganizationRole::Owner) || to == Some(OrganizationRole::Owner) {
+        access.require(Action::ManageOwners)?;
+    }
+    Ok(())
+}
+
+fn keeps_an_owner(organization: &Organization) -> ApiResult<()> {
+    if organization
+        .spec
+        .members
+        .iter()
+        .any(|m| m.role == OrganizationRole::Owner)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(
+            "An organization needs at least one Owner: make someone else Owner first".into(),
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AssignRoleBody {
+    role_id: u64,
+}
+
+async fn assign_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((slug, user_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<AssignRoleBody>,
+) -> ApiResult<StatusCode> {
+    let access = access::organization(&state, &caller, &slug)?;
+    let role = role_for_id(body.role_id)?;
+    let current = access
+        .organization
+        .spec
+        .members
+        .iter()
+        .find(|m| m.user_id == user_id)
+        .map(|m| m.role)
+        .ok_or_else(|| ApiError::NotFound(format!("Member {user_id} not found")))?;
+    require_role_change(&access, Some(current), Some(role))?;
+    let mut refusal = None;
+    update_organization(&state, &slug, |organization| {
+        let Some(member) = organization
+            .spec
+            .members
+            .iter_mut()
+            .find(|m| m.user_id == user_id)
+        else {
+            return false;
+        };
+        if member.role == role {
+            return false;
+        }
+        member.role = role;
+        refusal = keeps_an_owner(organization).err();
+        refusal.is_none()
+    })
+    .await?;
+    refusal.map_or(Ok(StatusCode::OK), Err)
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((slug, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let access = access::organization(&state, &caller, &slug)?;
+    let current = access
+        .organization
+        .spec
+        .members
+        .iter()
+        .find(|m| m.user_id == user_id)
+        .map(|m| m.role)
+        .ok_or_else(|| ApiError::NotFound(format!("Member {user_id} not found")))?;
+    // Anyone may leave; removing others needs the right to manage them.
+    if user_id != caller.user_id {
+        require_role_change(&access, Some(current), None)?;
+    }
+    let mut refusal = None;
+    update_organization(&state, &slug, |organization| {
+        let before = organization.spec.members.len();
+        organization.spec.members.retain(|m| m.user_id != user_id);
+        if organization.spec.members.len() == before {
+            return false;
+        }
+        refusal = keeps_an_owner(organization).err();
+        refusal.is_none()
+    })
+    .await?;
+    refusal.map_or(Ok(StatusCode::OK), Err)
+}
+
+fn invitation_id(organization: &Organization, email: &str) -> u64 {
+    numeric_id(&format!(
+        "{}/{}",
+        organization.uid().unwrap_or_default(),
+        email.to_ascii_lowercase()
+    ))
+}
+
+#[derive(Debug, Serialize)]
+struct InvitationEntry {
+    id: u64,
+    invited_at: String,
+    invited_email: String,
+    role_id: u64,
+}
+
+/// `InvitationResponse`.
+#[derive(Debug, Serialize)]
+struct InvitationsResponse {
+    invitations: Vec<InvitationEntry>,
+}
+
+async fn invitations(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<InvitationsResponse>> {
+    let access = access::organization(&state, &caller, &slug)?;
+    let organization = &access.organization;
+    Ok(Json(InvitationsResponse {
+        invitations: organization
+            .spec
+            .invitations
+            .iter()
+            .map(|i| InvitationEntry {
+                id: invitation_id(organization, &i.email),
+                invited_at: i.invited_at.clone().unwrap_or_default(),
+                invited_email: i.email.clone(),
+                role_id: role_id(i.role),
+            })
+            .collect(),
+    }))
+}
+
+/// `CreateInvitationBody`.
+#[derive(Debug, Deserialize)]
+struct CreateInvitationBody {
+    email: String,
+    role_id: u64,
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    JsonBody(body): JsonBody<CreateInvitationBody>,
+) -> ApiResult<StatusCode> {
+    let access = access::organization(&state, &caller, &slug)?;
+    let role = role_for_id(body.role_id)?;
+    let email = validate::email(&body.email)?;
+    require_role_change(&access, None, Some(role))?;
+    let mut refusal = None;
+    update_organization(&state, &slug, |organization| {
+        if organization
+            .spec
+            .members
+            .iter()
+            .any(|m| m.email.eq_ignore_ascii_case(&email))
+        {
+            refusal = Some(ApiError::Conflict(format!(
+                "{email} is already a member of this organization"
+            )));
+            return false;
+        }
+        organization
+            .spec
+            .invitations
+            .retain(|i| !i.email.eq_ignore_ascii_case(&email));
+        organization.spec.invitations.push(OrganizationInvitation {
+            email: email.clone(),
+            role,
+            invited_at: Some(chrono::Utc::now().to_rfc3339()),
+            invited_by: Some(caller.user_id.clone()),
+        });
+        true
+    })
+    .await?;
+    refusal.map_or(Ok(StatusCode::CREATED), Err)
+}
+
+async fn uninvite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, u64)>,
+) -> ApiResult<StatusCode> {
+    let access = access::organization(&state, &caller, &slug)?;
+    access.require(Action::ManageMembers)?;
+    let organization = &access.organization;
+    let email = organization
+        .spec
+        .invitations
+        .iter()
+        .find(|i| invitation_id(organization, &i.email) == id)
+        .map(|i| i.email.clone())
+        .ok_or_else(|| ApiError::NotFound(format!("Invitation {id} not found")))?;
+    update_organization(&state, &slug, |organization| {
+        let before = organization.spec.invitations.len();
+        organization.spec.invitations.retain(|i| i.email != email);
+        organization.spec.invitations.len() != before
+    })
+    .await?;
+    Ok(StatusCode::OK)
+}
+
+/// Nobody reaches a free project limit here: projects are not billed.
+async fn reached_free_project_limit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Vec<serde_json::Value>>> {
+    access::organization(&state, &caller, &slug)?;
+    Ok(Json(Vec::new()))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/platform/organizations", get(list).post(create))
+        .route(
+            "/platform/organizations/{slug}",
+            get(get_one).patch(update).delete(remove),
+        )
+        .route("/platform/organizations/{slug}/members", get(members))
+        .route("/platform/organizations/{slug}/roles", get(roles))
+        .route(
+            "/platform/organizations/{slug}/members/invitations",
+            get(invitations).post(invite),
+        )
+        .route(
+            "/platform/organizations/{slug}/members/invitations/{id}",
+            delete(uninvite),
+        )
+        .route(
+            "/platform/organizations/{slug}/members/reached-free-project-limit",
+            get(reached_free_project_limit),
+        )
+        .route(
+            "/platform/organizations/{slug}/members/{gotrue_id}",
+            patch(assign_role).delete(remove_member),
+        )
+}

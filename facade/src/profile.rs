@@ -1,0 +1,199 @@
+//! The signed-in user: profile (from the dashboard identity, no store of
+//! our own), the permission list Studio shows or hides actions by, and the
+//! sign-in audit. Signing in also turns pending invitations for the user's
+//! email into memberships.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kube::Api;
+use kube::api::PostParams;
+use serde::Serialize;
+use supaplane_crds::{Organization, OrganizationMember};
+
+use crate::access::organizations_of;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::numeric_id;
+use crate::permissions::{StudioPermission, studio_permissions};
+use crate::state::{AppState, await_cached, includes_write};
+
+/// `ProfileResponse`.
+#[derive(Debug, Serialize)]
+pub struct ProfileResponse {
+    pub id: u64,
+    pub gotrue_id: String,
+    pub auth0_id: String,
+    pub username: String,
+    pub primary_email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub mobile: Option<String>,
+    pub is_alpha_user: bool,
+    pub is_sso_user: bool,
+    pub free_project_limit: Option<u32>,
+    pub disabled_features: Vec<String>,
+}
+
+fn profile_of(caller: &Caller) -> ProfileResponse {
+    let email = caller.email.clone().unwrap_or_default();
+    let username = email
+        .split('@')
+        .next()
+        .filter(|name| !name.is_empty())
+        .unwrap_or(&caller.user_id)
+        .to_string();
+    let (first_name, last_name) = match caller.full_name.as_deref().map(str::trim) {
+        Some(full) if !full.is_empty() => match full.split_once(' ') {
+            Some((first, last)) => (Some(first.to_string()), Some(last.trim().to_string())),
+            None => (Some(full.to_string()), None),
+        },
+        _ => (None, None),
+    };
+    ProfileResponse {
+        id: numeric_id(&caller.user_id),
+        gotrue_id: caller.user_id.clone(),
+        auth0_id: caller.user_id.clone(),
+        username,
+        primary_email: email,
+        first_name,
+        last_name,
+        mobile: None,
+        is_alpha_user: false,
+        is_sso_user: false,
+        free_project_limit: None,
+        disabled_features: Vec::new(),
+    }
+}
+
+async fn get_profile(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<ProfileResponse>> {
+    accept_invitations(&state, &caller).await?;
+    Ok(Json(profile_of(&caller)))
+}
+
+/// Studio creates the profile on first sign-in; ours comes from the
+/// identity, so creating is reading.
+async fn create_profile(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<(StatusCode, Json<ProfileResponse>)> {
+    accept_invitations(&state, &caller).await?;
+    Ok((StatusCode::CREATED, Json(profile_of(&caller))))
+}
+
+async fn permissions(State(state): State<AppState>, caller: Caller) -> Json<Vec<StudioPermission>> {
+    Json(
+        organizations_of(&state, &caller)
+            .iter()
+            .flat_map(|access| studio_permissions(&access.organization, access.role))
+            .collect(),
+    )
+}
+
+async fn audit_login(caller: Caller) -> StatusCode {
+    tracing::info!(user = %caller.user_id, "dashboard sign-in");
+    StatusCode::CREATED
+}
+
+/// Binds invitations for the caller's email to the caller: each becomes a
+/// membership with the invited role. The email comes from the dashboard
+/// GoTrue's signed token, which GoTrue only issues for confirmed addresses.
+pub async fn accept_invitations(state: &AppState, caller: &Caller) -> ApiResult<()> {
+    let Some(email) = caller.email.as_deref() else {
+        return Ok(());
+    };
+    let invited: Vec<String> = state
+        .organizations
+        .state()
+        .iter()
+        .filter(|o| {
+            o.spec
+                .invitations
+                .iter()
+                .any(|i| i.email.eq_ignore_ascii_case(email))
+        })
+        .filter_map(|o| o.metadata.name.clone())
+        .collect();
+    for slug in invited {
+        update_organization(state, &slug, |organization| {
+            let Some(position) = organization
+                .spec
+                .invitations
+                .iter()
+                .position(|i| i.email.eq_ignore_ascii_case(email))
+            else {
+                return false;
+            };
+            let invitation = organization.spec.invitations.remove(position);
+            if !organization
+                .spec
+                .members
+                .iter()
+                .any(|m| m.user_id == caller.user_id)
+            {
+                organization.spec.members.push(OrganizationMember {
+                    user_id: caller.user_id.clone(),
+                    email: email.to_string(),
+                    role: invitation.role,
+                });
+            }
+            true
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Reads an organization fresh, lets `change` edit it, and replaces it with
+/// the read resourceVersion, retrying when another writer got in between,
+/// so no concurrent change is lost. `change` returns false to write nothing.
+pub async fn update_organization(
+    state: &AppState,
+    slug: &str,
+    mut change: impl FnMut(&mut Organization) -> bool,
+) -> ApiResult<Option<Organization>> {
+    let api: Api<Organization> = Api::all(state.client.clone());
+    for _ in 0..5 {
+        let Some(mut organization) = api
+            .get_opt(slug)
+            .await
+            .map_err(|e| ApiError::kube("reading the organization", e))?
+        else {
+            return Err(ApiError::organization_not_found(slug));
+        };
+        if !change(&mut organization) {
+            return Ok(None);
+        }
+        organization.metadata.managed_fields = None;
+        match api
+            .replace(slug, &PostParams::default(), &organization)
+            .await
+        {
+            Ok(written) => {
+                await_cached(
+                    &state.organizations,
+                    kube::runtime::reflector::ObjectRef::from_obj(&written),
+                    |cached| includes_write(cached, &written),
+                )
+                .await;
+                return Ok(Some(written));
+            }
+            Err(kube::Error::Api(status)) if status.code == 409 => continue,
+            Err(error) => return Err(ApiError::kube("updating the organization", error)),
+        }
+    }
+    Err(ApiError::Conflict(
+        "The organization is being changed by someone else; try again".into(),
+    ))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/platform/profile", get(get_profile).post(create_profile))
+        .route("/platform/profile/permissions", get(permissions))
+        .route("/platform/profile/audit-login", post(audit_login))
+}

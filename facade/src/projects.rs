@@ -1,0 +1,878 @@
+//! Projects as Studio sees them: listing, creation, detail, settings and
+//! keys, status, pause, restore and delete — all on the Project resource
+//! and, for keys, the project's keys Secret.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use supaplane_crds::constants::{
+    DATABASE_PASSWORD_KEY, DATABASE_PASSWORD_SECRET_NAME, FIELD_MANAGER_FACADE, LABEL_MANAGED_BY,
+    LABEL_ORGANIZATION, LABEL_PROJECT, MANAGED_BY_VALUE, keys_secret, project_namespace,
+};
+use supaplane_crds::{InstanceSize, PasswordSecretRef, Project, ProjectSpec, SupabaseStatus};
+
+use crate::access::{self, OrganizationAccess, ProjectAccess, organizations_of};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, JsonBody};
+use crate::permissions::Action;
+use crate::shapes::{
+    self, CreateProjectResponse, OrganizationProject, OrganizationProjectsResponse, Pagination,
+    ProjectDetailResponse, ProjectSummary, ProjectsResponse, api_url, status_of, status_text,
+};
+use crate::state::{AppState, await_cached, includes_write};
+use crate::validate;
+
+/// Paging and ordering of project lists.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub limit: Option<usize>,
+    #[serde(default)]
+    pub offset: Option<usize>,
+    #[serde(default)]
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub search: Option<String>,
+    #[serde(default)]
+    pub statuses: Option<String>,
+}
+
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 1000;
+
+impl ListQuery {
+    fn limit(&self) -> usize {
+        self.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
+    }
+
+    fn offset(&self) -> usize {
+        self.offset.unwrap_or(0)
+    }
+
+    /// Filters by search text and statuses, sorts, and cuts one page;
+    /// returns the page and the count before paging.
+    fn page<'a>(&self, mut projects: Vec<&'a Project>) -> ApiResult<(Vec<&'a Project>, usize)> {
+        if let Some(search) = self.search.as_deref().map(str::to_lowercase)
+            && !search.is_empty()
+        {
+            projects.retain(|p| {
+                p.spec.display_name.to_lowercase().contains(&search)
+                    || p.name_any().contains(&search)
+            });
+        }
+        if let Some(statuses) = self.statuses.as_deref().filter(|s| !s.is_empty()) {
+            let wanted: Vec<&str> = statuses.split(',').map(str::trim).collect();
+            projects.retain(|p| wanted.contains(&status_text(status_of(p)).as_str()));
+        }
+        match self.sort.as_deref().unwrap_or("name_asc") {
+            "name_asc" => projects.sort_by(|a, b| by_name(a, b)),
+            "name_desc" => projects.sort_by(|a, b| by_name(b, a)),
+            "created_asc" => projects.sort_by(|a, b| by_creation(a, b)),
+            "created_desc" => projects.sort_by(|a, b| by_creation(b, a)),
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "sort {other:?} is not one of name_asc, name_desc, created_asc, created_desc"
+                )));
+            }
+        }
+        let count = projects.len();
+        let page = projects
+            .into_iter()
+            .skip(self.offset())
+            .take(self.limit())
+            .collect();
+        Ok((page, count))
+    }
+}
+
+fn by_name(a: &Project, b: &Project) -> std::cmp::Ordering {
+    a.spec
+        .display_name
+        .to_lowercase()
+        .cmp(&b.spec.display_name.to_lowercase())
+        .then_with(|| a.name_any().cmp(&b.name_any()))
+}
+
+fn by_creation(a: &Project, b: &Project) -> std::cmp::Ordering {
+    a.creation_timestamp()
+        .cmp(&b.creation_timestamp())
+        .then_with(|| a.name_any().cmp(&b.name_any()))
+}
+
+async fn organization_projects(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<OrganizationProjectsResponse>> {
+    access::organization(&state, &caller, &slug)?;
+    let all = state.projects.state();
+    let in_organization: Vec<&Project> = all
+        .iter()
+        .map(|p| p.as_ref())
+        .filter(|p| p.spec.organization == slug)
+        .collect();
+    let (page, count) = query.page(in_organization)?;
+    Ok(Json(OrganizationProjectsResponse {
+        pagination: Pagination {
+            count,
+            limit: query.limit(),
+            offset: query.offset(),
+        },
+        projects: page.into_iter().map(OrganizationProject::new).collect(),
+    }))
+}
+
+async fn all_projects(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<ProjectsResponse>> {
+    let organizations = organizations_of(&state, &caller);
+    let all = state.projects.state();
+    let visible: Vec<&Project> = all
+        .iter()
+        .map(|p| p.as_ref())
+        .filter(|p| {
+            organizations
+                .iter()
+                .any(|a| a.organization.metadata.name.as_deref() == Some(&p.spec.organization))
+        })
+        .collect();
+    let (page, count) = query.page(visible)?;
+    let projects = page
+        .into_iter()
+        .filter_map(|project| {
+            organizations
+                .iter()
+                .find(|a| {
+                    a.organization.metadata.name.as_deref() == Some(&project.spec.organization)
+                })
+                .map(|a| ProjectSummary::new(project, &a.organization))
+        })
+        .collect();
+    Ok(Json(ProjectsResponse {
+        pagination: Pagination {
+            count,
+            limit: query.limit(),
+            offset: query.offset(),
+        },
+        projects,
+    }))
+}
+
+/// Region choice as Studio sends it.
+#[derive(Debug, Deserialize)]
+pub struct RegionSelection {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub code: String,
+}
+
+/// `CreateProjectBody`: what Studio (and, with a subset, `/v1`) sends.
+/// Fields we do not use are accepted and ignored.
+#[derive(Debug, Deserialize)]
+pub struct CreateProjectBody {
+    pub name: String,
+    pub organization_slug: String,
+    pub db_pass: String,
+    #[serde(default)]
+    pub db_region: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub region_selection: Option<RegionSelection>,
+    #[serde(default)]
+    pub desired_instance_size: Option<String>,
+    #[serde(default)]
+    pub postgres_engine: Option<String>,
+}
+
+/// What a valid create request asks for.
+struct NewProject {
+    name: String,
+    region: String,
+    instance_size: InstanceSize,
+    postgres_version: String,
+}
+
+const PASSWORD_MIN: usize = 8;
+const PASSWORD_MAX: usize = 256;
+
+fn check_create(state: &AppState, body: &CreateProjectBody) -> ApiResult<NewProject> {
+    let name = validate::display_name("name", &body.name)?;
+    let length = body.db_pass.chars().count();
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&length) {
+        return Err(ApiError::BadRequest(format!(
+            "db_pass must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"
+        )));
+    }
+    let regions = state.config.regions();
+    let asked = body
+        .region_selection
+        .as_ref()
+        .filter(|s| s.kind == "specific")
+        .map(|s| s.code.clone())
+        .or_else(|| body.db_region.clone())
+        .or_else(|| body.region.clone());
+    let region = match asked {
+        Some(code) => regions
+            .iter()
+            .find(|r| r.code == code)
+            .map(|r| r.code.clone())
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "region {code:?} is not offered; choose one of: {}",
+                    regions
+                        .iter()
+                        .map(|r| r.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?,
+        // A smart group ("closest region") or nothing: the first region.
+        None => regions
+            .first()
+            .map(|r| r.code.clone())
+            .unwrap_or_else(|| "local".into()),
+    };
+    let instance_size = match body.desired_instance_size.as_deref() {
+        None => InstanceSize::default(),
+        Some(size) => serde_json::from_value(json!(size)).map_err(|_| {
+            ApiError::BadRequest(format!(
+                "desired_instance_size {size:?} is not offered; choose one of nano, micro, small, medium, large, xlarge, 2xlarge, 4xlarge, 8xlarge, 12xlarge, 16xlarge"
+            ))
+        })?,
+    };
+    let postgres_version = match body.postgres_engine.as_deref() {
+        None | Some("15") => "15".to_string(),
+        Some("17") => "17".to_string(),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "postgres_engine {other:?} is not offered; choose 15 or 17"
+            )));
+        }
+    };
+    Ok(NewProject {
+        name,
+        region,
+        instance_size,
+        postgres_version,
+    })
+}
+
+fn facade_labels(project_ref: &str, organization: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (LABEL_MANAGED_BY.to_string(), MANAGED_BY_VALUE.to_string()),
+        (LABEL_PROJECT.to_string(), project_ref.to_string()),
+        (LABEL_ORGANIZATION.to_string(), organization.to_string()),
+    ])
+}
+
+/// Creates a project: its namespace, the Secret with the database password
+/// (a password never goes into a spec), then the Project. When a step
+/// fails, what the earlier steps made is removed again.
+pub async fn create_project(
+    state: &AppState,
+    caller: &Caller,
+    body: &CreateProjectBody,
+) -> ApiResult<(Project, OrganizationAccess)> {
+    let organization = access::organization(state, caller, &body.organization_slug)?;
+    organization.require(Action::CreateProject)?;
+    let new = check_create(state, body)?;
+    let slug = organization.slug();
+    if state
+        .projects
+        .state()
+        .iter()
+        .any(|p| p.spec.organization == slug && p.spec.display_name.eq_ignore_ascii_case(&new.name))
+    {
+        return Err(ApiError::Conflict(format!(
+            "A project named {:?} already exists in this organization",
+            new.name
+        )));
+    }
+    let project_ref = validate::random_ref();
+    let namespace_name = project_namespace(&project_ref);
+    let labels = facade_labels(&project_ref, &slug);
+
+    let namespaces: Api<Namespace> = Api::all(state.client.clone());
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some(namespace_name.clone()),
+            labels: Some(labels.clone()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    namespaces
+        .create(&PostParams::default(), &namespace)
+        .await
+        .map_err(|e| ApiError::kube("creating the project namespace", e))?;
+
+    let result = async {
+        let secrets: Api<Secret> = Api::namespaced(state.client.clone(), &namespace_name);
+        let password = Secret {
+            metadata: ObjectMeta {
+                name: Some(DATABASE_PASSWORD_SECRET_NAME.to_string()),
+                labels: Some(labels.clone()),
+                ..Default::default()
+            },
+            string_data: Some(BTreeMap::from([(
+                DATABASE_PASSWORD_KEY.to_string(),
+                body.db_pass.clone(),
+            )])),
+            ..Default::default()
+        };
+        secrets
+            .create(&PostParams::default(), &password)
+            .await
+            .map_err(|e| ApiError::kube("storing the database password", e))?;
+        let mut project = Project::new(
+            &project_ref,
+            ProjectSpec {
+                organization: slug.clone(),
+                display_name: new.name.clone(),
+                region: new.region.clone(),
+                instance_size: new.instance_size,
+                postgres_version: new.postgres_version.clone(),
+                paused: false,
+                deletion_policy: Default::default(),
+                database: Default::default(),
+                components: Default::default(),
+                auth: Default::default(),
+                storage: Default::default(),
+            },
+        );
+        project.spec.database.password_secret_ref = Some(PasswordSecretRef {
+            name: DATABASE_PASSWORD_SECRET_NAME.to_string(),
+            key: DATABASE_PASSWORD_KEY.to_string(),
+        });
+        project.metadata.labels = Some(BTreeMap::from([(
+            LABEL_ORGANIZATION.to_string(),
+            slug.clone(),
+        )]));
+        let projects: Api<Project> = Api::all(state.client.clone());
+        projects
+            .create(&PostParams::default(), &project)
+            .await
+            .map_err(|e| ApiError::kube("creating the project", e))
+    }
+    .await;
+
+    match result {
+        Ok(created) => {
+            await_cached(&state.projects, ObjectRef::from_obj(&created), |cached| {
+                includes_write(cached, &created)
+            })
+            .await;
+            Ok((created, organization))
+        }
+        Err(error) => {
+            // Nothing half-created: the namespace takes the Secret with it.
+            if let Err(cleanup) = namespaces
+                .delete(&namespace_name, &DeleteParams::background())
+                .await
+            {
+                tracing::error!(namespace = %namespace_name, error = %cleanup, "could not remove the namespace of a failed project create");
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateProjectBody>,
+) -> ApiResult<(StatusCode, Json<CreateProjectResponse>)> {
+    let (project, organization) = create_project(&state, &caller, &body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateProjectResponse {
+            summary: ProjectSummary::new(&project, &organization.organization),
+            endpoint: api_url(&project, &state.config),
+            anon_key: String::new(),
+            service_key: String::new(),
+        }),
+    ))
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<ProjectDetailResponse>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    Ok(Json(ProjectDetailResponse::new(
+        &access.project,
+        &access.organization,
+        &state.config,
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+struct UpdateProjectBody {
+    name: String,
+}
+
+/// `ProjectRefResponse`.
+#[derive(Debug, Serialize)]
+pub struct ProjectRefResponse {
+    pub id: u64,
+    #[serde(rename = "ref")]
+    pub project_ref: String,
+    pub name: String,
+}
+
+impl ProjectRefResponse {
+    pub fn new(project: &Project) -> Self {
+        ProjectRefResponse {
+            id: shapes::uid_id(&project.metadata),
+            project_ref: project.name_any(),
+            name: project.spec.display_name.clone(),
+        }
+    }
+}
+
+/// Merge-patches a Project's spec and waits until the cache shows it.
+async fn patch_spec(
+    state: &AppState,
+    project_ref: &str,
+    spec: serde_json::Value,
+) -> ApiResult<Project> {
+    let api: Api<Project> = Api::all(state.client.clone());
+    let written = api
+        .patch(
+            project_ref,
+            &PatchParams {
+                field_manager: Some(FIELD_MANAGER_FACADE.to_string()),
+                ..Default::default()
+            },
+            &Patch::Merge(json!({ "spec": spec })),
+        )
+        .await
+        .map_err(|e| ApiError::kube("updating the project", e))?;
+    await_cached(&state.projects, ObjectRef::from_obj(&written), |cached| {
+        includes_write(cached, &written)
+    })
+    .await;
+    Ok(written)
+}
+
+async fn rename(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+    JsonBody(body): JsonBody<UpdateProjectBody>,
+) -> ApiResult<Json<ProjectRefResponse>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    access.require(Action::ManageProject)?;
+    let name = validate::display_name("name", &body.name)?;
+    let written = patch_spec(&state, &project_ref, json!({ "displayName": name })).await?;
+    Ok(Json(ProjectRefResponse::new(&written)))
+}
+
+/// Pauses or restores a project by flipping `spec.paused`; the operator
+/// does the rest and reports it in status.
+pub async fn set_paused(
+    state: &AppState,
+    access: &ProjectAccess,
+    paused: bool,
+) -> ApiResult<Project> {
+    access.require(Action::ManageProject)?;
+    let status = status_of(&access.project);
+    if status == SupabaseStatus::GoingDown {
+        return Err(ApiError::BadRequest("The project is being deleted".into()));
+    }
+    if access.project.spec.paused == paused {
+        let state_name = if paused { "paused" } else { "running" };
+        return Err(ApiError::BadRequest(format!(
+            "The project is already {state_name}"
+        )));
+    }
+    patch_spec(state, &access.reference(), json!({ "paused": paused })).await
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<StatusCode> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    set_paused(&state, &access, true).await?;
+    Ok(StatusCode::OK)
+}
+
+async fn restore(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<ProjectRefResponse>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    let written = set_paused(&state, &access, false).await?;
+    Ok(Json(ProjectRefResponse::new(&written)))
+}
+
+/// `PauseStatusResponse`: a paused project can always be restored here.
+#[derive(Debug, Serialize)]
+struct PauseStatusResponse {
+    can_restore: bool,
+    last_paused_on: Option<String>,
+    latest_downloadable_backup_id: Option<u64>,
+    max_days_till_restore_disabled: u32,
+    remaining_days_till_restore_disabled: Option<u32>,
+}
+
+async fn pause_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<PauseStatusResponse>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    Ok(Json(PauseStatusResponse {
+        can_restore: access.project.spec.paused,
+        last_paused_on: None,
+        latest_downloadable_backup_id: None,
+        max_days_till_restore_disabled: 0,
+        remaining_days_till_restore_disabled: None,
+    }))
+}
+
+/// Deletes the Project; its finalizer tears the stack down per its policy.
+pub async fn delete_project(state: &AppState, access: &ProjectAccess) -> ApiResult<()> {
+    access.require(Action::ManageProject)?;
+    let api: Api<Project> = Api::all(state.client.clone());
+    api.delete(&access.reference(), &DeleteParams::default())
+        .await
+        .map_err(|e| ApiError::kube("deleting the project", e))?;
+    await_cached(
+        &state.projects,
+        ObjectRef::from_obj(&*access.project),
+        |cached| cached.is_none_or(|p| p.metadata.deletion_timestamp.is_some()),
+    )
+    .await;
+    Ok(())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<ProjectRefResponse>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    delete_project(&state, &access).await?;
+    Ok(Json(ProjectRefResponse::new(&access.project)))
+}
+
+#[derive(Debug, Serialize)]
+struct ProjectStatusResponse {
+    status: String,
+}
+
+async fn project_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<ProjectStatusResponse>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    Ok(Json(ProjectStatusResponse {
+        status: status_text(status_of(&access.project)),
+    }))
+}
+
+/// The project's keys, read from its keys Secret on demand (never cached).
+pub struct ProjectKeys {
+    pub anon_key: Option<String>,
+    pub service_role_key: Option<String>,
+    pub jwt_secret: Option<String>,
+}
+
+/// Reads the keys the caller may see: the anon key always (it is public),
+/// the service_role key and JWT secret only for roles allowed secrets.
+pub async fn read_keys(state: &AppState, access: &ProjectAccess) -> ApiResult<ProjectKeys> {
+    let anon_key = shapes::anon_key(&access.project);
+    if !crate::permissions::allows(access.role, Action::ReadSecrets) {
+        return Ok(ProjectKeys {
+            anon_key,
+            service_role_key: None,
+            jwt_secret: None,
+        });
+    }
+    let secrets: Api<Secret> = Api::namespaced(
+        state.client.clone(),
+        &project_namespace(&access.reference()),
+    );
+    let secret = secrets
+        .get_opt(supaplane_crds::constants::KEYS_SECRET_NAME)
+        .await
+        .map_err(|e| ApiError::kube("reading the project keys", e))?;
+    let entry = |key: &str| {
+        secret
+            .as_ref()
+            .and_then(|s| s.data.as_ref())
+            .and_then(|d| d.get(key))
+            .and_then(|v| String::from_utf8(v.0.clone()).ok())
+    };
+    Ok(ProjectKeys {
+        anon_key: anon_key.or_else(|| entry(keys_secret::ANON_KEY)),
+        service_role_key: entry(keys_secret::SERVICE_ROLE_KEY),
+        jwt_secret: entry(keys_secret::JWT_SECRET),
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct ServiceApiKey {
+    api_key: String,
+    name: &'static str,
+    tags: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct AppConfig {
+    db_schema: &'static str,
+    endpoint: String,
+    storage_endpoint: String,
+}
+
+/// `ProjectSettingsResponse`.
+#[derive(Debug, Serialize)]
+struct ProjectSettingsResponse {
+    #[serde(rename = "ref")]
+    project_ref: String,
+    name: String,
+    status: String,
+    region: String,
+    cloud_provider: &'static str,
+    inserted_at: String,
+    db_host: String,
+    db_dns_name: String,
+    db_ip_addr_config: &'static str,
+    db_name: &'static str,
+    db_port: i32,
+    db_user: &'static str,
+    ssl_enforced: bool,
+    app_config: AppConfig,
+    service_api_keys: Vec<ServiceApiKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwt_secret: Option<String>,
+    is_sensitive: bool,
+}
+
+async fn settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<ProjectSettingsResponse>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    let keys = read_keys(&state, &access).await?;
+    let project = &access.project;
+    let endpoint = api_url(project, &state.config);
+    let mut service_api_keys = Vec::new();
+    if let Some(anon) = keys.anon_key {
+        service_api_keys.push(ServiceApiKey {
+            api_key: anon,
+            name: "anon key",
+            tags: "anon",
+        });
+    }
+    if let Some(service) = keys.service_role_key {
+        service_api_keys.push(ServiceApiKey {
+            api_key: service,
+            name: "service_role key",
+            tags: "service_role",
+        });
+    }
+    let host = shapes::database_host(project);
+    Ok(Json(ProjectSettingsResponse {
+        project_ref: project.name_any(),
+        name: project.spec.display_name.clone(),
+        status: status_text(status_of(project)),
+        region: project.spec.region.clone(),
+        cloud_provider: shapes::CLOUD_PROVIDER,
+        inserted_at: shapes::created_at(&project.metadata),
+        db_dns_name: host.clone(),
+        db_host: host,
+        db_ip_addr_config: "ipv4",
+        db_name: "postgres",
+        db_port: shapes::database_port(project),
+        db_user: "postgres",
+        ssl_enforced: false,
+        app_config: AppConfig {
+            db_schema: "public",
+            storage_endpoint: format!("{endpoint}/storage/v1"),
+            endpoint,
+        },
+        service_api_keys,
+        jwt_secret: keys.jwt_secret,
+        is_sensitive: false,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+struct DatabaseDetail {
+    identifier: String,
+    db_host: String,
+    db_name: &'static str,
+    db_port: i32,
+    db_user: &'static str,
+    #[serde(rename = "restUrl")]
+    rest_url: String,
+    #[serde(rename = "connectionString")]
+    connection_string: Option<String>,
+    region: String,
+    cloud_provider: &'static str,
+    status: String,
+    size: String,
+    inserted_at: String,
+}
+
+async fn databases(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<Vec<DatabaseDetail>>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    let detail = ProjectDetailResponse::new(&access.project, &access.organization, &state.config);
+    let summary = OrganizationProject::new(&access.project);
+    let database = &summary.databases[0];
+    Ok(Json(vec![DatabaseDetail {
+        identifier: project_ref,
+        db_host: detail.db_host,
+        db_name: "postgres",
+        db_port: shapes::database_port(&access.project),
+        db_user: "postgres",
+        rest_url: detail.rest_url,
+        connection_string: detail.connection_string,
+        region: database.region.clone(),
+        cloud_provider: shapes::CLOUD_PROVIDER,
+        status: database.status.clone(),
+        size: database.infra_compute_size.clone(),
+        inserted_at: detail.inserted_at,
+    }]))
+}
+
+#[derive(Debug, Serialize)]
+struct DatabaseStatus {
+    identifier: String,
+    status: String,
+}
+
+async fn databases_statuses(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<Vec<DatabaseStatus>>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    let summary = OrganizationProject::new(&access.project);
+    Ok(Json(vec![DatabaseStatus {
+        identifier: project_ref,
+        status: summary.databases[0].status.clone(),
+    }]))
+}
+
+#[derive(Debug, Serialize)]
+struct SmartGroup {
+    code: &'static str,
+    name: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct SpecificRegion {
+    code: String,
+    name: String,
+    provider: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct RegionChoices {
+    #[serde(rename = "smartGroup")]
+    smart_group: Vec<SmartGroup>,
+    specific: Vec<SpecificRegion>,
+}
+
+#[derive(Debug, Serialize)]
+struct RegionRecommendations {
+    #[serde(rename = "smartGroup")]
+    smart_group: SmartGroup,
+    specific: Vec<SpecificRegion>,
+}
+
+/// `RegionsInfo`, from the facade's configured regions.
+#[derive(Debug, Serialize)]
+struct RegionsInfo {
+    all: RegionChoices,
+    recommendations: RegionRecommendations,
+}
+
+async fn available_regions(State(state): State<AppState>, _caller: Caller) -> Json<RegionsInfo> {
+    let specific = || {
+        state
+            .config
+            .regions()
+            .into_iter()
+            .map(|r| SpecificRegion {
+                code: r.code,
+                name: r.name,
+                provider: shapes::CLOUD_PROVIDER,
+                kind: "specific",
+            })
+            .collect::<Vec<_>>()
+    };
+    Json(RegionsInfo {
+        all: RegionChoices {
+            smart_group: Vec::new(),
+            specific: specific(),
+        },
+        recommendations: RegionRecommendations {
+            // Studio requires one; "closest" resolves to the first region.
+            smart_group: SmartGroup {
+                code: "americas",
+                name: "Closest region",
+                kind: "smartGroup",
+            },
+            specific: specific().into_iter().take(1).collect(),
+        },
+    })
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/platform/projects", get(all_projects).post(create))
+        .route(
+            "/platform/projects/available-regions",
+            get(available_regions),
+        )
+        .route(
+            "/platform/organizations/{slug}/projects",
+            get(organization_projects),
+        )
+        .route(
+            "/platform/projects/{ref}",
+            get(detail).patch(rename).delete(remove),
+        )
+        .route("/platform/projects/{ref}/status", get(project_status))
+        .route("/platform/projects/{ref}/settings", get(settings))
+        .route("/platform/projects/{ref}/pause", post(pause))
+        .route("/platform/projects/{ref}/pause/status", get(pause_status))
+        .route("/platform/projects/{ref}/restore", post(restore))
+        .route("/platform/projects/{ref}/databases", get(databases))
+        .route(
+            "/platform/projects/{ref}/databases-statuses",
+            get(databases_statuses),
+        )
+}

@@ -1,0 +1,134 @@
+//! What every handler shares: the Kubernetes client, the configuration, and
+//! reflector caches of Organizations, Projects and access tokens, so reads
+//! never cost an API round trip.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource};
+use supaplane_crds::{Organization, Project};
+use tokio::task::JoinHandle;
+
+use crate::access_tokens::LABEL_ACCESS_TOKEN;
+use crate::auth::TokenVerifier;
+use crate::config::FacadeConfig;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub client: Client,
+    pub config: FacadeConfig,
+    pub verifier: TokenVerifier,
+    pub organizations: Store<Organization>,
+    pub projects: Store<Project>,
+    pub access_tokens: Store<Secret>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// How long a handler waits for its own write to reach the cache.
+const WRITE_VISIBLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl AppState {
+    /// Starts the caches; they fill in the background (see [`AppState::ready`]).
+    pub fn start(client: Client, config: FacadeConfig) -> (AppState, Vec<JoinHandle<()>>) {
+        let (organizations, organizations_task) = cache(
+            Api::<Organization>::all(client.clone()),
+            watcher::Config::default(),
+        );
+        let (projects, projects_task) = cache(
+            Api::<Project>::all(client.clone()),
+            watcher::Config::default(),
+        );
+        let (access_tokens, tokens_task) = cache(
+            Api::<Secret>::namespaced(client.clone(), &config.namespace),
+            watcher::Config::default().labels(&format!("{LABEL_ACCESS_TOKEN}=true")),
+        );
+        let verifier = TokenVerifier::new(&config);
+        let state = AppState(Arc::new(Shared {
+            client,
+            config,
+            verifier,
+            organizations,
+            projects,
+            access_tokens,
+        }));
+        (state, vec![organizations_task, projects_task, tokens_task])
+    }
+
+    /// Waits until every cache has its first full list.
+    pub async fn ready(&self) -> anyhow::Result<()> {
+        self.organizations.wait_until_ready().await?;
+        self.projects.wait_until_ready().await?;
+        self.access_tokens.wait_until_ready().await?;
+        Ok(())
+    }
+}
+
+fn cache<K>(api: Api<K>, config: watcher::Config) -> (Store<K>, JoinHandle<()>)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, config)
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects();
+    let task = tokio::spawn(async move {
+        futures::pin_mut!(stream);
+        while let Some(item) = stream.next().await {
+            if let Err(error) = item {
+                tracing::warn!(%error, "watch of a cached resource failed; retrying");
+            }
+        }
+    });
+    (reader, task)
+}
+
+/// Waits until the cache shows the object as `visible` says (so a client
+/// reads its own write next), giving up quietly after a few seconds.
+pub async fn await_cached<K>(
+    store: &Store<K>,
+    reference: ObjectRef<K>,
+    visible: impl Fn(Option<&K>) -> bool,
+) where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    let deadline = tokio::time::Instant::now() + WRITE_VISIBLE_TIMEOUT;
+    while tokio::time::Instant::now() < deadline {
+        if visible(store.get(&reference).as_deref()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tracing::warn!(object = %reference, "a write did not reach the cache in time");
+}
+
+/// Whether a cached object includes a write: the same object (uid) at the
+/// written generation or later. resourceVersions are opaque and cannot be
+/// ordered, but a later status write keeps the generation, so this holds
+/// even when another writer got in first.
+pub fn includes_write<K: Resource>(cached: Option<&K>, written: &K) -> bool {
+    cached.is_some_and(|cached| {
+        cached.meta().uid == written.meta().uid
+            && cached.meta().generation.unwrap_or(0) >= written.meta().generation.unwrap_or(0)
+            && (cached.meta().resource_version == written.meta().resource_version
+                || written.meta().generation.is_some())
+    })
+}

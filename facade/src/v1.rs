@@ -1,0 +1,367 @@
+//! The Management API's core (`/v1`), with the request and response shapes
+//! of its OpenAPI document, over the same operations Studio uses.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kube::ResourceExt;
+use serde::{Deserialize, Serialize};
+use supaplane_crds::conditions;
+use supaplane_crds::{Organization, Project, SupabaseStatus};
+
+use crate::access::{self, organizations_of, role_name};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, JsonBody};
+use crate::organizations::create_organization;
+use crate::projects::{
+    CreateProjectBody, ProjectRefResponse, create_project, delete_project, read_keys, set_paused,
+};
+use crate::shapes::{created_at, database_host, status_of, status_text};
+use crate::state::AppState;
+
+/// `OrganizationResponseV1`.
+#[derive(Debug, Serialize)]
+pub struct OrganizationV1 {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+}
+
+impl OrganizationV1 {
+    fn new(organization: &Organization) -> Self {
+        OrganizationV1 {
+            id: organization.name_any(),
+            slug: organization.name_any(),
+            name: organization.spec.display_name.clone(),
+        }
+    }
+}
+
+async fn organizations(State(state): State<AppState>, caller: Caller) -> Json<Vec<OrganizationV1>> {
+    Json(
+        organizations_of(&state, &caller)
+            .iter()
+            .map(|a| OrganizationV1::new(&a.organization))
+            .collect(),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateOrganizationV1 {
+    name: String,
+}
+
+async fn create_org(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateOrganizationV1>,
+) -> ApiResult<(StatusCode, Json<OrganizationV1>)> {
+    let created = create_organization(&state, &caller, &body.name, "free").await?;
+    Ok((StatusCode::CREATED, Json(OrganizationV1::new(&created))))
+}
+
+/// `V1OrganizationSlugResponse`.
+#[derive(Debug, Serialize)]
+struct OrganizationDetailV1 {
+    id: String,
+    name: String,
+    plan: &'static str,
+    opt_in_tags: Vec<String>,
+    allowed_release_channels: Vec<&'static str>,
+}
+
+async fn organization(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<OrganizationDetailV1>> {
+    let access = access::organization(&state, &caller, &slug)?;
+    Ok(Json(OrganizationDetailV1 {
+        id: slug,
+        name: access.organization.spec.display_name.clone(),
+        plan: crate::shapes::plan_of(&access.organization).id,
+        opt_in_tags: Vec::new(),
+        allowed_release_channels: vec!["ga"],
+    }))
+}
+
+/// `V1OrganizationMemberResponse`.
+#[derive(Debug, Serialize)]
+struct MemberV1 {
+    user_id: String,
+    user_name: String,
+    email: String,
+    role_name: &'static str,
+    mfa_enabled: bool,
+}
+
+async fn members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Vec<MemberV1>>> {
+    let access = access::organization(&state, &caller, &slug)?;
+    Ok(Json(
+        access
+            .organization
+            .spec
+            .members
+            .iter()
+            .map(|m| MemberV1 {
+                user_id: m.user_id.clone(),
+                user_name: m.email.split('@').next().unwrap_or_default().to_string(),
+                email: m.email.clone(),
+                role_name: role_name(m.role),
+                mfa_enabled: false,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+struct DatabaseV1 {
+    host: String,
+    version: String,
+    postgres_engine: String,
+    release_channel: &'static str,
+}
+
+/// `V1ProjectWithDatabaseResponse` (and, without `database`, `V1ProjectResponse`).
+#[derive(Debug, Serialize)]
+struct ProjectV1 {
+    id: String,
+    #[serde(rename = "ref")]
+    project_ref: String,
+    organization_id: String,
+    organization_slug: String,
+    name: String,
+    region: String,
+    created_at: String,
+    status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<DatabaseV1>,
+}
+
+fn project_v1(project: &Project, with_database: bool) -> ProjectV1 {
+    ProjectV1 {
+        id: project.name_any(),
+        project_ref: project.name_any(),
+        organization_id: project.spec.organization.clone(),
+        organization_slug: project.spec.organization.clone(),
+        name: project.spec.display_name.clone(),
+        region: project.spec.region.clone(),
+        created_at: created_at(&project.metadata),
+        status: status_text(status_of(project)),
+        database: with_database.then(|| DatabaseV1 {
+            host: database_host(project),
+            version: project.spec.postgres_version.clone(),
+            postgres_engine: project.spec.postgres_version.clone(),
+            release_channel: "ga",
+        }),
+    }
+}
+
+async fn projects(State(state): State<AppState>, caller: Caller) -> Json<Vec<ProjectV1>> {
+    let organizations = organizations_of(&state, &caller);
+    let mut visible: Vec<ProjectV1> = state
+        .projects
+        .state()
+        .iter()
+        .filter(|p| {
+            organizations
+                .iter()
+                .any(|a| a.organization.metadata.name.as_deref() == Some(&p.spec.organization))
+        })
+        .map(|p| project_v1(p, true))
+        .collect();
+    visible.sort_by(|a, b| a.project_ref.cmp(&b.project_ref));
+    Json(visible)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateProjectBody>,
+) -> ApiResult<(StatusCode, Json<ProjectV1>)> {
+    let (project, _) = create_project(&state, &caller, &body).await?;
+    Ok((StatusCode::CREATED, Json(project_v1(&project, false))))
+}
+
+async fn project(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<ProjectV1>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    Ok(Json(project_v1(&access.project, true)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<ProjectRefResponse>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    delete_project(&state, &access).await?;
+    Ok(Json(ProjectRefResponse::new(&access.project)))
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<StatusCode> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    set_paused(&state, &access, true).await?;
+    Ok(StatusCode::OK)
+}
+
+async fn restore(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<StatusCode> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    set_paused(&state, &access, false).await?;
+    Ok(StatusCode::OK)
+}
+
+#[derive(Debug, Deserialize)]
+struct HealthQuery {
+    services: Option<String>,
+}
+
+/// `V1ServiceHealthResponse`.
+#[derive(Debug, Serialize)]
+struct ServiceHealth {
+    name: String,
+    healthy: bool,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The condition that says whether a Management API service is up.
+fn condition_for(service: &str) -> Option<&'static str> {
+    match service {
+        "auth" => Some(conditions::AUTH_READY),
+        "db" | "db_postgres_user" => Some(conditions::DATABASE_READY),
+        "realtime" => Some(conditions::REALTIME_READY),
+        "rest" => Some(conditions::REST_READY),
+        "storage" => Some(conditions::STORAGE_READY),
+        _ => None,
+    }
+}
+
+const HEALTH_SERVICES: &str = "auth, db, db_postgres_user, realtime, rest, storage";
+
+/// A service's health, from the condition the operator writes for it.
+fn service_health(project: &Project, service: &str, condition: &str) -> ServiceHealth {
+    let found = project
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == condition));
+    let ready = found.is_some_and(|c| c.status == "True");
+    let status = match (ready, status_of(project)) {
+        (true, _) => "ACTIVE_HEALTHY",
+        (false, SupabaseStatus::ComingUp | SupabaseStatus::Restoring) => "COMING_UP",
+        _ => "UNHEALTHY",
+    };
+    ServiceHealth {
+        name: service.to_string(),
+        healthy: ready,
+        status,
+        error: (!ready)
+            .then(|| found.map(|c| c.message.clone()).filter(|m| !m.is_empty()))
+            .flatten(),
+    }
+}
+
+async fn health(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+    Query(query): Query<HealthQuery>,
+) -> ApiResult<Json<Vec<ServiceHealth>>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    let services = query
+        .services
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "services is required: a comma-separated list of {HEALTH_SERVICES}"
+            ))
+        })?;
+    let mut answers = Vec::new();
+    for service in services.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let condition = condition_for(service).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "unknown service {service:?}; use {HEALTH_SERVICES}"
+            ))
+        })?;
+        answers.push(service_health(&access.project, service, condition));
+    }
+    Ok(Json(answers))
+}
+
+/// `ApiKeyResponse`, for the legacy JWT keys a project has.
+#[derive(Debug, Serialize)]
+struct ApiKey {
+    name: &'static str,
+    api_key: Option<String>,
+    id: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<&'static str>,
+    prefix: Option<String>,
+    description: Option<String>,
+    hash: Option<String>,
+    inserted_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+fn legacy_key(name: &'static str, api_key: String) -> ApiKey {
+    ApiKey {
+        name,
+        api_key: Some(api_key),
+        id: Some(name.to_string()),
+        kind: Some("legacy"),
+        prefix: None,
+        description: None,
+        hash: None,
+        inserted_at: None,
+        updated_at: None,
+    }
+}
+
+async fn api_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<Vec<ApiKey>>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    // Legacy JWT keys are shown whole (`reveal` concerns the new secret
+    // keys); the service_role key only to roles that may see secrets.
+    let keys = read_keys(&state, &access).await?;
+    let mut answer = Vec::new();
+    if let Some(anon) = keys.anon_key {
+        answer.push(legacy_key("anon", anon));
+    }
+    if let Some(service) = keys.service_role_key {
+        answer.push(legacy_key("service_role", service));
+    }
+    Ok(Json(answer))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/organizations", get(organizations).post(create_org))
+        .route("/v1/organizations/{slug}", get(organization))
+        .route("/v1/organizations/{slug}/members", get(members))
+        .route("/v1/projects", get(projects).post(create))
+        .route("/v1/projects/{ref}", get(project).delete(remove))
+        .route("/v1/projects/{ref}/pause", post(pause))
+        .route("/v1/projects/{ref}/restore", post(restore))
+        .route("/v1/projects/{ref}/health", get(health))
+        .route("/v1/projects/{ref}/api-keys", get(api_keys))
+}
