@@ -43,7 +43,8 @@ pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
         .merge(v1::routes())
         .merge(unbacked::routes())
         .fallback(unknown_route)
-        .route_layer(middleware::from_fn_with_state(
+        // `layer`, not `route_layer`: unknown paths need credentials too.
+        .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))

@@ -601,18 +601,17 @@ pub struct ProjectKeys {
 /// Reads the keys the caller may see: the anon key always (it is public),
 /// the service_role key and JWT secret only for roles allowed secrets.
 pub async fn read_keys(state: &AppState, access: &ProjectAccess) -> ApiResult<ProjectKeys> {
+    let may_see_secrets = crate::permissions::allows(access.role, Action::ReadSecrets);
     let anon_key = shapes::anon_key(&access.project);
-    if !crate::permissions::allows(access.role, Action::ReadSecrets) {
+    if anon_key.is_some() && !may_see_secrets {
         return Ok(ProjectKeys {
             anon_key,
             service_role_key: None,
             jwt_secret: None,
         });
     }
-    let secrets: Api<Secret> = Api::namespaced(
-        state.client.clone(),
-        &project_namespace(&access.reference()),
-    );
+    let secrets: Api<Secret> =
+        Api::namespaced(state.client.clone(), &project_namespace(&access.reference()));
     let secret = secrets
         .get_opt(supaplane_crds::constants::KEYS_SECRET_NAME)
         .await
@@ -626,8 +625,12 @@ pub async fn read_keys(state: &AppState, access: &ProjectAccess) -> ApiResult<Pr
     };
     Ok(ProjectKeys {
         anon_key: anon_key.or_else(|| entry(keys_secret::ANON_KEY)),
-        service_role_key: entry(keys_secret::SERVICE_ROLE_KEY),
-        jwt_secret: entry(keys_secret::JWT_SECRET),
+        service_role_key: may_see_secrets
+            .then(|| entry(keys_secret::SERVICE_ROLE_KEY))
+            .flatten(),
+        jwt_secret: may_see_secrets
+            .then(|| entry(keys_secret::JWT_SECRET))
+            .flatten(),
     })
 }
 

@@ -2,4 +2,5 @@
 //! harness that connects integration tests to it (or to a real cluster).
 
 pub mod apiserver;
+pub mod facade;
 pub mod harness;

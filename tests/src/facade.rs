@@ -1,0 +1,200 @@
+//! Runs the facade in-process against a test cluster, and calls it as Studio
+//! does: with a dashboard GoTrue session token per user.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{ObjectMeta, PostParams};
+use kube::{Api, Client};
+use serde_json::{Value, json};
+use supaplane_crds::{Organization, OrganizationRole};
+use supaplane_facade::config::FacadeConfig;
+use supaplane_facade::health::Readiness;
+use supaplane_facade::state::AppState;
+use tower::ServiceExt;
+
+use crate::harness::{TestCluster, unique_name};
+
+pub const JWT_SECRET: &str = "test-dashboard-jwt-secret-with-enough-length";
+
+pub struct TestFacade {
+    pub cluster: TestCluster,
+    pub state: AppState,
+    pub router: Router,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for TestFacade {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// A dashboard user: an id, an email and a session token for them.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+}
+
+impl User {
+    pub fn new(prefix: &str) -> User {
+        let id = uuid::Uuid::new_v4().to_string();
+        let email = format!("{}@example.com", unique_name(prefix));
+        let token = session_token(&id, &email);
+        User { id, email, token }
+    }
+}
+
+/// A token as the dashboard GoTrue issues: HS256, audience `authenticated`.
+pub fn session_token(user_id: &str, email: &str) -> String {
+    let claims = json!({
+        "sub": user_id, "email": email, "aud": "authenticated", "role": "authenticated",
+        "exp": chrono::Utc::now().timestamp() + 3600, "iat": chrono::Utc::now().timestamp(),
+    });
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .expect("token")
+}
+
+impl TestFacade {
+    pub async fn start() -> anyhow::Result<TestFacade> {
+        let cluster = TestCluster::start().await?;
+        let client = cluster.client();
+        let namespace = unique_name("facade");
+        Api::<Namespace>::all(client.clone())
+            .create(
+                &PostParams::default(),
+                &Namespace {
+                    metadata: ObjectMeta {
+                        name: Some(namespace.clone()),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let mut config = FacadeConfig::for_tests(JWT_SECRET, &namespace);
+        config.base_domain = "apps.test".into();
+        config.regions = vec!["local=Local cluster".into(), "eu=Europe".into()];
+        let (state, tasks) = AppState::start(client, config);
+        tokio::time::timeout(Duration::from_secs(30), state.ready()).await??;
+        let readiness = Arc::new(Readiness::default());
+        readiness.mark_ready();
+        let router = supaplane_facade::router(state.clone(), readiness);
+        Ok(TestFacade {
+            cluster,
+            state,
+            router,
+            tasks,
+        })
+    }
+
+    pub fn client(&self) -> Client {
+        self.cluster.client()
+    }
+
+    /// Sends a request with a bearer token and a raw body; answers the
+    /// status and the JSON body (Null when empty).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body)),
+            None => request.body(Body::empty()),
+        }
+        .expect("request");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("response");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, user: &User, path: &str) -> (StatusCode, Value) {
+        self.raw(Method::GET, path, Some(&user.token), None).await
+    }
+
+    pub async fn send(
+        &self,
+        user: &User,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        self.raw(method, path, Some(&user.token), Some(body.to_string()))
+            .await
+    }
+
+    /// Creates an organization directly as a resource (as `kubectl apply`
+    /// would), with these members, and waits until the facade sees it.
+    pub async fn organization_with(
+        &self,
+        members: &[(&User, OrganizationRole)],
+    ) -> anyhow::Result<String> {
+        let slug = unique_name("org");
+        let organization: Organization = serde_json::from_value(json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Organization",
+            "metadata": {"name": slug},
+            "spec": {"displayName": format!("Org {slug}"), "members": members.iter().map(|(user, role)| json!({
+                "userId": user.id, "email": user.email, "role": role,
+            })).collect::<Vec<_>>()},
+        }))?;
+        Api::<Organization>::all(self.client())
+            .create(&PostParams::default(), &organization)
+            .await?;
+        self.wait_until(|state| {
+            state
+                .organizations
+                .get(&kube::runtime::reflector::ObjectRef::new(&slug))
+                .is_some()
+        })
+        .await?;
+        Ok(slug)
+    }
+
+    /// Waits until the facade's caches satisfy `condition`.
+    pub async fn wait_until(&self, condition: impl Fn(&AppState) -> bool) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !condition(&self.state) {
+            if tokio::time::Instant::now() > deadline {
+                anyhow::bail!("the facade's caches never showed the change");
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,740 @@
+//! The facade, running with its caches against the test API server (or a
+//! real cluster), called as Studio and Management API scripts call it.
+
+use axum::http::{Method, StatusCode};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
+use serde_json::{Value, json};
+use supaplane_crds::constants::{
+    DATABASE_PASSWORD_KEY, KEYS_SECRET_NAME, keys_secret, project_namespace,
+};
+use supaplane_crds::{OrganizationRole, Project};
+use supaplane_tests::facade::{TestFacade, User};
+use supaplane_tests::harness::unique_name;
+
+/// Creates a Project resource directly, as `kubectl apply -f` would.
+async fn apply_project(facade: &TestFacade, organization: &str) -> anyhow::Result<String> {
+    let name = unique_name("p");
+    let project: Project = serde_json::from_value(json!({
+        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+        "metadata": {"name": name},
+        "spec": {"organization": organization, "displayName": format!("Shop {name}")},
+    }))?;
+    Api::<Project>::all(facade.client())
+        .create(&PostParams::default(), &project)
+        .await?;
+    let wanted = name.clone();
+    facade
+        .wait_until(move |state| state.projects.get(&ObjectRef::new(&wanted)).is_some())
+        .await?;
+    Ok(name)
+}
+
+/// Writes status as the operator would.
+async fn write_status(facade: &TestFacade, name: &str, status: Value) -> anyhow::Result<()> {
+    Api::<Project>::all(facade.client())
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": status })),
+        )
+        .await?;
+    Ok(())
+}
+
+fn create_body(slug: &str, name: &str) -> Value {
+    json!({
+        "name": name, "organization_slug": slug, "db_pass": "a-strong-password-1",
+        "cloud_provider": "AWS_K8S", "db_region": "local",
+        // Fields Studio sends that we do not use: accepted and ignored.
+        "data_api_exposed_schemas": ["public"], "high_availability": false,
+    })
+}
+
+#[tokio::test]
+async fn sign_in_boot_sequence_answers_in_studio_shapes() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let user = User::new("ada");
+    let slug = facade
+        .organization_with(&[(&user, OrganizationRole::Owner)])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+
+    let (status, flags) = facade.get(&user, "/platform/telemetry/feature-flags").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(flags.is_object());
+
+    let (status, profile) = facade.get(&user, "/platform/profile").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(profile["gotrue_id"], user.id);
+    assert_eq!(profile["primary_email"], user.email);
+    assert!(profile["id"].is_u64());
+    assert_eq!(profile["disabled_features"], json!([]));
+
+    let (status, permissions) = facade.get(&user, "/platform/profile/permissions").await;
+    assert_eq!(status, StatusCode::OK);
+    let mine: Vec<&Value> = permissions
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|p| p["organization_slug"] == slug)
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["actions"], json!(["%"]));
+    assert_eq!(mine[0]["restrictive"], false);
+
+    let (status, _) = facade
+        .raw(
+            Method::POST,
+            "/platform/profile/audit-login",
+            Some(&user.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (status, overdue) = facade.get(&user, "/platform/stripe/invoices/overdue").await;
+    assert_eq!((status, overdue), (StatusCode::OK, json!([])));
+
+    let (status, organizations) = facade.get(&user, "/platform/organizations").await;
+    assert_eq!(status, StatusCode::OK);
+    let organizations = organizations.as_array().expect("list");
+    assert_eq!(organizations.len(), 1);
+    assert_eq!(organizations[0]["slug"], slug);
+    assert_eq!(organizations[0]["is_owner"], true);
+    assert_eq!(organizations[0]["plan"]["id"], "free");
+    assert!(organizations[0]["id"].is_u64());
+
+    let (status, notifications) = facade
+        .get(
+            &user,
+            "/platform/notifications?offset=0&limit=20&status=new,seen",
+        )
+        .await;
+    assert_eq!((status, notifications), (StatusCode::OK, json!([])));
+
+    let (status, listed) = facade
+        .get(
+            &user,
+            &format!("/platform/organizations/{slug}/projects?limit=96&offset=0&sort=name_asc"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        listed["pagination"],
+        json!({"count": 1, "limit": 96, "offset": 0})
+    );
+    assert_eq!(listed["projects"][0]["ref"], project);
+    assert_eq!(listed["projects"][0]["status"], "COMING_UP");
+    assert_eq!(listed["projects"][0]["databases"][0]["type"], "PRIMARY");
+
+    let (status, all) = facade
+        .get(&user, "/platform/projects?limit=100&offset=0&sort=name_asc")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(all["pagination"]["count"], 1);
+    assert_eq!(all["projects"][0]["ref"], project);
+    assert_eq!(all["projects"][0]["organization_slug"], slug);
+    assert_eq!(
+        all["projects"][0]["organization_id"],
+        organizations[0]["id"]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_route_but_health_needs_credentials() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let (status, _) = facade.raw(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/platform/profile",
+        "/platform/organizations",
+        "/v1/projects",
+        "/platform/no-such-thing",
+    ] {
+        let (status, body) = facade.raw(Method::GET, path, None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        assert!(body["message"].is_string(), "{path}: {body}");
+        let (status, _) = facade.raw(Method::GET, path, Some("not-a-jwt"), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn creating_an_organization_then_a_project_writes_the_resources() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let user = User::new("grace");
+    let (status, organization) = facade
+        .send(
+            &user,
+            Method::POST,
+            "/platform/organizations",
+            json!({"name": "Acme Corp", "tier": "tier_free", "kind": "COMPANY", "size": "1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{organization}");
+    let slug = organization["slug"].as_str().expect("slug").to_string();
+    assert_eq!(organization["name"], "Acme Corp");
+    // The caller sees the new organization on the next read.
+    let (_, organizations) = facade.get(&user, "/platform/organizations").await;
+    assert!(
+        organizations
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|o| o["slug"] == slug)
+    );
+
+    let (status, created) = facade
+        .send(
+            &user,
+            Method::POST,
+            "/platform/projects",
+            create_body(&slug, "Shop"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let project_ref = created["ref"].as_str().expect("ref").to_string();
+    assert_eq!(project_ref.len(), 20);
+    assert!(project_ref.chars().all(|c| c.is_ascii_lowercase()));
+    assert_eq!(created["status"], "COMING_UP");
+    assert_eq!(created["organization_slug"], slug);
+    assert_eq!(
+        created["endpoint"],
+        format!("http://{project_ref}.apps.test")
+    );
+
+    let project = Api::<Project>::all(facade.client())
+        .get(&project_ref)
+        .await?;
+    assert_eq!(project.spec.organization, slug);
+    assert_eq!(project.spec.display_name, "Shop");
+    assert_eq!(project.spec.region, "local");
+    let reference = project
+        .spec
+        .database
+        .password_secret_ref
+        .clone()
+        .expect("password reference");
+    let secret = Api::<Secret>::namespaced(facade.client(), &project_namespace(&project_ref))
+        .get(&reference.name)
+        .await?;
+    let password = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(DATABASE_PASSWORD_KEY))
+        .expect("password");
+    assert_eq!(password.0, b"a-strong-password-1");
+    // The password never lands in the spec.
+    assert!(!serde_json::to_string(&project.spec)?.contains("a-strong-password-1"));
+
+    // Read your write: the project is in the next listing and detail.
+    let (status, detail) = facade
+        .get(&user, &format!("/platform/projects/{project_ref}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(detail["name"], "Shop");
+
+    // A second project with the same name in the organization is refused.
+    let (status, body) = facade
+        .send(
+            &user,
+            Method::POST,
+            "/platform/projects",
+            create_body(&slug, "shop"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_project_applied_with_kubectl_appears_in_the_listing() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let user = User::new("linus");
+    let slug = facade
+        .organization_with(&[(&user, OrganizationRole::Developer)])
+        .await?;
+    let first = apply_project(&facade, &slug).await?;
+    let second = apply_project(&facade, &slug).await?;
+    let (status, listed) = facade
+        .get(&user, &format!("/platform/organizations/{slug}/projects"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let refs: Vec<&str> = listed["projects"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["ref"].as_str())
+        .collect();
+    let mut expected = vec![first.as_str(), second.as_str()];
+    expected.sort();
+    assert_eq!(refs, expected);
+
+    let (_, page) = facade
+        .get(
+            &user,
+            &format!("/platform/organizations/{slug}/projects?limit=1&offset=1&sort=name_desc"),
+        )
+        .await;
+    assert_eq!(page["pagination"]["count"], 2);
+    assert_eq!(page["projects"].as_array().expect("list").len(), 1);
+    assert_eq!(page["projects"][0]["ref"], expected[0]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn pause_restore_and_delete_change_the_resource() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let owner = User::new("owner");
+    let slug = facade
+        .organization_with(&[(&owner, OrganizationRole::Owner)])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+    let projects: Api<Project> = Api::all(facade.client());
+
+    let (status, body) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/projects/{project}/pause"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(projects.get(&project).await?.spec.paused);
+    // Pausing twice is a clear error.
+    let (status, _) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/projects/{project}/pause"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, _) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/v1/projects/{project}/restore"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!projects.get(&project).await?.spec.paused);
+
+    let (status, removed) = facade
+        .raw(
+            Method::DELETE,
+            &format!("/platform/projects/{project}"),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(removed["ref"], project);
+    let gone = projects
+        .get_opt(&project)
+        .await?
+        .is_none_or(|p| p.metadata.deletion_timestamp.is_some());
+    assert!(gone);
+    Ok(())
+}
+
+#[tokio::test]
+async fn status_written_by_the_operator_shows_in_detail_and_health() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let user = User::new("ops");
+    let slug = facade
+        .organization_with(&[(&user, OrganizationRole::Owner)])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+    let condition = |kind: &str, status: &str| {
+        json!({"type": kind, "status": status, "reason": "Test", "message": format!("{kind} {status}"),
+               "lastTransitionTime": "2026-01-01T00:00:00Z"})
+    };
+    write_status(
+        &facade,
+        &project,
+        json!({
+            "status": "ACTIVE_UNHEALTHY",
+            "anonKey": "anon.jwt.value",
+            "endpoints": {"apiUrl": format!("http://{project}.apps.test"), "databaseHost": "db.project.svc", "databasePort": 5432},
+            "conditions": [condition("DatabaseReady", "True"), condition("AuthReady", "True"), condition("RestReady", "False")],
+        }),
+    )
+    .await?;
+    let wanted = project.clone();
+    facade
+        .wait_until(move |state| {
+            state
+                .projects
+                .get(&ObjectRef::new(&wanted))
+                .is_some_and(|p| p.status.is_some())
+        })
+        .await?;
+
+    let (status, detail) = facade
+        .get(&user, &format!("/platform/projects/{project}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(detail["status"], "ACTIVE_UNHEALTHY");
+    assert_eq!(detail["db_host"], "db.project.svc");
+    assert_eq!(
+        detail["connectionString"],
+        "postgresql://postgres@db.project.svc:5432/postgres"
+    );
+
+    let (status, health) = facade
+        .get(
+            &user,
+            &format!("/v1/projects/{project}/health?services=auth,rest,db"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        health,
+        json!([
+            {"name": "auth", "healthy": true, "status": "ACTIVE_HEALTHY"},
+            {"name": "rest", "healthy": false, "status": "UNHEALTHY", "error": "RestReady False"},
+            {"name": "db", "healthy": true, "status": "ACTIVE_HEALTHY"},
+        ])
+    );
+    let (status, _) = facade
+        .get(&user, &format!("/v1/projects/{project}/health"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    Ok(())
+}
+
+/// Writes a keys Secret as the operator would.
+async fn write_keys(facade: &TestFacade, project: &str) -> anyhow::Result<()> {
+    let namespace = project_namespace(project);
+    let namespaces: Api<Namespace> = Api::all(facade.client());
+    if namespaces.get_opt(&namespace).await?.is_none() {
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": namespace}}))?,
+            )
+            .await?;
+    }
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": KEYS_SECRET_NAME},
+        "stringData": {
+            keys_secret::ANON_KEY: "anon.jwt.value",
+            keys_secret::SERVICE_ROLE_KEY: "service.jwt.value",
+            keys_secret::JWT_SECRET: "the-jwt-secret",
+        },
+    }))?;
+    Api::<Secret>::namespaced(facade.client(), &namespace)
+        .create(&PostParams::default(), &secret)
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn organizations_are_isolated_and_secrets_follow_roles() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let alice = User::new("alice");
+    let bob = User::new("bob");
+    let reader = User::new("reader");
+    let org_a = facade
+        .organization_with(&[
+            (&alice, OrganizationRole::Owner),
+            (&reader, OrganizationRole::ReadOnly),
+        ])
+        .await?;
+    let org_b = facade
+        .organization_with(&[(&bob, OrganizationRole::Owner)])
+        .await?;
+    let project_a = apply_project(&facade, &org_a).await?;
+    let project_b = apply_project(&facade, &org_b).await?;
+    write_keys(&facade, &project_a).await?;
+    write_keys(&facade, &project_b).await?;
+
+    // Another organization's things do not exist for alice.
+    for path in [
+        format!("/platform/projects/{project_b}"),
+        format!("/platform/projects/{project_b}/settings"),
+        format!("/v1/projects/{project_b}/api-keys"),
+        format!("/platform/organizations/{org_b}/projects"),
+        format!("/platform/organizations/{org_b}/members"),
+        format!("/v1/projects/{project_b}"),
+    ] {
+        let (status, body) = facade.get(&alice, &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+    let (status, _) = facade
+        .send(
+            &alice,
+            Method::POST,
+            &format!("/platform/projects/{project_b}/pause"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, listed) = facade.get(&alice, "/v1/projects").await;
+    assert!(
+        listed
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|p| p["ref"] != project_b)
+    );
+
+    // The owner sees the service_role key and the JWT secret.
+    let (status, settings) = facade
+        .get(&alice, &format!("/platform/projects/{project_a}/settings"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let tags: Vec<&str> = settings["service_api_keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["tags"].as_str())
+        .collect();
+    assert_eq!(tags, vec!["anon", "service_role"]);
+    assert_eq!(settings["jwt_secret"], "the-jwt-secret");
+
+    // A Read-only member sees the anon key only, and cannot pause.
+    let (status, settings) = facade
+        .get(&reader, &format!("/platform/projects/{project_a}/settings"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let rendered = settings.to_string();
+    assert!(!rendered.contains("service.jwt.value"));
+    assert!(!rendered.contains("the-jwt-secret"));
+    let (_, keys) = facade
+        .get(&reader, &format!("/v1/projects/{project_a}/api-keys"))
+        .await;
+    assert_eq!(
+        keys.as_array()
+            .expect("keys")
+            .iter()
+            .map(|k| k["name"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!("anon")]
+    );
+    let (status, body) = facade
+        .send(
+            &reader,
+            Method::POST,
+            &format!("/platform/projects/{project_a}/pause"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        !Api::<Project>::all(facade.client())
+            .get(&project_a)
+            .await?
+            .spec
+            .paused
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_revoked_access_token_is_refused() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let user = User::new("scripter");
+    facade
+        .organization_with(&[(&user, OrganizationRole::Owner)])
+        .await?;
+    let (status, created) = facade
+        .send(
+            &user,
+            Method::POST,
+            "/platform/profile/access-tokens",
+            json!({"name": "ci"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let token = created["token"].as_str().expect("token").to_string();
+    assert!(token.starts_with("sbp_"));
+    let id = created["id"].as_u64().expect("id");
+
+    // Only the hash is stored.
+    let secrets: Api<Secret> = Api::namespaced(facade.client(), &facade.state.config.namespace);
+    for secret in secrets.list(&ListParams::default()).await?.items {
+        let stored = serde_json::to_string(&secret.data)?;
+        assert!(!stored.contains(&token[4..]), "{}", secret.name_any());
+    }
+
+    let (status, organizations) = facade
+        .raw(Method::GET, "/v1/organizations", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(organizations.as_array().expect("list").len(), 1);
+
+    let (_, listed) = facade.get(&user, "/platform/profile/access-tokens").await;
+    assert_eq!(listed[0]["name"], "ci");
+    assert!(listed[0].get("token").is_none());
+
+    let (status, _) = facade
+        .raw(
+            Method::DELETE,
+            &format!("/platform/profile/access-tokens/{id}"),
+            Some(&user.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = facade
+        .raw(Method::GET, "/v1/organizations", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_and_creates_nothing() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let user = User::new("careless");
+    let slug = facade
+        .organization_with(&[(&user, OrganizationRole::Owner)])
+        .await?;
+    let projects: Api<Project> = Api::all(facade.client());
+    let count = || async {
+        projects
+            .list(&ListParams::default())
+            .await
+            .map(|l| {
+                l.items
+                    .iter()
+                    .filter(|p| p.spec.organization == slug)
+                    .count()
+            })
+            .unwrap_or(usize::MAX)
+    };
+
+    let mut cases: Vec<(String, String)> = vec![
+        ("malformed JSON".into(), "{\"name\": ".into()),
+        (
+            "wrong type".into(),
+            json!({"name": 42, "organization_slug": slug, "db_pass": "a-strong-password-1", "cloud_provider": "AWS"}).to_string(),
+        ),
+        (
+            "missing field".into(),
+            json!({"name": "Shop", "organization_slug": slug, "cloud_provider": "AWS"}).to_string(),
+        ),
+        ("200-character name".into(), create_body(&slug, &"a".repeat(200)).to_string()),
+        (
+            "SQL-looking name".into(),
+            create_body(&slug, "x'); DROP TABLE projects;--").to_string(),
+        ),
+        ("short password".into(), {
+            let mut body = create_body(&slug, "Shop");
+            body["db_pass"] = json!("short");
+            body.to_string()
+        }),
+        ("unknown region".into(), {
+            let mut body = create_body(&slug, "Shop");
+            body["db_region"] = json!("mars-1");
+            body.to_string()
+        }),
+    ];
+    cases.push((
+        "unknown organization".into(),
+        create_body("no-such-org", "Shop").to_string(),
+    ));
+    for (case, body) in cases {
+        let (status, answer) = facade
+            .raw(
+                Method::POST,
+                "/platform/projects",
+                Some(&user.token),
+                Some(body),
+            )
+            .await;
+        assert!(status.is_client_error(), "{case}: {status} {answer}");
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{case}: {answer}");
+    }
+    let (status, answer) = facade
+        .raw(
+            Method::POST,
+            "/platform/projects",
+            Some(&user.token),
+            Some("x".repeat(2 * 1024 * 1024)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    assert_eq!(count().await, 0);
+    // No project namespace was left behind either.
+    let namespaces = Api::<Namespace>::all(facade.client())
+        .list(&ListParams::default().labels(&format!("supaplane.io/organization={slug}")))
+        .await?;
+    assert!(namespaces.items.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn invitations_bind_to_the_user_who_signs_in_with_that_email() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let owner = User::new("owner");
+    let invitee = User::new("invitee");
+    let slug = facade
+        .organization_with(&[(&owner, OrganizationRole::Owner)])
+        .await?;
+    let (status, body) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/organizations/{slug}/members/invitations"),
+            json!({"email": invitee.email, "role_id": 3}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, invitations) = facade
+        .get(
+            &owner,
+            &format!("/platform/organizations/{slug}/members/invitations"),
+        )
+        .await;
+    assert_eq!(
+        invitations["invitations"][0]["invited_email"],
+        invitee.email
+    );
+
+    // Before signing in the invitee sees nothing of the organization.
+    let (status, _) = facade
+        .get(&invitee, &format!("/platform/organizations/{slug}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = facade.get(&invitee, "/platform/profile").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, organizations) = facade.get(&invitee, "/platform/organizations").await;
+    assert_eq!(organizations[0]["slug"], slug);
+    assert_eq!(organizations[0]["is_owner"], false);
+    let (_, members) = facade
+        .get(&owner, &format!("/platform/organizations/{slug}/members"))
+        .await;
+    let invitee_entry = members
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|m| m["gotrue_id"] == invitee.id)
+        .cloned()
+        .expect("invitee is a member");
+    assert_eq!(invitee_entry["role_ids"], json!([3]));
+
+    // A Developer may not manage members.
+    let (status, _) = facade
+        .send(
+            &invitee,
+            Method::POST,
+            &format!("/platform/organizations/{slug}/members/invitations"),
+            json!({"email": "x@example.com", "role_id": 4}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    Ok(())
+}
