@@ -2,5 +2,6 @@
 //! harness that connects integration tests to it (or to a real cluster).
 
 pub mod apiserver;
+pub mod contracts;
 pub mod facade;
 pub mod harness;

@@ -738,3 +738,41 @@ async fn invitations_bind_to_the_user_who_signs_in_with_that_email() -> anyhow::
     assert_eq!(status, StatusCode::FORBIDDEN);
     Ok(())
 }
+
+#[tokio::test]
+async fn endpoints_without_data_answer_empty_shapes_to_members_only() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let member = User::new("member");
+    let outsider = User::new("outsider");
+    let slug = facade
+        .organization_with(&[(&member, OrganizationRole::Developer)])
+        .await?;
+    facade
+        .organization_with(&[(&outsider, OrganizationRole::Owner)])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+    for (method, template) in supaplane_facade::unbacked::UNBACKED_ENDPOINTS {
+        let path = template.replace("{slug}", &slug).replace("{ref}", &project);
+        let method = Method::from_bytes(method.as_bytes())?;
+        let body = (method == Method::POST).then(|| "{}".to_string());
+        let (status, answer) = facade
+            .raw(method.clone(), &path, Some(&member.token), body.clone())
+            .await;
+        assert!(status.is_success(), "{method} {path}: {status} {answer}");
+        // Empty: no list in the answer holds anything.
+        let rendered = answer.to_string();
+        assert!(!rendered.contains("[{"), "{path} invents data: {rendered}");
+        let scoped = template.contains("{slug}") || template.contains("{ref}");
+        if scoped {
+            let (status, _) = facade
+                .raw(method.clone(), &path, Some(&outsider.token), body)
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{method} {path} for an outsider"
+            );
+        }
+    }
+    Ok(())
+}
