@@ -610,8 +610,10 @@ pub async fn read_keys(state: &AppState, access: &ProjectAccess) -> ApiResult<Pr
             jwt_secret: None,
         });
     }
-    let secrets: Api<Secret> =
-        Api::namespaced(state.client.clone(), &project_namespace(&access.reference()));
+    let secrets: Api<Secret> = Api::namespaced(
+        state.client.clone(),
+        &project_namespace(&access.reference()),
+    );
     let secret = secrets
         .get_opt(supaplane_crds::constants::KEYS_SECRET_NAME)
         .await

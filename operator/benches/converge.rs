@@ -14,6 +14,7 @@ use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
 use supaplane_crds::{Project, SupabaseStatus};
+use supaplane_tests::bench::{kubeconfig, peak_rss_mb};
 use supaplane_tests::harness::TestCluster;
 
 /// Targets from the operator issue.
@@ -25,26 +26,6 @@ struct Measurement {
     converged_in: Duration,
     peak_rss_mb: f64,
     resync_writes: u64,
-}
-
-fn kubeconfig(server_url: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: bench\n  cluster:\n    server: {server_url}\ncontexts:\n- name: bench\n  context:\n    cluster: bench\n    user: bench\ncurrent-context: bench\nusers:\n- name: bench\n  user: {{}}\n"
-    )
-}
-
-fn peak_rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .and_then(|line| line.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 fn spawn_operator(

@@ -2,6 +2,7 @@
 //! harness that connects integration tests to it (or to a real cluster).
 
 pub mod apiserver;
+pub mod bench;
 pub mod contracts;
 pub mod facade;
 pub mod harness;

@@ -1,0 +1,267 @@
+//! Throughput, latency and memory of the facade's hottest reads with 1,000
+//! projects in 50 organizations. Runs the real facade binary (its own
+//! process, so its memory is its own) against the in-process test API
+//! server, and loads it over HTTP at a fixed concurrency.
+//!
+//! `cargo bench -p supaplane-facade --bench requests`
+//! (`SUPAPLANE_BENCH_CONCURRENCY`, `SUPAPLANE_BENCH_SECONDS` tune the load).
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::PostParams;
+use kube::{Api, Client};
+use serde_json::json;
+use supaplane_crds::{Organization, Project};
+use supaplane_tests::bench::{kubeconfig, peak_rss_mb};
+use supaplane_tests::harness::TestCluster;
+
+const ORGANIZATIONS: usize = 50;
+const PROJECTS: usize = 1000;
+const JWT_SECRET: &str = "bench-dashboard-jwt-secret-of-enough-length";
+const PORT: u16 = 18090;
+
+/// Targets from the facade issue.
+const THROUGHPUT_TARGET: f64 = 5000.0;
+const P99_TARGET: Duration = Duration::from_millis(5);
+const RSS_TARGET_MB: f64 = 60.0;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn token(user_id: &str) -> String {
+    let claims = json!({"sub": user_id, "email": "bench@example.com", "aud": "authenticated",
+        "exp": chrono::Utc::now().timestamp() + 3600});
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .expect("token")
+}
+
+async fn populate(client: &Client, user_id: &str) -> anyhow::Result<()> {
+    let organizations: Api<Organization> = Api::all(client.clone());
+    for index in 0..ORGANIZATIONS {
+        let organization: Organization = serde_json::from_value(json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Organization",
+            "metadata": {"name": format!("org-{index:02}")},
+            "spec": {"displayName": format!("Org {index}"),
+                     "members": [{"userId": user_id, "email": "bench@example.com", "role": "Owner"}]},
+        }))?;
+        organizations
+            .create(&PostParams::default(), &organization)
+            .await?;
+    }
+    let projects: Api<Project> = Api::all(client.clone());
+    for index in 0..PROJECTS {
+        let project: Project = serde_json::from_value(json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+            "metadata": {"name": format!("bench{index:05}")},
+            "spec": {"organization": format!("org-{:02}", index % ORGANIZATIONS),
+                     "displayName": format!("Bench {index}")},
+        }))?;
+        projects.create(&PostParams::default(), &project).await?;
+    }
+    Ok(())
+}
+
+type Http = HttpClient<HttpConnector, Empty<Bytes>>;
+
+async fn get(http: &Http, url: &str, bearer: &str) -> anyhow::Result<(u16, Bytes)> {
+    let request = hyper::Request::get(url)
+        .header("authorization", format!("Bearer {bearer}"))
+        .body(Empty::<Bytes>::new())?;
+    let response = http.request(request).await?;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok((status, body))
+}
+
+struct Load {
+    name: &'static str,
+    requests: usize,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Runs `concurrency` clients for `seconds`, each requesting the URLs
+/// `paths` gives, round robin.
+async fn load(
+    name: &'static str,
+    http: &Http,
+    bearer: &str,
+    paths: Arc<Vec<String>>,
+    concurrency: usize,
+    seconds: u64,
+) -> anyhow::Result<Load> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for worker in 0..concurrency {
+        let http = http.clone();
+        let bearer = bearer.to_string();
+        let paths = paths.clone();
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut next = worker;
+            while Instant::now() < deadline {
+                let url = &paths[next % paths.len()];
+                next += concurrency;
+                let sent = Instant::now();
+                let (status, _) = get(&http, url, &bearer).await?;
+                anyhow::ensure!(status == 200, "{url} answered {status}");
+                latencies.push(sent.elapsed());
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await??);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Ok(Load {
+        name,
+        requests: latencies.len(),
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let concurrency = env_number("SUPAPLANE_BENCH_CONCURRENCY", 16) as usize;
+    let seconds = env_number("SUPAPLANE_BENCH_SECONDS", 10);
+    let cluster = TestCluster::start().await?;
+    let server = cluster
+        .test_server()
+        .expect("the in-process test API server");
+    let client = cluster.client();
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "supaplane-system"}}))?,
+        )
+        .await?;
+    let user_id = uuid::Uuid::new_v4().to_string();
+    populate(&client, &user_id).await?;
+
+    let directory =
+        std::env::temp_dir().join(format!("supaplane-facade-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&directory)?;
+    let kubeconfig_path = directory.join("kubeconfig");
+    std::fs::write(&kubeconfig_path, kubeconfig(&server.url()))?;
+    let mut facade = std::process::Command::new(env!("CARGO_BIN_EXE_supaplane-facade"))
+        .env("KUBECONFIG", &kubeconfig_path)
+        .env("SUPAPLANE_JWT_SECRET", JWT_SECRET)
+        .env("SUPAPLANE_LISTEN_ADDRESS", format!("127.0.0.1:{PORT}"))
+        .env("POD_NAMESPACE", "supaplane-system")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+
+    let http: Http = HttpClient::builder(TokioExecutor::new()).build_http();
+    let bearer = token(&user_id);
+    let base = format!("http://127.0.0.1:{PORT}");
+    // Ready once the caches hold every project.
+    let started = Instant::now();
+    loop {
+        if let Ok((200, body)) =
+            get(&http, &format!("{base}/platform/projects?limit=1"), &bearer).await
+        {
+            let listed: serde_json::Value = serde_json::from_slice(&body)?;
+            if listed["pagination"]["count"] == PROJECTS {
+                break;
+            }
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "the facade never listed every project"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let organization_pages: Arc<Vec<String>> = Arc::new(
+        (0..ORGANIZATIONS)
+            .map(|i| format!("{base}/platform/organizations/org-{i:02}/projects?limit=96&offset=0&sort=name_asc"))
+            .collect(),
+    );
+    let project_pages: Arc<Vec<String>> = Arc::new(
+        (0..PROJECTS)
+            .map(|i| format!("{base}/platform/projects/bench{i:05}"))
+            .collect(),
+    );
+    let results = vec![
+        load(
+            "GET /platform/organizations/{slug}/projects",
+            &http,
+            &bearer,
+            organization_pages,
+            concurrency,
+            seconds,
+        )
+        .await?,
+        load(
+            "GET /platform/projects/{ref}",
+            &http,
+            &bearer,
+            project_pages,
+            concurrency,
+            seconds,
+        )
+        .await?,
+    ];
+    let rss = peak_rss_mb(facade.id());
+    facade.kill()?;
+    facade.wait()?;
+    let _ = std::fs::remove_dir_all(&directory);
+
+    println!(
+        "{PROJECTS} projects in {ORGANIZATIONS} organizations, {concurrency} concurrent clients, {seconds} s each:"
+    );
+    println!("| endpoint | requests | requests/s | p50 | p99 |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut missed = Vec::new();
+    for r in &results {
+        println!(
+            "| `{}` | {} | {:.0} | {:.2} ms | {:.2} ms |",
+            r.name,
+            r.requests,
+            r.per_second,
+            r.p50.as_secs_f64() * 1000.0,
+            r.p99.as_secs_f64() * 1000.0
+        );
+        if r.per_second < THROUGHPUT_TARGET {
+            missed.push(format!("{}: {:.0} requests/s", r.name, r.per_second));
+        }
+        if r.p99 > P99_TARGET {
+            missed.push(format!("{}: p99 {:?}", r.name, r.p99));
+        }
+    }
+    println!("facade peak RSS: {rss:.0} MB");
+    if rss > RSS_TARGET_MB {
+        missed.push(format!("peak RSS {rss:.0} MB"));
+    }
+    if !missed.is_empty() {
+        anyhow::bail!("targets missed: {}", missed.join("; "));
+    }
+    Ok(())
+}
