@@ -2,12 +2,12 @@
 //! Studio's access-token endpoints; each is a Secret in the facade's
 //! namespace holding only the token's SHA-256 hash and who it belongs to.
 
+use crate::error::ErrorBody;
 use std::collections::BTreeMap;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, PostParams};
@@ -77,7 +77,7 @@ pub fn caller_for(state: &AppState, token: &str) -> ApiResult<Caller> {
 }
 
 /// An access token as Studio lists it (never the token itself).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccessTokenResponse {
     pub id: u64,
     pub name: String,
@@ -89,14 +89,14 @@ pub struct AccessTokenResponse {
 }
 
 /// The answer to a create: the only time the token is shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedAccessTokenResponse {
     #[serde(flatten)]
     pub listed: AccessTokenResponse,
     pub token: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateAccessTokenBody {
     pub name: String,
     #[serde(default)]
@@ -129,6 +129,7 @@ fn owned_by<'a>(state: &'a AppState, caller: &'a Caller) -> impl Iterator<Item =
         .map(|s| (*s).clone())
 }
 
+#[utoipa::path(get, path = "/platform/profile/access-tokens", tag = "access tokens", responses((status = 200, body = Vec<AccessTokenResponse>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -144,6 +145,7 @@ fn find(state: &AppState, caller: &Caller, id: u64) -> ApiResult<Secret> {
         .ok_or_else(|| ApiError::NotFound(format!("Access token {id} not found")))
 }
 
+#[utoipa::path(get, path = "/platform/profile/access-tokens/{id}", tag = "access tokens", responses((status = 200, body = AccessTokenResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -152,6 +154,7 @@ async fn get_one(
     Ok(axum::Json(describe(&find(&state, &caller, id)?)))
 }
 
+#[utoipa::path(post, path = "/platform/profile/access-tokens", tag = "access tokens", request_body = CreateAccessTokenBody, responses((status = 201, body = CreatedAccessTokenResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -242,6 +245,7 @@ fn label_safe(user_id: &str) -> String {
         .collect()
 }
 
+#[utoipa::path(delete, path = "/platform/profile/access-tokens/{id}", tag = "access tokens", responses((status = 200, body = AccessTokenResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
@@ -261,13 +265,10 @@ async fn revoke(
     Ok(axum::Json(describe(&secret)))
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/platform/profile/access-tokens", get(list).post(create))
-        .route(
-            "/platform/profile/access-tokens/{id}",
-            get(get_one).delete(revoke),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, revoke))
 }
 
 #[cfg(test)]

@@ -28,9 +28,11 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    message: &'a str,
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, and for bad input what to fix.
+    pub message: String,
 }
 
 impl ApiError {
@@ -80,7 +82,7 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (self.status(), Json(ErrorBody { message: &message })).into_response()
+        (self.status(), Json(ErrorBody { message })).into_response()
     }
 }
 

@@ -28,6 +28,8 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use health::Readiness;
 use state::AppState;
@@ -35,13 +37,16 @@ use state::AppState;
 /// The whole HTTP surface: health unauthenticated, everything else behind
 /// [`auth::authenticate`], with tracing, CORS, body limits and timeouts.
 pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
-    let authenticated = Router::new()
-        .merge(profile::routes())
-        .merge(access_tokens::routes())
-        .merge(organizations::routes())
-        .merge(projects::routes())
-        .merge(v1::routes())
-        .merge(unbacked::routes())
+    let (documented, document) = api().split_for_parts();
+    let document = Arc::new(document);
+    let authenticated = documented
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let document = document.clone();
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
         .fallback(unknown_route)
         // `layer`, not `route_layer`: unknown paths need credentials too.
         .layer(middleware::from_fn_with_state(
@@ -65,6 +70,46 @@ pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
                 tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
             }),
         )
+}
+
+/// Every documented route, with the OpenAPI document generated from the
+/// handlers' annotations: the router and the document cannot drift apart.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(FacadeApi::openapi())
+        .merge(profile::routes())
+        .merge(access_tokens::routes())
+        .merge(organizations::routes())
+        .merge(projects::routes())
+        .merge(v1::routes())
+        .merge(unbacked::routes())
+}
+
+/// The document's frame: title, and the bearer scheme every operation uses.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "supaplane facade", description = "Supabase Studio's platform API and the Management API, on Kubernetes resources"),
+    modifiers(&BearerAuth)
+)]
+struct FacadeApi;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A dashboard GoTrue access token, or a personal access token (sbp_…)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
 }
 
 async fn unknown_route() -> error::ApiError {

@@ -1,10 +1,10 @@
 //! Organizations, their members, roles and invitations — all kept in the
 //! Organization resource.
 
+use crate::error::ErrorBody;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, patch};
-use axum::{Json, Router};
 use kube::api::{DeleteParams, PostParams};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use supaplane_crds::{
     Organization, OrganizationInvitation, OrganizationMember, OrganizationRole, OrganizationSpec,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access::{self, OrganizationAccess, organizations_of, role_name};
 use crate::auth::Caller;
@@ -64,6 +65,7 @@ pub fn plan_for_tier(tier: &str) -> ApiResult<&'static str> {
     }
 }
 
+#[utoipa::path(get, path = "/platform/organizations", tag = "organizations", responses((status = 200, body = Vec<OrganizationResponse>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<OrganizationResponse>> {
     Json(
         organizations_of(&state, &caller)
@@ -74,7 +76,7 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<Organiz
 }
 
 /// `CreateOrganizationBody`; billing fields are accepted and ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateOrganizationBody {
     pub name: String,
     #[serde(default = "default_tier")]
@@ -129,6 +131,7 @@ pub async fn create_organization(
     Ok(created)
 }
 
+#[utoipa::path(post, path = "/platform/organizations", tag = "organizations", request_body = CreateOrganizationBody, responses((status = 201, body = OrganizationResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -142,6 +145,7 @@ async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/platform/organizations/{slug}", tag = "organizations", responses((status = 200, body = OrganizationDetailResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -152,7 +156,7 @@ async fn get_one(
 }
 
 /// `UpdateOrganizationBody`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdateOrganizationBody {
     #[serde(default)]
     pub name: Option<String>,
@@ -161,7 +165,7 @@ pub struct UpdateOrganizationBody {
 }
 
 /// `UpdateOrganizationResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UpdateOrganizationResponse {
     pub id: u64,
     pub slug: String,
@@ -171,6 +175,7 @@ pub struct UpdateOrganizationResponse {
     pub stripe_customer_id: String,
 }
 
+#[utoipa::path(patch, path = "/platform/organizations/{slug}", tag = "organizations", request_body = UpdateOrganizationBody, responses((status = 200, body = UpdateOrganizationResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -242,6 +247,7 @@ pub async fn delete_organization(state: &AppState, access: &OrganizationAccess) 
     Ok(())
 }
 
+#[utoipa::path(delete, path = "/platform/organizations/{slug}", tag = "organizations", responses((status = 200), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
@@ -253,7 +259,7 @@ async fn remove(
 }
 
 /// `Member`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MemberResponse {
     pub gotrue_id: String,
     pub primary_email: Option<String>,
@@ -282,6 +288,7 @@ pub fn member_response(member: &OrganizationMember) -> MemberResponse {
     }
 }
 
+#[utoipa::path(get, path = "/platform/organizations/{slug}/members", tag = "organizations", responses((status = 200, body = Vec<MemberResponse>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn members(
     State(state): State<AppState>,
     caller: Caller,
@@ -299,14 +306,14 @@ async fn members(
     ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RoleProject {
     name: String,
     #[serde(rename = "ref")]
     project_ref: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RoleResponse {
     id: u64,
     base_role_id: u64,
@@ -316,12 +323,13 @@ struct RoleResponse {
 }
 
 /// `OrganizationRoleResponse`: the four fixed roles, none project-scoped.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RolesResponse {
     org_scoped_roles: Vec<RoleResponse>,
     project_scoped_roles: Vec<RoleResponse>,
 }
 
+#[utoipa::path(get, path = "/platform/organizations/{slug}/roles", tag = "organizations", responses((status = 200, body = RolesResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn roles(
     State(state): State<AppState>,
     caller: Caller,
@@ -371,11 +379,12 @@ fn keeps_an_owner(organization: &Organization) -> ApiResult<()> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct AssignRoleBody {
     role_id: u64,
 }
 
+#[utoipa::path(patch, path = "/platform/organizations/{slug}/members/{gotrue_id}", tag = "organizations", request_body = AssignRoleBody, responses((status = 200), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn assign_role(
     State(state): State<AppState>,
     caller: Caller,
@@ -414,6 +423,7 @@ async fn assign_role(
     refusal.map_or(Ok(StatusCode::OK), Err)
 }
 
+#[utoipa::path(delete, path = "/platform/organizations/{slug}/members/{gotrue_id}", tag = "organizations", responses((status = 200), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -454,7 +464,7 @@ fn invitation_id(organization: &Organization, email: &str) -> u64 {
     ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct InvitationEntry {
     id: u64,
     invited_at: String,
@@ -463,11 +473,12 @@ struct InvitationEntry {
 }
 
 /// `InvitationResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct InvitationsResponse {
     invitations: Vec<InvitationEntry>,
 }
 
+#[utoipa::path(get, path = "/platform/organizations/{slug}/members/invitations", tag = "organizations", responses((status = 200, body = InvitationsResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn invitations(
     State(state): State<AppState>,
     caller: Caller,
@@ -491,12 +502,13 @@ async fn invitations(
 }
 
 /// `CreateInvitationBody`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CreateInvitationBody {
     email: String,
     role_id: u64,
 }
 
+#[utoipa::path(post, path = "/platform/organizations/{slug}/members/invitations", tag = "organizations", request_body = CreateInvitationBody, responses((status = 201), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn invite(
     State(state): State<AppState>,
     caller: Caller,
@@ -536,6 +548,7 @@ async fn invite(
     refusal.map_or(Ok(StatusCode::CREATED), Err)
 }
 
+#[utoipa::path(delete, path = "/platform/organizations/{slug}/members/invitations/{id}", tag = "organizations", responses((status = 200), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn uninvite(
     State(state): State<AppState>,
     caller: Caller,
@@ -561,6 +574,7 @@ async fn uninvite(
 }
 
 /// Nobody reaches a free project limit here: projects are not billed.
+#[utoipa::path(get, path = "/platform/organizations/{slug}/members/reached-free-project-limit", tag = "organizations", responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn reached_free_project_limit(
     State(state): State<AppState>,
     caller: Caller,
@@ -570,29 +584,14 @@ async fn reached_free_project_limit(
     Ok(Json(Vec::new()))
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/platform/organizations", get(list).post(create))
-        .route(
-            "/platform/organizations/{slug}",
-            get(get_one).patch(update).delete(remove),
-        )
-        .route("/platform/organizations/{slug}/members", get(members))
-        .route("/platform/organizations/{slug}/roles", get(roles))
-        .route(
-            "/platform/organizations/{slug}/members/invitations",
-            get(invitations).post(invite),
-        )
-        .route(
-            "/platform/organizations/{slug}/members/invitations/{id}",
-            delete(uninvite),
-        )
-        .route(
-            "/platform/organizations/{slug}/members/reached-free-project-limit",
-            get(reached_free_project_limit),
-        )
-        .route(
-            "/platform/organizations/{slug}/members/{gotrue_id}",
-            patch(assign_role).delete(remove_member),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, update, remove))
+        .routes(routes!(members))
+        .routes(routes!(roles))
+        .routes(routes!(invitations, invite))
+        .routes(routes!(uninvite))
+        .routes(routes!(reached_free_project_limit))
+        .routes(routes!(assign_role, remove_member))
 }

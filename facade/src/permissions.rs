@@ -56,7 +56,7 @@ pub fn role_in(organization: &Organization, caller: &Caller) -> Option<Organizat
 /// One entry of Studio's permission list (`AccessControlPermission`).
 /// Studio grants an action on a resource when a non-restrictive entry
 /// matches and no restrictive one does; `%` is a wildcard.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct StudioPermission {
     pub organization_id: u64,
     pub organization_slug: String,

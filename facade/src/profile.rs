@@ -3,14 +3,15 @@
 //! sign-in audit. Signing in also turns pending invitations for the user's
 //! email into memberships.
 
+use crate::error::ErrorBody;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use kube::Api;
 use kube::api::PostParams;
 use serde::Serialize;
 use supaplane_crds::{Organization, OrganizationMember};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access::organizations_of;
 use crate::auth::Caller;
@@ -20,7 +21,7 @@ use crate::permissions::{StudioPermission, studio_permissions};
 use crate::state::{AppState, await_cached, includes_write};
 
 /// `ProfileResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProfileResponse {
     pub id: u64,
     pub gotrue_id: String,
@@ -67,6 +68,7 @@ fn profile_of(caller: &Caller) -> ProfileResponse {
     }
 }
 
+#[utoipa::path(get, path = "/platform/profile", tag = "profile", responses((status = 200, body = ProfileResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn get_profile(
     State(state): State<AppState>,
     caller: Caller,
@@ -77,6 +79,7 @@ async fn get_profile(
 
 /// Studio creates the profile on first sign-in; ours comes from the
 /// identity, so creating is reading.
+#[utoipa::path(post, path = "/platform/profile", tag = "profile", responses((status = 201, body = ProfileResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn create_profile(
     State(state): State<AppState>,
     caller: Caller,
@@ -85,6 +88,7 @@ async fn create_profile(
     Ok((StatusCode::CREATED, Json(profile_of(&caller))))
 }
 
+#[utoipa::path(get, path = "/platform/profile/permissions", tag = "profile", responses((status = 200, body = Vec<StudioPermission>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn permissions(State(state): State<AppState>, caller: Caller) -> Json<Vec<StudioPermission>> {
     Json(
         organizations_of(&state, &caller)
@@ -94,6 +98,7 @@ async fn permissions(State(state): State<AppState>, caller: Caller) -> Json<Vec<
     )
 }
 
+#[utoipa::path(post, path = "/platform/profile/audit-login", tag = "profile", responses((status = 201), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn audit_login(caller: Caller) -> StatusCode {
     tracing::info!(user = %caller.user_id, "dashboard sign-in");
     StatusCode::CREATED
@@ -191,9 +196,9 @@ pub async fn update_organization(
     ))
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/platform/profile", get(get_profile).post(create_profile))
-        .route("/platform/profile/permissions", get(permissions))
-        .route("/platform/profile/audit-login", post(audit_login))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_profile, create_profile))
+        .routes(routes!(permissions))
+        .routes(routes!(audit_login))
 }

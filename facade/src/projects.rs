@@ -2,12 +2,13 @@
 //! keys, status, pause, restore and delete — all on the Project resource
 //! and, for keys, the project's keys Secret.
 
+use crate::error::ErrorBody;
 use std::collections::BTreeMap;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
@@ -33,7 +34,7 @@ use crate::state::{AppState, await_cached, includes_write};
 use crate::validate;
 
 /// Paging and ordering of project lists.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ListQuery {
     #[serde(default)]
     pub limit: Option<usize>,
@@ -109,6 +110,7 @@ fn by_creation(a: &Project, b: &Project) -> std::cmp::Ordering {
         .then_with(|| a.name_any().cmp(&b.name_any()))
 }
 
+#[utoipa::path(get, path = "/platform/organizations/{slug}/projects", tag = "projects", responses((status = 200, body = OrganizationProjectsResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn organization_projects(
     State(state): State<AppState>,
     caller: Caller,
@@ -133,6 +135,7 @@ async fn organization_projects(
     }))
 }
 
+#[utoipa::path(get, path = "/platform/projects", tag = "projects", responses((status = 200, body = ProjectsResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn all_projects(
     State(state): State<AppState>,
     caller: Caller,
@@ -172,7 +175,7 @@ async fn all_projects(
 }
 
 /// Region choice as Studio sends it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegionSelection {
     #[serde(rename = "type")]
     pub kind: String,
@@ -181,7 +184,7 @@ pub struct RegionSelection {
 
 /// `CreateProjectBody`: what Studio (and, with a subset, `/v1`) sends.
 /// Fields we do not use are accepted and ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateProjectBody {
     pub name: String,
     pub organization_slug: String,
@@ -391,6 +394,7 @@ pub async fn create_project(
     }
 }
 
+#[utoipa::path(post, path = "/platform/projects", tag = "projects", request_body = CreateProjectBody, responses((status = 201, body = CreateProjectResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -408,6 +412,7 @@ async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/platform/projects/{ref}", tag = "projects", responses((status = 200, body = ProjectDetailResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn detail(
     State(state): State<AppState>,
     caller: Caller,
@@ -421,13 +426,13 @@ async fn detail(
     )))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct UpdateProjectBody {
     name: String,
 }
 
 /// `ProjectRefResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProjectRefResponse {
     pub id: u64,
     #[serde(rename = "ref")]
@@ -470,6 +475,7 @@ async fn patch_spec(
     Ok(written)
 }
 
+#[utoipa::path(patch, path = "/platform/projects/{ref}", tag = "projects", request_body = UpdateProjectBody, responses((status = 200, body = ProjectRefResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn rename(
     State(state): State<AppState>,
     caller: Caller,
@@ -504,6 +510,7 @@ pub async fn set_paused(
     patch_spec(state, &access.reference(), json!({ "paused": paused })).await
 }
 
+#[utoipa::path(post, path = "/platform/projects/{ref}/pause", tag = "projects", responses((status = 200), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn pause(
     State(state): State<AppState>,
     caller: Caller,
@@ -514,6 +521,7 @@ async fn pause(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(post, path = "/platform/projects/{ref}/restore", tag = "projects", responses((status = 200, body = ProjectRefResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn restore(
     State(state): State<AppState>,
     caller: Caller,
@@ -525,7 +533,7 @@ async fn restore(
 }
 
 /// `PauseStatusResponse`: a paused project can always be restored here.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct PauseStatusResponse {
     can_restore: bool,
     last_paused_on: Option<String>,
@@ -534,6 +542,7 @@ struct PauseStatusResponse {
     remaining_days_till_restore_disabled: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/platform/projects/{ref}/pause/status", tag = "projects", responses((status = 200, body = PauseStatusResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn pause_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -565,6 +574,7 @@ pub async fn delete_project(state: &AppState, access: &ProjectAccess) -> ApiResu
     Ok(())
 }
 
+#[utoipa::path(delete, path = "/platform/projects/{ref}", tag = "projects", responses((status = 200, body = ProjectRefResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
@@ -575,11 +585,12 @@ async fn remove(
     Ok(Json(ProjectRefResponse::new(&access.project)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ProjectStatusResponse {
     status: String,
 }
 
+#[utoipa::path(get, path = "/platform/projects/{ref}/status", tag = "projects", responses((status = 200, body = ProjectStatusResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn project_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -636,14 +647,14 @@ pub async fn read_keys(state: &AppState, access: &ProjectAccess) -> ApiResult<Pr
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ServiceApiKey {
     api_key: String,
     name: &'static str,
     tags: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AppConfig {
     db_schema: &'static str,
     endpoint: String,
@@ -651,7 +662,7 @@ struct AppConfig {
 }
 
 /// `ProjectSettingsResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ProjectSettingsResponse {
     #[serde(rename = "ref")]
     project_ref: String,
@@ -674,6 +685,7 @@ struct ProjectSettingsResponse {
     is_sensitive: bool,
 }
 
+#[utoipa::path(get, path = "/platform/projects/{ref}/settings", tag = "projects", responses((status = 200, body = ProjectSettingsResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn settings(
     State(state): State<AppState>,
     caller: Caller,
@@ -724,7 +736,7 @@ async fn settings(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DatabaseDetail {
     identifier: String,
     db_host: String,
@@ -742,6 +754,7 @@ struct DatabaseDetail {
     inserted_at: String,
 }
 
+#[utoipa::path(get, path = "/platform/projects/{ref}/databases", tag = "projects", responses((status = 200, body = Vec<DatabaseDetail>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn databases(
     State(state): State<AppState>,
     caller: Caller,
@@ -767,12 +780,13 @@ async fn databases(
     }]))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DatabaseStatus {
     identifier: String,
     status: String,
 }
 
+#[utoipa::path(get, path = "/platform/projects/{ref}/databases-statuses", tag = "projects", responses((status = 200, body = Vec<DatabaseStatus>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn databases_statuses(
     State(state): State<AppState>,
     caller: Caller,
@@ -786,7 +800,7 @@ async fn databases_statuses(
     }]))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SmartGroup {
     code: &'static str,
     name: &'static str,
@@ -794,7 +808,7 @@ struct SmartGroup {
     kind: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SpecificRegion {
     code: String,
     name: String,
@@ -803,14 +817,14 @@ struct SpecificRegion {
     kind: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RegionChoices {
     #[serde(rename = "smartGroup")]
     smart_group: Vec<SmartGroup>,
     specific: Vec<SpecificRegion>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RegionRecommendations {
     #[serde(rename = "smartGroup")]
     smart_group: SmartGroup,
@@ -818,12 +832,13 @@ struct RegionRecommendations {
 }
 
 /// `RegionsInfo`, from the facade's configured regions.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RegionsInfo {
     all: RegionChoices,
     recommendations: RegionRecommendations,
 }
 
+#[utoipa::path(get, path = "/platform/projects/available-regions", tag = "projects", responses((status = 200, body = RegionsInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn available_regions(State(state): State<AppState>, _caller: Caller) -> Json<RegionsInfo> {
     let specific = || {
         state
@@ -855,29 +870,17 @@ async fn available_regions(State(state): State<AppState>, _caller: Caller) -> Js
     })
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/platform/projects", get(all_projects).post(create))
-        .route(
-            "/platform/projects/available-regions",
-            get(available_regions),
-        )
-        .route(
-            "/platform/organizations/{slug}/projects",
-            get(organization_projects),
-        )
-        .route(
-            "/platform/projects/{ref}",
-            get(detail).patch(rename).delete(remove),
-        )
-        .route("/platform/projects/{ref}/status", get(project_status))
-        .route("/platform/projects/{ref}/settings", get(settings))
-        .route("/platform/projects/{ref}/pause", post(pause))
-        .route("/platform/projects/{ref}/pause/status", get(pause_status))
-        .route("/platform/projects/{ref}/restore", post(restore))
-        .route("/platform/projects/{ref}/databases", get(databases))
-        .route(
-            "/platform/projects/{ref}/databases-statuses",
-            get(databases_statuses),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(all_projects, create))
+        .routes(routes!(available_regions))
+        .routes(routes!(organization_projects))
+        .routes(routes!(detail, rename, remove))
+        .routes(routes!(project_status))
+        .routes(routes!(settings))
+        .routes(routes!(pause))
+        .routes(routes!(pause_status))
+        .routes(routes!(restore))
+        .routes(routes!(databases))
+        .routes(routes!(databases_statuses))
 }

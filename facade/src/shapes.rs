@@ -22,7 +22,7 @@ pub fn created_at(meta: &kube::api::ObjectMeta) -> String {
 /// Our provider label: every project runs on the operator's cluster.
 pub const CLOUD_PROVIDER: &str = "AWS_K8S";
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Plan {
     pub id: &'static str,
     pub name: &'static str,
@@ -55,7 +55,7 @@ pub fn plan_of(organization: &Organization) -> Plan {
 }
 
 /// `OrganizationResponse`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrganizationResponse {
     pub id: u64,
     pub slug: String,
@@ -99,7 +99,7 @@ impl OrganizationResponse {
 }
 
 /// `OrganizationSlugResponse`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrganizationDetailResponse {
     pub id: u64,
     pub slug: String,
@@ -196,7 +196,7 @@ pub fn anon_key(project: &Project) -> Option<String> {
 }
 
 /// A project's primary database, as the organization project list shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectDatabaseSummary {
     pub identifier: String,
     #[serde(rename = "type")]
@@ -235,7 +235,7 @@ fn volume_gb(quantity: &str) -> Option<u64> {
 }
 
 /// One entry of `OrganizationProjectsResponse.projects`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrganizationProject {
     #[serde(rename = "ref")]
     pub project_ref: String,
@@ -273,14 +273,14 @@ impl OrganizationProject {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Pagination {
     pub count: usize,
     pub limit: usize,
     pub offset: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrganizationProjectsResponse {
     pub pagination: Pagination,
     pub projects: Vec<OrganizationProject>,
@@ -288,7 +288,7 @@ pub struct OrganizationProjectsResponse {
 
 /// One entry of `ListProjectsPaginatedResponse.projects`, and (with the
 /// keys) the body of `CreateProjectResponse`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectSummary {
     pub id: u64,
     #[serde(rename = "ref")]
@@ -330,7 +330,7 @@ impl ProjectSummary {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectsResponse {
     pub pagination: Pagination,
     pub projects: Vec<ProjectSummary>,
@@ -339,7 +339,7 @@ pub struct ProjectsResponse {
 /// `CreateProjectResponse`: the summary plus endpoint and keys. The keys
 /// do not exist yet when a project is created; they are empty until the
 /// operator generates them, and then read through the settings.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreateProjectResponse {
     #[serde(flatten)]
     pub summary: ProjectSummary,
@@ -349,7 +349,7 @@ pub struct CreateProjectResponse {
 }
 
 /// `ProjectDetailResponse`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectDetailResponse {
     pub id: u64,
     #[serde(rename = "ref")]

@@ -4,12 +4,13 @@
 //! may see the organization or project, so no page errors; none invents
 //! data. README's coverage table lists them.
 
+use crate::error::ErrorBody;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access;
 use crate::auth::Caller;
@@ -51,29 +52,39 @@ fn empty_list() -> Json<Vec<Value>> {
     Json(Vec::new())
 }
 
+#[utoipa::path(get, path = "/platform/telemetry/feature-flags", tag = "not backed yet", responses((status = 200, body = Object), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn feature_flags(_caller: Caller) -> Json<Map<String, Value>> {
     Json(Map::new())
 }
 
-async fn telemetry_accepted(_caller: Caller) -> StatusCode {
+#[utoipa::path(post, path = "/platform/telemetry/identify", tag = "not backed yet", responses((status = 204), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
+async fn telemetry_identify(_caller: Caller) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+#[utoipa::path(post, path = "/platform/telemetry/event", tag = "not backed yet", responses((status = 204), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
+async fn telemetry_event(_caller: Caller) -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+#[utoipa::path(get, path = "/platform/notifications", tag = "not backed yet", responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn notifications(_caller: Caller) -> Json<Vec<Value>> {
     empty_list()
 }
 
+#[utoipa::path(get, path = "/platform/stripe/invoices/overdue", tag = "not backed yet", responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn overdue_invoices(_caller: Caller) -> Json<Vec<Value>> {
     empty_list()
 }
 
+#[utoipa::path(get, path = "/platform/projects-resource-warnings", tag = "not backed yet", responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn resource_warnings(_caller: Caller) -> Json<Vec<Value>> {
     empty_list()
 }
 
 /// `GetSubscriptionResponse` for an organization billed nothing: its plan
 /// label, no addons, no billing periods.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Subscription {
     plan: Plan,
     addons: Vec<Value>,
@@ -88,6 +99,7 @@ struct Subscription {
     usage_billing_enabled: bool,
 }
 
+#[utoipa::path(get, path = "/platform/organizations/{slug}/billing/subscription", tag = "not backed yet", responses((status = 200, body = Subscription), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn subscription(
     State(state): State<AppState>,
     caller: Caller,
@@ -109,11 +121,12 @@ async fn subscription(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Entitlements {
     entitlements: Vec<Value>,
 }
 
+#[utoipa::path(get, path = "/platform/organizations/{slug}/entitlements", tag = "not backed yet", responses((status = 200, body = Entitlements), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn entitlements(
     State(state): State<AppState>,
     caller: Caller,
@@ -125,12 +138,13 @@ async fn entitlements(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct OrganizationUsage {
     usage_billing_enabled: bool,
     usages: Vec<Value>,
 }
 
+#[utoipa::path(get, path = "/platform/organizations/{slug}/usage", tag = "not backed yet", responses((status = 200, body = OrganizationUsage), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn usage(
     State(state): State<AppState>,
     caller: Caller,
@@ -143,7 +157,7 @@ async fn usage(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Addons {
     #[serde(rename = "ref")]
     project_ref: String,
@@ -151,6 +165,7 @@ struct Addons {
     available_addons: Vec<Value>,
 }
 
+#[utoipa::path(get, path = "/platform/projects/{ref}/billing/addons", tag = "not backed yet", responses((status = 200, body = Addons), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn addons(
     State(state): State<AppState>,
     caller: Caller,
@@ -164,11 +179,12 @@ async fn addons(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct NetworkBans {
     banned_ipv4_addresses: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/v1/projects/{ref}/network-bans/retrieve", tag = "not backed yet", responses((status = 200, body = NetworkBans), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn network_bans(
     State(state): State<AppState>,
     caller: Caller,
@@ -181,20 +197,48 @@ async fn network_bans(
 }
 
 async fn project_empty_list(
+    state: &AppState,
+    caller: &Caller,
+    project_ref: &str,
+) -> ApiResult<Json<Vec<Value>>> {
+    access::project(state, caller, project_ref)?;
+    Ok(empty_list())
+}
+
+#[utoipa::path(get, path = "/v1/projects/{ref}/branches", tag = "not backed yet", responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
+async fn branches(
     State(state): State<AppState>,
     caller: Caller,
     Path(project_ref): Path<String>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    access::project(&state, &caller, &project_ref)?;
-    Ok(empty_list())
+    project_empty_list(&state, &caller, &project_ref).await
 }
 
-#[derive(Debug, Serialize)]
+#[utoipa::path(get, path = "/platform/projects/{ref}/run-lints", tag = "not backed yet", responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
+async fn run_lints(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<Vec<Value>>> {
+    project_empty_list(&state, &caller, &project_ref).await
+}
+
+#[utoipa::path(get, path = "/platform/projects/{ref}/load-balancers", tag = "not backed yet", responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
+async fn load_balancers(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<Vec<Value>>> {
+    project_empty_list(&state, &caller, &project_ref).await
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct UpgradeStatus {
     #[serde(rename = "databaseUpgradeStatus")]
     database_upgrade_status: Option<Value>,
 }
 
+#[utoipa::path(get, path = "/v1/projects/{ref}/upgrade/status", tag = "not backed yet", responses((status = 200, body = UpgradeStatus), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn upgrade_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -206,7 +250,7 @@ async fn upgrade_status(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Backups {
     region: String,
     pitr_enabled: bool,
@@ -216,6 +260,7 @@ struct Backups {
     physical_backup_data: Map<String, Value>,
 }
 
+#[utoipa::path(get, path = "/platform/database/{ref}/backups", tag = "not backed yet", responses((status = 200, body = Backups), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn backups(
     State(state): State<AppState>,
     caller: Caller,
@@ -231,11 +276,12 @@ async fn backups(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AnalyticsResult {
     result: Vec<Value>,
 }
 
+#[utoipa::path(get, path = "/platform/projects/{ref}/analytics/endpoints/{endpoint}", tag = "not backed yet", responses((status = 200, body = AnalyticsResult), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn analytics(
     State(state): State<AppState>,
     caller: Caller,
@@ -245,12 +291,13 @@ async fn analytics(
     Ok(Json(AnalyticsResult { result: Vec::new() }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ContentPage {
     data: Vec<Value>,
     cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/platform/projects/{ref}/content", tag = "not backed yet", responses((status = 200, body = ContentPage), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn content(
     State(state): State<AppState>,
     caller: Caller,
@@ -263,45 +310,24 @@ async fn content(
     }))
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/platform/telemetry/feature-flags", get(feature_flags))
-        .route("/platform/telemetry/identify", post(telemetry_accepted))
-        .route("/platform/telemetry/event", post(telemetry_accepted))
-        .route("/platform/notifications", get(notifications))
-        .route("/platform/stripe/invoices/overdue", get(overdue_invoices))
-        .route(
-            "/platform/projects-resource-warnings",
-            get(resource_warnings),
-        )
-        .route(
-            "/platform/organizations/{slug}/billing/subscription",
-            get(subscription),
-        )
-        .route(
-            "/platform/organizations/{slug}/entitlements",
-            get(entitlements),
-        )
-        .route("/platform/organizations/{slug}/usage", get(usage))
-        .route("/platform/projects/{ref}/billing/addons", get(addons))
-        .route(
-            "/v1/projects/{ref}/network-bans/retrieve",
-            post(network_bans),
-        )
-        .route("/v1/projects/{ref}/branches", get(project_empty_list))
-        .route("/v1/projects/{ref}/upgrade/status", get(upgrade_status))
-        .route(
-            "/platform/projects/{ref}/run-lints",
-            get(project_empty_list),
-        )
-        .route("/platform/database/{ref}/backups", get(backups))
-        .route(
-            "/platform/projects/{ref}/load-balancers",
-            get(project_empty_list),
-        )
-        .route(
-            "/platform/projects/{ref}/analytics/endpoints/{endpoint}",
-            get(analytics),
-        )
-        .route("/platform/projects/{ref}/content", get(content))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(feature_flags))
+        .routes(routes!(telemetry_identify))
+        .routes(routes!(telemetry_event))
+        .routes(routes!(notifications))
+        .routes(routes!(overdue_invoices))
+        .routes(routes!(resource_warnings))
+        .routes(routes!(subscription))
+        .routes(routes!(entitlements))
+        .routes(routes!(usage))
+        .routes(routes!(addons))
+        .routes(routes!(network_bans))
+        .routes(routes!(branches))
+        .routes(routes!(upgrade_status))
+        .routes(routes!(run_lints))
+        .routes(routes!(backups))
+        .routes(routes!(load_balancers))
+        .routes(routes!(analytics))
+        .routes(routes!(content))
 }

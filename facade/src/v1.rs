@@ -1,14 +1,15 @@
 //! The Management API's core (`/v1`), with the request and response shapes
 //! of its OpenAPI document, over the same operations Studio uses.
 
+use crate::error::ErrorBody;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use kube::ResourceExt;
 use serde::{Deserialize, Serialize};
 use supaplane_crds::conditions;
 use supaplane_crds::{Organization, Project, SupabaseStatus};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access::{self, organizations_of, role_name};
 use crate::auth::Caller;
@@ -21,7 +22,7 @@ use crate::shapes::{created_at, database_host, status_of, status_text};
 use crate::state::AppState;
 
 /// `OrganizationResponseV1`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrganizationV1 {
     pub id: String,
     pub slug: String,
@@ -38,6 +39,7 @@ impl OrganizationV1 {
     }
 }
 
+#[utoipa::path(get, path = "/v1/organizations", tag = "management api", responses((status = 200, body = Vec<OrganizationV1>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn organizations(State(state): State<AppState>, caller: Caller) -> Json<Vec<OrganizationV1>> {
     Json(
         organizations_of(&state, &caller)
@@ -47,11 +49,12 @@ async fn organizations(State(state): State<AppState>, caller: Caller) -> Json<Ve
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CreateOrganizationV1 {
     name: String,
 }
 
+#[utoipa::path(post, path = "/v1/organizations", tag = "management api", request_body = CreateOrganizationV1, responses((status = 201, body = OrganizationV1), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn create_org(
     State(state): State<AppState>,
     caller: Caller,
@@ -62,7 +65,7 @@ async fn create_org(
 }
 
 /// `V1OrganizationSlugResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct OrganizationDetailV1 {
     id: String,
     name: String,
@@ -71,6 +74,7 @@ struct OrganizationDetailV1 {
     allowed_release_channels: Vec<&'static str>,
 }
 
+#[utoipa::path(get, path = "/v1/organizations/{slug}", tag = "management api", responses((status = 200, body = OrganizationDetailV1), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn organization(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,7 +91,7 @@ async fn organization(
 }
 
 /// `V1OrganizationMemberResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct MemberV1 {
     user_id: String,
     user_name: String,
@@ -96,6 +100,7 @@ struct MemberV1 {
     mfa_enabled: bool,
 }
 
+#[utoipa::path(get, path = "/v1/organizations/{slug}/members", tag = "management api", responses((status = 200, body = Vec<MemberV1>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn members(
     State(state): State<AppState>,
     caller: Caller,
@@ -119,7 +124,7 @@ async fn members(
     ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DatabaseV1 {
     host: String,
     version: String,
@@ -128,7 +133,7 @@ struct DatabaseV1 {
 }
 
 /// `V1ProjectWithDatabaseResponse` (and, without `database`, `V1ProjectResponse`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ProjectV1 {
     id: String,
     #[serde(rename = "ref")]
@@ -162,6 +167,7 @@ fn project_v1(project: &Project, with_database: bool) -> ProjectV1 {
     }
 }
 
+#[utoipa::path(get, path = "/v1/projects", tag = "management api", responses((status = 200, body = Vec<ProjectV1>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn projects(State(state): State<AppState>, caller: Caller) -> Json<Vec<ProjectV1>> {
     let organizations = organizations_of(&state, &caller);
     let mut visible: Vec<ProjectV1> = state
@@ -179,6 +185,7 @@ async fn projects(State(state): State<AppState>, caller: Caller) -> Json<Vec<Pro
     Json(visible)
 }
 
+#[utoipa::path(post, path = "/v1/projects", tag = "management api", request_body = CreateProjectBody, responses((status = 201, body = ProjectV1), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -188,6 +195,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(project_v1(&project, false))))
 }
 
+#[utoipa::path(get, path = "/v1/projects/{ref}", tag = "management api", responses((status = 200, body = ProjectV1), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn project(
     State(state): State<AppState>,
     caller: Caller,
@@ -197,6 +205,7 @@ async fn project(
     Ok(Json(project_v1(&access.project, true)))
 }
 
+#[utoipa::path(delete, path = "/v1/projects/{ref}", tag = "management api", responses((status = 200, body = ProjectRefResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
@@ -207,6 +216,7 @@ async fn remove(
     Ok(Json(ProjectRefResponse::new(&access.project)))
 }
 
+#[utoipa::path(post, path = "/v1/projects/{ref}/pause", tag = "management api", responses((status = 200), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn pause(
     State(state): State<AppState>,
     caller: Caller,
@@ -217,6 +227,7 @@ async fn pause(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(post, path = "/v1/projects/{ref}/restore", tag = "management api", responses((status = 200), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn restore(
     State(state): State<AppState>,
     caller: Caller,
@@ -227,13 +238,13 @@ async fn restore(
     Ok(StatusCode::OK)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct HealthQuery {
     services: Option<String>,
 }
 
 /// `V1ServiceHealthResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ServiceHealth {
     name: String,
     healthy: bool,
@@ -278,6 +289,7 @@ fn service_health(project: &Project, service: &str, condition: &str) -> ServiceH
     }
 }
 
+#[utoipa::path(get, path = "/v1/projects/{ref}/health", tag = "management api", responses((status = 200, body = Vec<ServiceHealth>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn health(
     State(state): State<AppState>,
     caller: Caller,
@@ -306,7 +318,7 @@ async fn health(
 }
 
 /// `ApiKeyResponse`, for the legacy JWT keys a project has.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ApiKey {
     name: &'static str,
     api_key: Option<String>,
@@ -334,6 +346,7 @@ fn legacy_key(name: &'static str, api_key: String) -> ApiKey {
     }
 }
 
+#[utoipa::path(get, path = "/v1/projects/{ref}/api-keys", tag = "management api", responses((status = 200, body = Vec<ApiKey>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn api_keys(
     State(state): State<AppState>,
     caller: Caller,
@@ -353,15 +366,15 @@ async fn api_keys(
     Ok(Json(answer))
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/organizations", get(organizations).post(create_org))
-        .route("/v1/organizations/{slug}", get(organization))
-        .route("/v1/organizations/{slug}/members", get(members))
-        .route("/v1/projects", get(projects).post(create))
-        .route("/v1/projects/{ref}", get(project).delete(remove))
-        .route("/v1/projects/{ref}/pause", post(pause))
-        .route("/v1/projects/{ref}/restore", post(restore))
-        .route("/v1/projects/{ref}/health", get(health))
-        .route("/v1/projects/{ref}/api-keys", get(api_keys))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(organizations, create_org))
+        .routes(routes!(organization))
+        .routes(routes!(members))
+        .routes(routes!(projects, create))
+        .routes(routes!(project, remove))
+        .routes(routes!(pause))
+        .routes(routes!(restore))
+        .routes(routes!(health))
+        .routes(routes!(api_keys))
 }
