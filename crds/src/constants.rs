@@ -58,6 +58,18 @@ pub mod keys_secret {
     pub const VAULT_KEY: &str = "vault-key";
 }
 
+/// How every project's PostgREST is configured (the self-hosting defaults).
+pub mod postgrest {
+    /// Schemas PostgREST serves.
+    pub const SCHEMAS: &str = "public,storage,graphql_public";
+    /// Most rows one request returns.
+    pub const MAX_ROWS: u32 = 1000;
+    /// Schemas added to the search path.
+    pub const EXTRA_SEARCH_PATH: &str = "public";
+    /// The role of requests without a user.
+    pub const ANON_ROLE: &str = "anon";
+}
+
 /// The namespace that holds a project's stack.
 pub fn project_namespace(project_ref: &str) -> String {
     format!("project-{project_ref}")

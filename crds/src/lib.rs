@@ -4,6 +4,7 @@
 
 pub mod conditions;
 pub mod constants;
+pub mod images;
 pub mod organization;
 pub mod project;
 

@@ -12,6 +12,7 @@ pub mod ids;
 pub mod organizations;
 pub mod permissions;
 pub mod profile;
+pub mod project_config;
 pub mod projects;
 pub mod shapes;
 pub mod state;
@@ -80,6 +81,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(access_tokens::routes())
         .merge(organizations::routes())
         .merge(projects::routes())
+        .merge(project_config::routes())
         .merge(v1::routes())
         .merge(unbacked::routes())
 }

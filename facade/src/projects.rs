@@ -229,20 +229,17 @@ fn check_create(state: &AppState, body: &CreateProjectBody) -> ApiResult<NewProj
         .or_else(|| body.db_region.clone())
         .or_else(|| body.region.clone());
     let region = match asked {
-        Some(code) => regions
+        // A configured region, by code or by the name Studio shows.
+        Some(asked) => match regions
             .iter()
-            .find(|r| r.code == code)
-            .map(|r| r.code.clone())
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "region {code:?} is not offered; choose one of: {}",
-                    regions
-                        .iter()
-                        .map(|r| r.code.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })?,
+            .find(|r| r.code == asked || r.name.eq_ignore_ascii_case(&asked))
+        {
+            Some(region) => region.code.clone(),
+            // Studio without smart regions offers its own region names;
+            // every project runs on this cluster, so any such name is kept
+            // as the label the user chose.
+            None => validate::display_name("db_region", &asked)?,
+        },
         // A smart group ("closest region") or nothing: the first region.
         None => regions
             .first()
@@ -257,12 +254,13 @@ fn check_create(state: &AppState, body: &CreateProjectBody) -> ApiResult<NewProj
             ))
         })?,
     };
+    let offered = supaplane_crds::images::pinned_postgres_major();
     let postgres_version = match body.postgres_engine.as_deref() {
-        None | Some("15") => "15".to_string(),
-        Some("17") => "17".to_string(),
+        None => offered.to_string(),
+        Some(engine) if engine == offered => offered.to_string(),
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
-                "postgres_engine {other:?} is not offered; choose 15 or 17"
+                "postgres_engine {other:?} is not offered; the pinned image runs Postgres {offered}"
             )));
         }
     };
@@ -654,11 +652,13 @@ struct ServiceApiKey {
     tags: &'static str,
 }
 
+/// Studio builds URLs as `{protocol}://{endpoint}`: hosts without scheme.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AppConfig {
     db_schema: &'static str,
     endpoint: String,
     storage_endpoint: String,
+    protocol: String,
 }
 
 /// `ProjectSettingsResponse`.
@@ -683,6 +683,17 @@ struct ProjectSettingsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     jwt_secret: Option<String>,
     is_sensitive: bool,
+}
+
+fn app_config(api_url: &str) -> AppConfig {
+    let (protocol, host) = api_url.split_once("://").unwrap_or(("https", api_url));
+    let host = host.trim_end_matches('/').to_string();
+    AppConfig {
+        db_schema: "public",
+        storage_endpoint: host.clone(),
+        endpoint: host,
+        protocol: protocol.to_string(),
+    }
 }
 
 #[utoipa::path(get, path = "/platform/projects/{ref}/settings", tag = "projects", responses((status = 200, body = ProjectSettingsResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
@@ -725,11 +736,7 @@ async fn settings(
         db_port: shapes::database_port(project),
         db_user: "postgres",
         ssl_enforced: false,
-        app_config: AppConfig {
-            db_schema: "public",
-            storage_endpoint: format!("{endpoint}/storage/v1"),
-            endpoint,
-        },
+        app_config: app_config(&endpoint),
         service_api_keys,
         jwt_secret: keys.jwt_secret,
         is_sensitive: false,

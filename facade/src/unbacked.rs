@@ -46,6 +46,9 @@ pub const UNBACKED_ENDPOINTS: &[(&str, &str)] = &[
         "/platform/projects/{ref}/analytics/endpoints/usage.api-requests-count",
     ),
     ("GET", "/platform/projects/{ref}/content"),
+    ("GET", "/platform/organizations/{slug}/oauth/apps"),
+    ("GET", "/platform/integrations/{slug}"),
+    ("GET", "/platform/integrations/github/connections"),
 ];
 
 fn empty_list() -> Json<Vec<Value>> {
@@ -310,6 +313,38 @@ async fn content(
     }))
 }
 
+#[utoipa::path(get, path = "/platform/organizations/{slug}/oauth/apps", tag = "not backed yet", responses((status = 200, body = Vec<serde_json::Value>), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
+async fn oauth_apps(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Vec<Value>>> {
+    access::organization(&state, &caller, &slug)?;
+    Ok(empty_list())
+}
+
+#[utoipa::path(get, path = "/platform/integrations/{slug}", tag = "not backed yet", responses((status = 200, body = Vec<serde_json::Value>), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
+async fn integrations(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Vec<Value>>> {
+    access::organization(&state, &caller, &slug)?;
+    Ok(empty_list())
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct GitHubConnections {
+    connections: Vec<Value>,
+}
+
+#[utoipa::path(get, path = "/platform/integrations/github/connections", tag = "not backed yet", responses((status = 200, body = GitHubConnections)), security(("bearer" = [])))]
+async fn github_connections(_caller: Caller) -> Json<GitHubConnections> {
+    Json(GitHubConnections {
+        connections: Vec::new(),
+    })
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(feature_flags))
@@ -330,4 +365,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(load_balancers))
         .routes(routes!(analytics))
         .routes(routes!(content))
+        .routes(routes!(oauth_apps))
+        .routes(routes!(integrations))
+        .routes(routes!(github_connections))
 }

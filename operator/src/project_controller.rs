@@ -109,7 +109,9 @@ pub async fn run(context: Arc<Context>) {
     controller
         // Bounded, so a fleet of new Projects is worked through at a steady
         // pace and memory stays flat instead of every reconcile at once.
-        .with_config(kube::runtime::controller::Config::default().concurrency(RECONCILE_CONCURRENCY))
+        .with_config(
+            kube::runtime::controller::Config::default().concurrency(RECONCILE_CONCURRENCY),
+        )
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {

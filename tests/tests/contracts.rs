@@ -145,6 +145,25 @@ async fn v1_responses_follow_the_management_api_contract() -> anyhow::Result<()>
         )
         .await;
     assert_eq!(keys[0]["api_key"], "anon.jwt.value");
+    for (path, template) in [
+        ("api-keys/legacy", "/v1/projects/{ref}/api-keys/legacy"),
+        (
+            "config/auth/signing-keys",
+            "/v1/projects/{ref}/config/auth/signing-keys",
+        ),
+        (
+            "config/auth/signing-keys/legacy",
+            "/v1/projects/{ref}/config/auth/signing-keys/legacy",
+        ),
+    ] {
+        api.call(
+            Method::GET,
+            &format!("/v1/projects/{project_ref}/{path}"),
+            template,
+            None,
+        )
+        .await;
+    }
     api.call(
         Method::POST,
         &format!("/v1/projects/{project_ref}/pause"),
@@ -166,7 +185,7 @@ async fn v1_responses_follow_the_management_api_contract() -> anyhow::Result<()>
         None,
     )
     .await;
-    assert_eq!(api.checked, 12);
+    assert_eq!(api.checked, 15);
     Ok(())
 }
 

@@ -635,9 +635,14 @@ async fn bad_input_gets_a_clear_error_and_creates_nothing() -> anyhow::Result<()
             body["db_pass"] = json!("short");
             body.to_string()
         }),
-        ("unknown region".into(), {
+        ("region that is no label".into(), {
             let mut body = create_body(&slug, "Shop");
-            body["db_region"] = json!("mars-1");
+            body["db_region"] = json!("mars; DROP");
+            body.to_string()
+        }),
+        ("postgres engine not offered".into(), {
+            let mut body = create_body(&slug, "Shop");
+            body["postgres_engine"] = json!("17-oriole");
             body.to_string()
         }),
     ];
@@ -826,5 +831,102 @@ async fn the_openapi_document_describes_every_route_it_serves() -> anyhow::Resul
         }
     }
     assert!(operations >= 60, "only {operations} operations documented");
+    Ok(())
+}
+
+#[tokio::test]
+async fn settings_pages_read_what_the_operator_runs() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let owner = User::new("owner");
+    let reader = User::new("reader");
+    let slug = facade
+        .organization_with(&[
+            (&owner, OrganizationRole::Owner),
+            (&reader, OrganizationRole::ReadOnly),
+        ])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+    write_keys(&facade, &project).await?;
+
+    let (_, settings) = facade
+        .get(&owner, &format!("/platform/projects/{project}/settings"))
+        .await;
+    assert_eq!(
+        settings["app_config"]["endpoint"],
+        format!("{project}.apps.test")
+    );
+    assert_eq!(settings["app_config"]["protocol"], "http");
+
+    let (status, postgrest) = facade
+        .get(
+            &owner,
+            &format!("/platform/projects/{project}/config/postgrest"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(postgrest["db_schema"], "public,storage,graphql_public");
+    assert_eq!(postgrest["jwt_secret"], "the-jwt-secret");
+    let (_, postgrest) = facade
+        .get(
+            &reader,
+            &format!("/platform/projects/{project}/config/postgrest"),
+        )
+        .await;
+    assert_eq!(postgrest["jwt_secret"], "");
+
+    let (status, versions) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/organizations/{slug}/available-versions"),
+            json!({"provider": "AWS", "region": "local"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let pinned = supaplane_crds::images::pinned_postgres_version();
+    assert_eq!(versions["available_versions"][0]["version"], pinned);
+    assert_eq!(versions["available_versions"][0]["postgres_engine"], "15");
+
+    let (_, legacy) = facade
+        .get(&owner, &format!("/v1/projects/{project}/api-keys/legacy"))
+        .await;
+    assert_eq!(legacy, json!({"enabled": true}));
+    let (_, key) = facade
+        .get(
+            &owner,
+            &format!("/v1/projects/{project}/config/auth/signing-keys/legacy"),
+        )
+        .await;
+    assert_eq!(key["algorithm"], "HS256");
+    assert_eq!(key["status"], "in_use");
+    let (status, hostname) = facade
+        .get(&owner, &format!("/v1/projects/{project}/custom-hostname"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        hostname["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("custom hostname configuration")
+    );
+
+    // Studio's own region names are kept as the label chosen.
+    let (status, created) = facade
+        .send(&owner, Method::POST, "/platform/projects", {
+            let mut body = create_body(&slug, "Labelled");
+            body["db_region"] = json!("East US (North Virginia)");
+            body
+        })
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["region"], "East US (North Virginia)");
+    let (_, created) = facade
+        .send(&owner, Method::POST, "/platform/projects", {
+            let mut body = create_body(&slug, "Named");
+            body["db_region"] = json!("Europe");
+            body
+        })
+        .await;
+    assert_eq!(created["region"], "eu");
     Ok(())
 }

@@ -11,8 +11,9 @@ use crate::keys::secret_keys;
 
 pub const NAME: &str = "rest";
 pub const PORT: i32 = 3000;
+use supaplane_crds::constants::postgrest;
 /// The schemas PostgREST serves, as in the self-hosting stack.
-pub const SCHEMAS: &str = "public,storage,graphql_public";
+pub use supaplane_crds::constants::postgrest::SCHEMAS;
 const DEFAULT_JWT_EXPIRY_SECONDS: i32 = 3600;
 
 pub fn render(project: &Project) -> Option<(Deployment, Service)> {
@@ -40,9 +41,9 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
             ),
         ),
         env("PGRST_DB_SCHEMAS", SCHEMAS),
-        env("PGRST_DB_MAX_ROWS", "1000"),
-        env("PGRST_DB_EXTRA_SEARCH_PATH", "public"),
-        env("PGRST_DB_ANON_ROLE", "anon"),
+        env("PGRST_DB_MAX_ROWS", postgrest::MAX_ROWS.to_string()),
+        env("PGRST_DB_EXTRA_SEARCH_PATH", postgrest::EXTRA_SEARCH_PATH),
+        env("PGRST_DB_ANON_ROLE", postgrest::ANON_ROLE),
         env_from_keys("PGRST_JWT_SECRET", secret_keys::JWT_SECRET),
         env("PGRST_DB_USE_LEGACY_GUCS", "false"),
         env_from_keys("PGRST_APP_SETTINGS_JWT_SECRET", secret_keys::JWT_SECRET),
