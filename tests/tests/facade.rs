@@ -930,3 +930,15 @@ async fn settings_pages_read_what_the_operator_runs() -> anyhow::Result<()> {
     assert_eq!(created["region"], "eu");
     Ok(())
 }
+
+#[test]
+fn readme_lists_every_endpoint_answered_without_data() -> anyhow::Result<()> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))?;
+    for (method, path) in supaplane_facade::unbacked::UNBACKED_ENDPOINTS {
+        assert!(
+            readme.contains(&format!("`{method} {path}`")),
+            "README's coverage table misses {method} {path}"
+        );
+    }
+    Ok(())
+}
