@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::access_tokens;
 use crate::config::FacadeConfig;
 use crate::error::ApiError;
+use crate::jwks::Jwks;
 use crate::state::AppState;
 
 /// The signed-in user behind a request.
@@ -56,28 +57,70 @@ struct UserMetadata {
 }
 
 pub struct TokenVerifier {
-    key: DecodingKey,
-    validation: Validation,
+    /// The shared HS256 secret, when the dashboard GoTrue signs with one.
+    secret: Option<DecodingKey>,
+    /// The issuer's published keys, when it signs with asymmetric keys.
+    jwks: Option<Jwks>,
+    audience: String,
+    issuer: Option<String>,
 }
 
 impl TokenVerifier {
-    pub fn new(config: &FacadeConfig) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[config.jwt_audience.as_str()]);
-        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
-        if let Some(issuer) = &config.jwt_issuer {
-            validation.set_issuer(&[issuer.as_str()]);
-        }
-        TokenVerifier {
-            key: DecodingKey::from_secret(config.jwt_secret.as_bytes()),
-            validation,
-        }
+    pub fn new(config: &FacadeConfig) -> anyhow::Result<Self> {
+        let secret = config
+            .jwt_secret
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| DecodingKey::from_secret(s.as_bytes()));
+        let jwks = config.jwks_url.as_deref().map(Jwks::new).transpose()?;
+        anyhow::ensure!(
+            secret.is_some() || jwks.is_some(),
+            "set SUPAPLANE_JWT_SECRET or SUPAPLANE_JWKS_URL: access tokens cannot be verified otherwise"
+        );
+        Ok(TokenVerifier {
+            secret,
+            jwks,
+            audience: config.jwt_audience.clone(),
+            issuer: config.jwt_issuer.clone(),
+        })
     }
 
-    fn verify_session(&self, token: &str) -> Result<Caller, ApiError> {
-        let claims = jsonwebtoken::decode::<SessionClaims>(token, &self.key, &self.validation)
-            .map_err(|error| ApiError::Unauthorized(format!("Invalid access token: {error}")))?
-            .claims;
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.set_audience(&[self.audience.as_str()]);
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        if let Some(issuer) = &self.issuer {
+            validation.set_issuer(&[issuer.as_str()]);
+        }
+        validation
+    }
+
+    async fn verify_session(&self, token: &str) -> Result<Caller, ApiError> {
+        let invalid = |why: String| ApiError::Unauthorized(format!("Invalid access token: {why}"));
+        let header = jsonwebtoken::decode_header(token).map_err(|e| invalid(e.to_string()))?;
+        let (key, algorithm) = match (header.alg, &self.secret, &self.jwks, &header.kid) {
+            (Algorithm::HS256, Some(secret), _, _) => (secret.clone(), Algorithm::HS256),
+            (algorithm, _, Some(jwks), Some(kid)) => {
+                let published = jwks.key(kid).await.map_err(invalid)?;
+                // The token must use the algorithm its key was published for.
+                if published.algorithm != algorithm {
+                    return Err(invalid(format!(
+                        "key {kid:?} is for {:?}, not {algorithm:?}",
+                        published.algorithm
+                    )));
+                }
+                (published.key, algorithm)
+            }
+            (algorithm, _, _, _) => {
+                return Err(invalid(format!(
+                    "{algorithm:?} tokens are not accepted here"
+                )));
+            }
+        };
+        let claims =
+            jsonwebtoken::decode::<SessionClaims>(token, &key, &self.validation(algorithm))
+                .map_err(|e| invalid(e.to_string()))?
+                .claims;
         if claims.is_anonymous {
             return Err(ApiError::Unauthorized(
                 "Anonymous sessions cannot use the dashboard".into(),
@@ -115,7 +158,7 @@ pub async fn authenticate(
     let caller = if token.starts_with(access_tokens::TOKEN_PREFIX) {
         access_tokens::caller_for(&state, token)?
     } else {
-        state.verifier.verify_session(token)?
+        state.verifier.verify_session(token).await?
     };
     parts.extensions.insert(caller);
     Ok(next.run(Request::from_parts(parts, body)).await)
@@ -141,6 +184,7 @@ mod tests {
 
     fn verifier() -> TokenVerifier {
         TokenVerifier::new(&FacadeConfig::for_tests("a-secret-of-enough-length", "ns"))
+            .expect("verifier")
     }
 
     fn token(claims: serde_json::Value, secret: &str) -> String {
@@ -156,37 +200,40 @@ mod tests {
         chrono::Utc::now().timestamp() + 3600
     }
 
-    #[test]
-    fn a_gotrue_session_token_names_the_caller() {
+    #[tokio::test]
+    async fn a_gotrue_session_token_names_the_caller() {
         let jwt = token(
             json!({"sub": "u1", "aud": "authenticated", "exp": in_an_hour(), "email": "a@example.com",
                    "role": "authenticated", "user_metadata": {"full_name": "Ada"}}),
             "a-secret-of-enough-length",
         );
-        let caller = verifier().verify_session(&jwt).expect("valid");
+        let caller = verifier().verify_session(&jwt).await.expect("valid");
         assert_eq!(caller.user_id, "u1");
         assert_eq!(caller.email.as_deref(), Some("a@example.com"));
         assert_eq!(caller.full_name.as_deref(), Some("Ada"));
     }
 
-    #[test]
-    fn wrong_secret_expired_or_wrong_audience_are_refused() {
+    #[tokio::test]
+    async fn wrong_secret_expired_or_wrong_audience_are_refused() {
         let good = json!({"sub": "u1", "aud": "authenticated", "exp": in_an_hour()});
         assert!(
             verifier()
                 .verify_session(&token(good.clone(), "another-secret"))
+                .await
                 .is_err()
         );
         let expired = json!({"sub": "u1", "aud": "authenticated", "exp": 1_000});
         assert!(
             verifier()
                 .verify_session(&token(expired, "a-secret-of-enough-length"))
+                .await
                 .is_err()
         );
         let audience = json!({"sub": "u1", "aud": "other", "exp": in_an_hour()});
         assert!(
             verifier()
                 .verify_session(&token(audience, "a-secret-of-enough-length"))
+                .await
                 .is_err()
         );
         let anonymous =
@@ -194,6 +241,7 @@ mod tests {
         assert!(
             verifier()
                 .verify_session(&token(anonymous, "a-secret-of-enough-length"))
+                .await
                 .is_err()
         );
     }

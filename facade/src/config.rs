@@ -22,7 +22,12 @@ pub struct FacadeConfig {
 
     /// HS256 secret the dashboard GoTrue signs access tokens with.
     #[arg(long, env = "SUPAPLANE_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: String,
+    pub jwt_secret: Option<String>,
+
+    /// URL of the dashboard GoTrue's JWKS, for tokens signed with
+    /// asymmetric keys (`<gotrue>/.well-known/jwks.json`).
+    #[arg(long, env = "SUPAPLANE_JWKS_URL")]
+    pub jwks_url: Option<String>,
 
     /// Audience the dashboard's access tokens must carry.
     #[arg(long, env = "SUPAPLANE_JWT_AUDIENCE", default_value = "authenticated")]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod ids;
+pub mod jwks;
 pub mod organizations;
 pub mod permissions;
 pub mod profile;

@@ -18,7 +18,7 @@ async fn main() -> anyhow::Result<()> {
     let readiness = Arc::new(Readiness::default());
     let client = kube::Client::try_default().await?;
     let address = config.listen_address;
-    let (state, _caches) = AppState::start(client, config);
+    let (state, _caches) = AppState::start(client, config)?;
 
     let caches_ready = state.clone();
     let ready_flag = readiness.clone();

@@ -41,7 +41,10 @@ const WRITE_VISIBLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl AppState {
     /// Starts the caches; they fill in the background (see [`AppState::ready`]).
-    pub fn start(client: Client, config: FacadeConfig) -> (AppState, Vec<JoinHandle<()>>) {
+    pub fn start(
+        client: Client,
+        config: FacadeConfig,
+    ) -> anyhow::Result<(AppState, Vec<JoinHandle<()>>)> {
         let (organizations, organizations_task) = cache(
             Api::<Organization>::all(client.clone()),
             watcher::Config::default(),
@@ -54,7 +57,7 @@ impl AppState {
             Api::<Secret>::namespaced(client.clone(), &config.namespace),
             watcher::Config::default().labels(&format!("{LABEL_ACCESS_TOKEN}=true")),
         );
-        let verifier = TokenVerifier::new(&config);
+        let verifier = TokenVerifier::new(&config)?;
         let state = AppState(Arc::new(Shared {
             client,
             config,
@@ -63,7 +66,7 @@ impl AppState {
             projects,
             access_tokens,
         }));
-        (state, vec![organizations_task, projects_task, tokens_task])
+        Ok((state, vec![organizations_task, projects_task, tokens_task]))
     }
 
     /// Waits until every cache has its first full list.

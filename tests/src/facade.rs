@@ -70,6 +70,11 @@ pub fn session_token(user_id: &str, email: &str) -> String {
 
 impl TestFacade {
     pub async fn start() -> anyhow::Result<TestFacade> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts the facade with a configuration `adjust` may change.
+    pub async fn start_with(adjust: impl FnOnce(&mut FacadeConfig)) -> anyhow::Result<TestFacade> {
         let cluster = TestCluster::start().await?;
         let client = cluster.client();
         let namespace = unique_name("facade");
@@ -88,7 +93,8 @@ impl TestFacade {
         let mut config = FacadeConfig::for_tests(JWT_SECRET, &namespace);
         config.base_domain = "apps.test".into();
         config.regions = vec!["local=Local cluster".into(), "eu=Europe".into()];
-        let (state, tasks) = AppState::start(client, config);
+        adjust(&mut config);
+        let (state, tasks) = AppState::start(client, config)?;
         tokio::time::timeout(Duration::from_secs(30), state.ready()).await??;
         let readiness = Arc::new(Readiness::default());
         readiness.mark_ready();

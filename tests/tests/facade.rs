@@ -942,3 +942,85 @@ fn readme_lists_every_endpoint_answered_without_data() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A P-256 key made for this test only, and its public half as a JWK.
+const TEST_EC_PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgRnRy8u5nIlpDI74Y
+VoVf8PBoftbcoYUN1Q7XK/FT/4ehRANCAASrKD5e0pwHB9M5TWE0xDP7uRKN7si3
+BnRmwnWGSYYMcfufm2+KTpRjZlfdTP0MXL1Z5pU4PM50N3JpAicugICP
+-----END PRIVATE KEY-----
+";
+const TEST_EC_X: &str = "qyg-XtKcBwfTOU1hNMQz-7kSje7ItwZ0ZsJ1hkmGDHE";
+const TEST_EC_Y: &str = "-5-bb4pOlGNmV91M_QxcvVnmlTg8znQ3cmkCJy6AgI8";
+
+/// The DER inside a PEM block.
+fn pkcs8_der(pem: &str) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    Ok(base64::engine::general_purpose::STANDARD.decode(body)?)
+}
+
+fn es256_token(kid: &str, user_id: &str) -> anyhow::Result<String> {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid.to_string());
+    let claims = json!({"sub": user_id, "email": "es@example.com", "aud": "authenticated",
+        "exp": chrono::Utc::now().timestamp() + 3600});
+    Ok(jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ec_der(&pkcs8_der(TEST_EC_PRIVATE_KEY)?),
+    )?)
+}
+
+#[tokio::test]
+async fn tokens_signed_with_the_issuers_published_keys_are_accepted() -> anyhow::Result<()> {
+    // The issuer: serves its JWKS, as GoTrue does at /.well-known/jwks.json.
+    let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": TEST_EC_X, "y": TEST_EC_Y,
+        "kid": "key-1", "alg": "ES256", "use": "sig"}]});
+    let issuer = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || {
+            let jwks = jwks.clone();
+            async move { axum::Json(jwks) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, issuer).await });
+
+    let facade = TestFacade::start_with(|config| {
+        config.jwks_url = Some(format!("http://{address}/.well-known/jwks.json"));
+    })
+    .await?;
+    let user_id = uuid::Uuid::new_v4().to_string();
+    let (status, profile) = facade
+        .raw(
+            Method::GET,
+            "/platform/profile",
+            Some(&es256_token("key-1", &user_id)?),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{profile}");
+    assert_eq!(profile["gotrue_id"], user_id);
+    // A key the issuer never published, and a token whose signature does
+    // not match, are refused.
+    let (status, _) = facade
+        .raw(
+            Method::GET,
+            "/platform/profile",
+            Some(&es256_token("key-2", &user_id)?),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let mut forged = es256_token("key-1", &user_id)?;
+    forged.truncate(forged.len() - 4);
+    forged.push_str("AAAA");
+    let (status, _) = facade
+        .raw(Method::GET, "/platform/profile", Some(&forged), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    server.abort();
+    Ok(())
+}
