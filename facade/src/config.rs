@@ -66,6 +66,15 @@ pub struct FacadeConfig {
     )]
     pub regions: Vec<String>,
 
+    /// Instance sizes offered when creating a project.
+    #[arg(
+        long,
+        env = "SUPAPLANE_INSTANCE_SIZES",
+        value_delimiter = ',',
+        default_value = "nano,micro,small,medium,large,xlarge,2xlarge,4xlarge,8xlarge,12xlarge,16xlarge"
+    )]
+    pub instance_sizes: Vec<String>,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SUPAPLANE_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,

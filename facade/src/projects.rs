@@ -246,13 +246,20 @@ fn check_create(state: &AppState, body: &CreateProjectBody) -> ApiResult<NewProj
             .map(|r| r.code.clone())
             .unwrap_or_else(|| "local".into()),
     };
+    let sizes = &state.config.instance_sizes;
     let instance_size = match body.desired_instance_size.as_deref() {
         None => InstanceSize::default(),
-        Some(size) => serde_json::from_value(json!(size)).map_err(|_| {
-            ApiError::BadRequest(format!(
-                "desired_instance_size {size:?} is not offered; choose one of nano, micro, small, medium, large, xlarge, 2xlarge, 4xlarge, 8xlarge, 12xlarge, 16xlarge"
-            ))
-        })?,
+        Some(size) => sizes
+            .iter()
+            .any(|offered| offered == size)
+            .then(|| serde_json::from_value::<InstanceSize>(json!(size)).ok())
+            .flatten()
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "desired_instance_size {size:?} is not offered; choose one of {}",
+                    sizes.join(", ")
+                ))
+            })?,
     };
     let offered = supaplane_crds::images::pinned_postgres_major();
     let postgres_version = match body.postgres_engine.as_deref() {

@@ -640,6 +640,11 @@ async fn bad_input_gets_a_clear_error_and_creates_nothing() -> anyhow::Result<()
             body["db_region"] = json!("mars; DROP");
             body.to_string()
         }),
+        ("instance size not offered".into(), {
+            let mut body = create_body(&slug, "Shop");
+            body["desired_instance_size"] = json!("48xlarge");
+            body.to_string()
+        }),
         ("postgres engine not offered".into(), {
             let mut body = create_body(&slug, "Shop");
             body["postgres_engine"] = json!("17-oriole");
