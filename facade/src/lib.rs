@@ -122,7 +122,7 @@ async fn unknown_route() -> error::ApiError {
 fn cors(origin: Option<&str>) -> CorsLayer {
     let allowed = origin
         .and_then(|o| HeaderValue::from_str(o).ok())
-        .map(AllowOrigin::exact)
+        .map(|origin| AllowOrigin::list([origin]))
         .unwrap_or_else(|| AllowOrigin::list([]));
     CorsLayer::new()
         .allow_origin(allowed)

@@ -1029,3 +1029,163 @@ async fn tokens_signed_with_the_issuers_published_keys_are_accepted() -> anyhow:
     server.abort();
     Ok(())
 }
+
+#[tokio::test]
+async fn organizations_are_renamed_members_managed_and_deleted_by_role() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let owner = User::new("owner");
+    let admin = User::new("admin");
+    let developer = User::new("developer");
+    let slug = facade
+        .organization_with(&[
+            (&owner, OrganizationRole::Owner),
+            (&admin, OrganizationRole::Administrator),
+            (&developer, OrganizationRole::Developer),
+        ])
+        .await?;
+    let path = format!("/platform/organizations/{slug}");
+
+    let (status, _) = facade
+        .send(&developer, Method::PATCH, &path, json!({"name": "Nope"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, updated) = facade
+        .send(
+            &admin,
+            Method::PATCH,
+            &path,
+            json!({"name": "Renamed", "billing_email": "billing@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["name"], "Renamed");
+    let (_, detail) = facade.get(&owner, &path).await;
+    assert_eq!(detail["name"], "Renamed");
+    assert_eq!(detail["billing_email"], "billing@example.com");
+
+    // An Administrator may not make an Owner; the Owner may.
+    let member = |user: &User| format!("{path}/members/{}", user.id);
+    let (status, _) = facade
+        .send(
+            &admin,
+            Method::PATCH,
+            &member(&developer),
+            json!({"role_id": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = facade
+        .send(
+            &admin,
+            Method::PATCH,
+            &member(&developer),
+            json!({"role_id": 4}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, members) = facade.get(&owner, &format!("{path}/members")).await;
+    let roles: Vec<Value> = members
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter(|m| m["gotrue_id"] == developer.id)
+        .map(|m| m["role_ids"].clone())
+        .collect();
+    assert_eq!(roles, vec![json!([4])]);
+    // The last Owner cannot step down.
+    let (status, body) = facade
+        .send(
+            &owner,
+            Method::PATCH,
+            &member(&owner),
+            json!({"role_id": 2}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // Anyone may leave.
+    let (status, _) = facade
+        .raw(
+            Method::DELETE,
+            &member(&developer),
+            Some(&developer.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = facade.get(&developer, &path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Deleting: not while projects remain, and only by the Owner.
+    let project = apply_project(&facade, &slug).await?;
+    let (status, _) = facade
+        .raw(Method::DELETE, &path, Some(&owner.token), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    Api::<Project>::all(facade.client())
+        .delete(&project, &Default::default())
+        .await?;
+    let wanted = project.clone();
+    facade
+        .wait_until(move |state| state.projects.get(&ObjectRef::new(&wanted)).is_none())
+        .await?;
+    let (status, _) = facade
+        .raw(Method::DELETE, &path, Some(&admin.token), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = facade
+        .raw(Method::DELETE, &path, Some(&owner.token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, organizations) = facade.get(&owner, "/platform/organizations").await;
+    assert!(
+        organizations
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|o| o["slug"] != slug)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn cors_admits_only_the_configured_studio_origin() -> anyhow::Result<()> {
+    let facade = TestFacade::start_with(|config| {
+        config.studio_origin = Some("https://studio.example.com".into());
+    })
+    .await?;
+    let preflight = |origin: &'static str| {
+        axum::http::Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/platform/profile")
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .body(axum::body::Body::empty())
+            .expect("request")
+    };
+    use tower::ServiceExt;
+    let allowed = facade
+        .router
+        .clone()
+        .oneshot(preflight("https://studio.example.com"))
+        .await?;
+    assert_eq!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.as_bytes()),
+        Some(&b"https://studio.example.com"[..])
+    );
+    let refused = facade
+        .router
+        .clone()
+        .oneshot(preflight("https://evil.example.com"))
+        .await?;
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    Ok(())
+}
