@@ -56,6 +56,8 @@ pub mod keys_secret {
     pub const REALTIME_SECRET_KEY_BASE: &str = "realtime-secret-key-base";
     pub const REALTIME_DB_ENC_KEY: &str = "realtime-db-enc-key";
     pub const VAULT_KEY: &str = "vault-key";
+    /// Password of `supabase_read_only_user`, the role of Read-only members' SQL.
+    pub const READ_ONLY_PASSWORD: &str = "read-only-password";
 }
 
 /// How every project's PostgREST is configured (the self-hosting defaults).

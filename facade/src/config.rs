@@ -75,6 +75,18 @@ pub struct FacadeConfig {
     )]
     pub instance_sizes: Vec<String>,
 
+    /// A project's pg-meta; `{ref}` is replaced by the project ref.
+    #[arg(
+        long,
+        env = "SUPAPLANE_PG_META_URL",
+        default_value = "http://meta.project-{ref}.svc.cluster.local:8080"
+    )]
+    pub pg_meta_url: String,
+
+    /// Longest wait for a project's service to start answering, in seconds.
+    #[arg(long, env = "SUPAPLANE_UPSTREAM_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub upstream_timeout_seconds: u64,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SUPAPLANE_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,
@@ -94,6 +106,10 @@ pub struct Region {
 impl FacadeConfig {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_seconds)
+    }
+
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_secs(self.upstream_timeout_seconds)
     }
 
     /// The configured regions; a bare `code` is its own name.

@@ -6,12 +6,14 @@ pub mod access;
 pub mod access_tokens;
 pub mod auth;
 pub mod config;
+pub mod crypto_js;
 pub mod error;
 pub mod health;
 pub mod ids;
 pub mod jwks;
 pub mod organizations;
 pub mod permissions;
+pub mod pg_meta;
 pub mod profile;
 pub mod project_config;
 pub mod projects;
@@ -83,6 +85,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(organizations::routes())
         .merge(projects::routes())
         .merge(project_config::routes())
+        .merge(pg_meta::routes())
         .merge(v1::routes())
         .merge(unbacked::routes())
 }

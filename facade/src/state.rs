@@ -27,6 +27,25 @@ pub struct Shared {
     pub organizations: Store<Organization>,
     pub projects: Store<Project>,
     pub access_tokens: Store<Secret>,
+    /// HTTP client for the projects' services (pg-meta, GoTrue, Storage).
+    pub upstream: UpstreamClient,
+}
+
+pub type UpstreamClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<bytes::Bytes>,
+>;
+
+fn upstream_client() -> anyhow::Result<UpstreamClient> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(connector),
+    )
 }
 
 impl std::ops::Deref for AppState {
@@ -65,6 +84,7 @@ impl AppState {
             organizations,
             projects,
             access_tokens,
+            upstream: upstream_client()?,
         }));
         Ok((state, vec![organizations_task, projects_task, tokens_task]))
     }

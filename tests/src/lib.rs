@@ -6,3 +6,4 @@ pub mod bench;
 pub mod contracts;
 pub mod facade;
 pub mod harness;
+pub mod upstreams;

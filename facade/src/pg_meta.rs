@@ -1,0 +1,294 @@
+//! `/platform/pg-meta/{ref}/…`: Studio's table editor, SQL editor and
+//! database pages, forwarded server-side to that project's pg-meta.
+//!
+//! Studio's own `x-connection-encrypted` header is an opaque token to us
+//! (it is the project's public connection string) and is never passed on.
+//! Members who may write SQL reach pg-meta's default connection (the
+//! project's admin role); Read-only members get a connection as the
+//! image's read-only role, encrypted with the project's pg-meta key, and
+//! may not call pg-meta's mutating endpoints.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::response::Response;
+use http_body_util::Full;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use supaplane_crds::SupabaseStatus;
+use supaplane_crds::constants::{KEYS_SECRET_NAME, keys_secret, project_namespace};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::access::{self, ProjectAccess};
+use crate::auth::Caller;
+use crate::crypto_js;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::permissions::{Action, allows};
+use crate::shapes::{self, status_of, status_text};
+use crate::state::AppState;
+
+/// The role the supabase/postgres image gives read-only dashboard access.
+pub const READ_ONLY_ROLE: &str = "supabase_read_only_user";
+
+/// Request headers Studio sends that pg-meta uses; nothing else is passed.
+const FORWARDED_REQUEST_HEADERS: [&str; 3] = ["content-type", "accept", "x-pg-application-name"];
+
+/// A project's upstream is reachable only when its workloads run.
+pub fn require_running(access: &ProjectAccess) -> ApiResult<()> {
+    let status = status_of(&access.project);
+    if access.project.spec.paused
+        || matches!(
+            status,
+            SupabaseStatus::Inactive
+                | SupabaseStatus::Pausing
+                | SupabaseStatus::GoingDown
+                | SupabaseStatus::Removed
+        )
+    {
+        return Err(ApiError::Unavailable(format!(
+            "Project {} is not running (status {}); restore it first",
+            access.reference(),
+            status_text(status)
+        )));
+    }
+    Ok(())
+}
+
+fn entry(secret: &Option<Secret>, key: &str) -> Option<String> {
+    secret
+        .as_ref()
+        .and_then(|s| s.data.as_ref())
+        .and_then(|d| d.get(key))
+        .and_then(|v| String::from_utf8(v.0.clone()).ok())
+        .filter(|v| !v.is_empty())
+}
+
+/// `x-connection-encrypted` for a Read-only member: the read-only role's
+/// connection, encrypted as pg-meta expects.
+async fn read_only_connection(state: &AppState, access: &ProjectAccess) -> ApiResult<String> {
+    let secrets: Api<Secret> = Api::namespaced(
+        state.client.clone(),
+        &project_namespace(&access.reference()),
+    );
+    let secret = secrets
+        .get_opt(KEYS_SECRET_NAME)
+        .await
+        .map_err(|e| ApiError::kube("reading the project keys", e))?;
+    let unavailable = |what: &str| {
+        ApiError::Unavailable(format!(
+            "Project {} has no {what} yet; read-only SQL is not available",
+            access.reference()
+        ))
+    };
+    let password = entry(&secret, keys_secret::READ_ONLY_PASSWORD)
+        .ok_or_else(|| unavailable("read-only database password"))?;
+    let crypto_key = entry(&secret, keys_secret::PG_META_CRYPTO_KEY)
+        .ok_or_else(|| unavailable("pg-meta key"))?;
+    let host = shapes::database_host(&access.project);
+    if host.is_empty() {
+        return Err(unavailable("database endpoint"));
+    }
+    let url = format!(
+        "postgresql://{READ_ONLY_ROLE}:{}@{host}:{}/postgres",
+        percent_encode(&password),
+        shapes::database_port(&access.project)
+    );
+    Ok(crypto_js::encrypt(&url, &crypto_key))
+}
+
+/// Percent-encodes everything but unreserved URL characters.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// What of a Studio request goes to pg-meta.
+struct Forwarded {
+    method: Method,
+    /// The path under the project's pg-meta, without the leading slash.
+    rest: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// Forwards one request to the project's pg-meta and streams its answer
+/// back unchanged (pg-meta's own errors included).
+async fn forward(
+    state: &AppState,
+    caller: &Caller,
+    project_ref: &str,
+    forwarded: Forwarded,
+) -> ApiResult<Response> {
+    let Forwarded {
+        method,
+        rest,
+        query,
+        headers,
+        body,
+    } = forwarded;
+    let access = access::project(state, caller, project_ref)?;
+    let may_write = allows(access.role, Action::WriteSql);
+    let is_query = rest == "query";
+    if !may_write && method != Method::GET && !is_query {
+        return Err(ApiError::Forbidden(
+            "Read-only members cannot change the database".into(),
+        ));
+    }
+    require_running(&access)?;
+
+    let base = state.config.pg_meta_url.replace("{ref}", project_ref);
+    let mut url = format!("{}/{rest}", base.trim_end_matches('/'));
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        url.push('?');
+        url.push_str(&query);
+    }
+    let mut request = hyper::Request::builder().method(method).uri(&url);
+    for name in FORWARDED_REQUEST_HEADERS {
+        if let Some(value) = headers.get(name) {
+            request = request.header(name, value);
+        }
+    }
+    if !may_write {
+        let connection = read_only_connection(state, &access).await?;
+        request = request.header(
+            "x-connection-encrypted",
+            HeaderValue::from_str(&connection)
+                .map_err(|e| ApiError::Internal(format!("connection header: {e}")))?,
+        );
+    }
+    let request = request
+        .body(Full::new(body))
+        .map_err(|e| ApiError::BadRequest(format!("Cannot forward this request: {e}")))?;
+
+    let unreachable = |why: String| {
+        ApiError::Unavailable(format!(
+            "The database API of project {project_ref} is not answering ({why}); project status {}",
+            status_text(status_of(&access.project))
+        ))
+    };
+    let response = tokio::time::timeout(
+        state.config.upstream_timeout(),
+        state.upstream.request(request),
+    )
+    .await
+    .map_err(|_| unreachable("timed out".into()))?
+    .map_err(|e| unreachable(e.to_string()))?;
+
+    let (parts, upstream_body) = response.into_parts();
+    let mut answer = Response::builder().status(parts.status);
+    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {
+        answer = answer.header(header::CONTENT_TYPE, content_type);
+    }
+    answer
+        .body(Body::new(upstream_body))
+        .map_err(|e| ApiError::Internal(format!("relaying pg-meta's answer: {e}")))
+}
+
+/// Runs SQL: pg-meta's `POST /query` with `{query}`; answers the rows, or
+/// pg-meta's error unchanged.
+#[utoipa::path(post, path = "/platform/pg-meta/{ref}/query", tag = "database",
+    request_body = serde_json::Value,
+    responses((status = 200, description = "The rows, as pg-meta answers", body = Vec<serde_json::Value>),
+              (status = 400, description = "pg-meta's error for the SQL", body = serde_json::Value),
+              (status = 404, body = ErrorBody), (status = 503, description = "The project is paused or its pg-meta is not answering", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn query(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let forwarded = Forwarded {
+        method: Method::POST,
+        rest: "query".into(),
+        query,
+        headers,
+        body,
+    };
+    forward(&state, &caller, &project_ref, forwarded).await
+}
+
+/// Every other pg-meta endpoint (`tables`, `columns`, `views`, `policies`,
+/// `functions`, `extensions`, `types`, …), passed through as is.
+#[utoipa::path(get, path = "/platform/pg-meta/{ref}/{resource}", tag = "database",
+    request_body(content = Option<serde_json::Value>, description = "Passed through to pg-meta"),
+    responses((status = 200, description = "pg-meta's answer", body = serde_json::Value),
+              (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn resource(
+    State(state): State<AppState>,
+    caller: Caller,
+    method: Method,
+    Path((project_ref, resource)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let forwarded = Forwarded {
+        method,
+        rest: resource,
+        query,
+        headers,
+        body,
+    };
+    forward(&state, &caller, &project_ref, forwarded).await
+}
+
+/// One item of a pg-meta resource (`tables/{id}`, …).
+async fn resource_item(
+    State(state): State<AppState>,
+    caller: Caller,
+    method: Method,
+    Path((project_ref, resource, item)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let forwarded = Forwarded {
+        method,
+        rest: format!("{resource}/{item}"),
+        query,
+        headers,
+        body,
+    };
+    forward(&state, &caller, &project_ref, forwarded).await
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    use axum::routing::{delete, patch, post};
+    OpenApiRouter::new()
+        .routes(routes!(query))
+        .routes(routes!(resource))
+        .route(
+            "/platform/pg-meta/{ref}/{resource}",
+            post(resource).patch(resource).delete(resource),
+        )
+        .route(
+            "/platform/pg-meta/{ref}/{resource}/{item}",
+            axum::routing::get(resource_item)
+                .merge(post(resource_item))
+                .merge(patch(resource_item))
+                .merge(delete(resource_item)),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_percent_encoded_in_urls() {
+        assert_eq!(percent_encode("a b/c@d"), "a%20b%2Fc%40d");
+        assert_eq!(percent_encode("plain-1.2_3~"), "plain-1.2_3~");
+    }
+}

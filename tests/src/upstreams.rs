@@ -1,0 +1,256 @@
+//! Real upstream services for the facade's proxy tests, started by the
+//! harness on 127.0.0.1: a PostgreSQL server (Debian's package) and the
+//! pg-meta server (`@supabase/postgres-meta` from the npm registry, which
+//! `.ci/run` installs into `target/pg-meta`).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// The role the supabase/postgres image gives read-only dashboard members;
+/// the harness creates it as the image does.
+pub const READ_ONLY_ROLE: &str = "supabase_read_only_user";
+pub const READ_ONLY_PASSWORD: &str = "read-only-test-password";
+/// The key pg-meta decrypts `x-connection-encrypted` with.
+pub const PG_META_CRYPTO_KEY: &str = "pg-meta-crypto-key-for-tests-0123456789";
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_for_port(port: u16, what: &str, child: &mut Child) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("{what} exited before listening: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{what} did not listen on port {port} within 60 s")
+}
+
+/// A PostgreSQL binary: on PATH, else in Debian's versioned directory.
+fn postgres_binary(name: &str) -> anyhow::Result<PathBuf> {
+    if let Some(found) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    }) {
+        return Ok(found);
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin").join(name))
+                .collect()
+        })
+        .unwrap_or_default();
+    versions.sort();
+    versions
+        .pop()
+        .filter(|p| p.is_file())
+        .with_context(|| format!("{name} not found: install Debian's postgresql package"))
+}
+
+/// The uid and gid of the `postgres` user, for running the server when the
+/// tests run as root (PostgreSQL refuses to).
+fn postgres_user() -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.first() == Some(&"postgres"))
+            .then(|| Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?)))?
+    })
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn as_postgres_user(command: &mut Command) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    if is_root() {
+        let (uid, gid) = postgres_user().context("running as root needs a postgres user")?;
+        command.uid(uid).gid(gid);
+    }
+    Ok(())
+}
+
+fn chown_to_postgres(path: &Path) -> anyhow::Result<()> {
+    if is_root() {
+        let (uid, gid) = postgres_user().context("running as root needs a postgres user")?;
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+    }
+    Ok(())
+}
+
+/// A throwaway PostgreSQL cluster, stopped when dropped.
+pub struct PostgresServer {
+    pub port: u16,
+    child: Child,
+    directory: PathBuf,
+}
+
+impl PostgresServer {
+    pub fn start() -> anyhow::Result<PostgresServer> {
+        let directory =
+            std::env::temp_dir().join(format!("supaplane-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&directory)?;
+        chown_to_postgres(&directory)?;
+        let data = directory.join("data");
+        let mut initdb = Command::new(postgres_binary("initdb")?);
+        initdb
+            .args([
+                "--auth=trust",
+                "--username=postgres",
+                "--encoding=UTF8",
+                "-D",
+            ])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        as_postgres_user(&mut initdb)?;
+        let output = initdb.output()?;
+        if !output.status.success() {
+            bail!("initdb failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        let port = free_port()?;
+        let mut server = Command::new(postgres_binary("postgres")?);
+        server
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-p",
+                &port.to_string(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-k",
+            ])
+            .arg(&directory)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        as_postgres_user(&mut server)?;
+        let mut child = server.spawn().context("starting postgres")?;
+        wait_for_port(port, "postgres", &mut child)?;
+        let server = PostgresServer {
+            port,
+            child,
+            directory,
+        };
+        server.prepare()?;
+        Ok(server)
+    }
+
+    /// Runs SQL as the superuser through psql.
+    pub fn psql(&self, sql: &str) -> anyhow::Result<String> {
+        let output = Command::new(postgres_binary("psql")?)
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qAtc",
+                sql,
+            ])
+            .output()?;
+        if !output.status.success() {
+            bail!("psql failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// What the supabase/postgres image provides that the proxy relies on:
+    /// the read-only role, able to log in with a password and read all.
+    fn prepare(&self) -> anyhow::Result<()> {
+        self.psql(&format!(
+            "CREATE ROLE {READ_ONLY_ROLE} LOGIN PASSWORD '{READ_ONLY_PASSWORD}' IN ROLE pg_read_all_data"
+        ))?;
+        Ok(())
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.directory);
+    }
+}
+
+/// Where `@supabase/postgres-meta` is installed.
+fn pg_meta_package() -> anyhow::Result<PathBuf> {
+    let directory = std::env::var_os("SUPAPLANE_PG_META_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/pg-meta/node_modules/@supabase/postgres-meta")
+        });
+    let server = directory.join("dist/server/server.js");
+    if !server.is_file() {
+        bail!(
+            "pg-meta is not installed at {}: run `npm install --prefix target/pg-meta @supabase/postgres-meta` (as .ci/run does) or set SUPAPLANE_PG_META_DIR",
+            directory.display()
+        );
+    }
+    Ok(server)
+}
+
+/// The pg-meta server, connected by default to `database` as its superuser
+/// (as a project's pg-meta is to its database as supabase_admin).
+pub struct PgMetaServer {
+    pub port: u16,
+    child: Child,
+}
+
+impl PgMetaServer {
+    pub fn start(database: &PostgresServer) -> anyhow::Result<PgMetaServer> {
+        let port = free_port()?;
+        let mut child = Command::new("node")
+            .arg(pg_meta_package()?)
+            .env("PG_META_HOST", "127.0.0.1")
+            .env("PG_META_PORT", port.to_string())
+            .env("PG_META_DB_HOST", "127.0.0.1")
+            .env("PG_META_DB_PORT", database.port.to_string())
+            .env("PG_META_DB_NAME", "postgres")
+            .env("PG_META_DB_USER", "postgres")
+            .env("PG_META_DB_PASSWORD", "")
+            .env("CRYPTO_KEY", PG_META_CRYPTO_KEY)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting pg-meta with node")?;
+        wait_for_port(port, "pg-meta", &mut child)?;
+        Ok(PgMetaServer { port, child })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PgMetaServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,291 @@
+//! The pg-meta proxy with real upstreams: a PostgreSQL server and the real
+//! pg-meta server, started by the harness, behind the facade.
+
+use axum::http::{Method, StatusCode};
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+use supaplane_crds::constants::{KEYS_SECRET_NAME, keys_secret, project_namespace};
+use supaplane_crds::{OrganizationRole, Project};
+use supaplane_tests::facade::{TestFacade, User};
+use supaplane_tests::harness::unique_name;
+use supaplane_tests::upstreams::{
+    PG_META_CRYPTO_KEY, PgMetaServer, PostgresServer, READ_ONLY_PASSWORD,
+};
+
+/// A running project whose database is `database`, as the operator reports it.
+async fn running_project(
+    facade: &TestFacade,
+    organization: &str,
+    database: &PostgresServer,
+) -> anyhow::Result<String> {
+    let name = unique_name("p");
+    let project: Project = serde_json::from_value(json!({
+        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+        "metadata": {"name": name},
+        "spec": {"organization": organization, "displayName": "Db"},
+    }))?;
+    let projects: Api<Project> = Api::all(facade.client());
+    projects.create(&PostParams::default(), &project).await?;
+    projects
+        .patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {
+                "status": "ACTIVE_HEALTHY",
+                "endpoints": {"databaseHost": "127.0.0.1", "databasePort": database.port},
+            }})),
+        )
+        .await?;
+    let namespace = project_namespace(&name);
+    Api::<k8s_openapi::api::core::v1::Namespace>::all(facade.client())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": namespace}}))?,
+        )
+        .await?;
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(facade.client(), &namespace)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": KEYS_SECRET_NAME},
+                "stringData": {
+                    keys_secret::PG_META_CRYPTO_KEY: PG_META_CRYPTO_KEY,
+                    keys_secret::READ_ONLY_PASSWORD: READ_ONLY_PASSWORD,
+                },
+            }))?,
+        )
+        .await?;
+    let wanted = name.clone();
+    facade
+        .wait_until(move |state| {
+            state
+                .projects
+                .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
+                .is_some_and(|p| p.status.is_some())
+        })
+        .await?;
+    Ok(name)
+}
+
+async fn sql(facade: &TestFacade, user: &User, project: &str, query: &str) -> (StatusCode, Value) {
+    facade
+        .send(
+            user,
+            Method::POST,
+            &format!("/platform/pg-meta/{project}/query?key=test"),
+            json!({"query": query, "disable_statement_timeout": true}),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn studio_reaches_the_project_database_through_pg_meta() -> anyhow::Result<()> {
+    let database = PostgresServer::start()?;
+    let pg_meta = PgMetaServer::start(&database)?;
+    let facade = TestFacade::start_with(|config| config.pg_meta_url = pg_meta.url()).await?;
+    let owner = User::new("owner");
+    let reader = User::new("reader");
+    let outsider = User::new("outsider");
+    let slug = facade
+        .organization_with(&[
+            (&owner, OrganizationRole::Owner),
+            (&reader, OrganizationRole::ReadOnly),
+        ])
+        .await?;
+    facade
+        .organization_with(&[(&outsider, OrganizationRole::Owner)])
+        .await?;
+    let project = running_project(&facade, &slug, &database).await?;
+
+    // The SQL editor creates a table...
+    let (status, answer) = sql(
+        &facade,
+        &owner,
+        &project,
+        "create table public.notes (id serial primary key, body text not null)",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+
+    // ...the table editor lists it with its columns...
+    let (status, tables) = facade
+        .get(
+            &owner,
+            &format!(
+                "/platform/pg-meta/{project}/tables?included_schemas=public&include_columns=true"
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tables}");
+    let notes = tables
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["name"] == "notes")
+        .cloned()
+        .expect("the new table is listed");
+    let columns: Vec<&str> = notes["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(columns, vec!["id", "body"]);
+    let (status, columns) = facade
+        .get(
+            &owner,
+            &format!("/platform/pg-meta/{project}/columns?included_schemas=public"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{columns}");
+    assert!(
+        columns
+            .as_array()
+            .expect("columns")
+            .iter()
+            .any(|c| c["table"] == "notes" && c["name"] == "body")
+    );
+
+    // ...queries return rows...
+    let (status, _) = sql(
+        &facade,
+        &owner,
+        &project,
+        "insert into public.notes (body) values ('a'), ('b')",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, rows) = sql(
+        &facade,
+        &owner,
+        &project,
+        "select body from public.notes order by id",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rows, json!([{"body": "a"}, {"body": "b"}]));
+
+    // ...and a syntax error comes back as pg-meta's error.
+    let (status, error) = sql(&facade, &owner, &project, "selec 1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("syntax error"),
+        "{error}"
+    );
+
+    // Studio's own connection header is not passed on.
+    let (status, _) = facade
+        .raw(
+            Method::POST,
+            &format!("/platform/pg-meta/{project}/query"),
+            Some(&owner.token),
+            Some(json!({"query": "select 1 as one"}).to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A Read-only member reads but cannot write.
+    let (status, rows) = sql(
+        &facade,
+        &reader,
+        &project,
+        "select count(*)::int as n from public.notes",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    assert_eq!(rows, json!([{"n": 2}]));
+    let (status, refused) = sql(&facade, &reader, &project, "delete from public.notes").await;
+    assert!(status.is_client_error(), "{status} {refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("permission denied"),
+        "{refused}"
+    );
+    let (status, _) = facade
+        .send(
+            &reader,
+            Method::POST,
+            &format!("/platform/pg-meta/{project}/tables"),
+            json!({"name": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        database.psql("select count(*) from public.notes")?.trim(),
+        "2"
+    );
+
+    // Another organization's member does not see the project at all.
+    let (status, _) = sql(&facade, &outsider, &project, "select 1").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A paused project answers 503 at once, with its status.
+    let (status, _) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/projects/{project}/pause"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, paused) = sql(&facade, &owner, &project, "select 1").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{paused}");
+    assert!(
+        paused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not running")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unreachable_pg_meta_answers_503_not_a_hang() -> anyhow::Result<()> {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let facade = TestFacade::start_with(|config| {
+        config.pg_meta_url = format!("http://127.0.0.1:{port}");
+        config.upstream_timeout_seconds = 2;
+    })
+    .await?;
+    let owner = User::new("owner");
+    let slug = facade
+        .organization_with(&[(&owner, OrganizationRole::Owner)])
+        .await?;
+    let name = unique_name("p");
+    let project: Project = serde_json::from_value(json!({
+        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+        "metadata": {"name": name}, "spec": {"organization": slug, "displayName": "Down"},
+    }))?;
+    Api::<Project>::all(facade.client())
+        .create(&PostParams::default(), &project)
+        .await?;
+    let wanted = name.clone();
+    facade
+        .wait_until(move |state| {
+            state
+                .projects
+                .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
+                .is_some()
+        })
+        .await?;
+    let (status, answer) = sql(&facade, &owner, &name, "select 1").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("COMING_UP"),
+        "{answer}"
+    );
+    Ok(())
+}
