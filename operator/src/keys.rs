@@ -39,6 +39,9 @@ pub struct ProjectKeys {
     pub auth_admin_password: String,
     /// Password of `supabase_storage_admin`, the Storage API's role.
     pub storage_admin_password: String,
+    /// Password of `supabase_read_only_user`, the role Read-only members'
+    /// SQL runs as (through pg-meta).
+    pub read_only_password: String,
     pub pg_meta_crypto_key: String,
     pub realtime_secret_key_base: String,
     pub realtime_db_enc_key: String,
@@ -105,6 +108,7 @@ impl ProjectKeys {
             authenticator_password: random_text(rng, 32),
             auth_admin_password: random_text(rng, 32),
             storage_admin_password: random_text(rng, 32),
+            read_only_password: random_text(rng, 32),
             // pg-meta and Realtime's DB encryption key are AES keys: 32 and
             // 16 characters exactly.
             pg_meta_crypto_key: random_text(rng, 32),
@@ -125,6 +129,7 @@ impl ProjectKeys {
             (AUTHENTICATOR_PASSWORD, &self.authenticator_password),
             (AUTH_ADMIN_PASSWORD, &self.auth_admin_password),
             (STORAGE_ADMIN_PASSWORD, &self.storage_admin_password),
+            (READ_ONLY_PASSWORD, &self.read_only_password),
             (PG_META_CRYPTO_KEY, &self.pg_meta_crypto_key),
             (REALTIME_SECRET_KEY_BASE, &self.realtime_secret_key_base),
             (REALTIME_DB_ENC_KEY, &self.realtime_db_enc_key),
@@ -150,6 +155,7 @@ impl ProjectKeys {
             authenticator_password: text(AUTHENTICATOR_PASSWORD)?,
             auth_admin_password: text(AUTH_ADMIN_PASSWORD)?,
             storage_admin_password: text(STORAGE_ADMIN_PASSWORD)?,
+            read_only_password: text(READ_ONLY_PASSWORD)?,
             pg_meta_crypto_key: text(PG_META_CRYPTO_KEY)?,
             realtime_secret_key_base: text(REALTIME_SECRET_KEY_BASE)?,
             realtime_db_enc_key: text(REALTIME_DB_ENC_KEY)?,
@@ -214,10 +220,11 @@ mod tests {
             &keys.authenticator_password,
             &keys.auth_admin_password,
             &keys.storage_admin_password,
+            &keys.read_only_password,
         ];
         values.sort();
         values.dedup();
-        assert_eq!(values.len(), 7);
+        assert_eq!(values.len(), 8);
         assert_ne!(
             keys,
             ProjectKeys::generate(&mut StdRng::seed_from_u64(8), 0, None).expect("keys")

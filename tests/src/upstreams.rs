@@ -128,6 +128,13 @@ impl PostgresServer {
         if !output.status.success() {
             bail!("initdb failed: {}", String::from_utf8_lossy(&output.stderr));
         }
+        // As in a project database: other roles need their password; the
+        // superuser is trusted on loopback (the harness's own psql, and
+        // pg-meta's default connection standing in for supabase_admin's).
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+        )?;
         let port = free_port()?;
         let mut server = Command::new(postgres_binary("postgres")?);
         server
@@ -177,6 +184,64 @@ impl PostgresServer {
             bail!("psql failed: {}", String::from_utf8_lossy(&output.stderr));
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Runs a psql script (from stdin) as the superuser, with `env` in its
+    /// environment, stopping at the first error.
+    pub fn psql_script(&self, script: &str, env: &[(&str, &str)]) -> anyhow::Result<String> {
+        use std::io::Write;
+        let mut child = Command::new(postgres_binary("psql")?)
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qAt",
+                "-f",
+                "-",
+            ])
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        child
+            .stdin
+            .take()
+            .context("psql stdin")?
+            .write_all(script.as_bytes())?;
+        let output = child.wait_with_output()?;
+        if !output.status.success() {
+            bail!("psql failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Whether `role` can log in over TCP with `password`.
+    pub fn can_log_in(&self, role: &str, password: &str) -> anyhow::Result<bool> {
+        let output = Command::new(postgres_binary("psql")?)
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                role,
+                "-d",
+                "postgres",
+                "-w",
+                "-qAtc",
+                "select 1",
+            ])
+            .env("PGPASSWORD", password)
+            .output()?;
+        Ok(output.status.success())
     }
 
     /// What the supabase/postgres image provides that the proxy relies on:

@@ -74,6 +74,14 @@ pub const INIT_SQL: [(&str, &str, &str); 7] = [
     ),
 ];
 
+/// The text of one init script, by its ConfigMap key.
+pub fn init_sql(key: &str) -> Option<&'static str> {
+    INIT_SQL
+        .iter()
+        .find(|(name, _, _)| *name == key)
+        .map(|(_, _, text)| *text)
+}
+
 pub fn database_host(project: &Project) -> String {
     format!(
         "{SERVICE_NAME}.{}.svc",
@@ -146,6 +154,7 @@ pub fn render(project: &Project) -> DatabaseObjects {
             "STORAGE_ADMIN_PASSWORD",
             secret_keys::STORAGE_ADMIN_PASSWORD,
         ),
+        env_from_keys("READ_ONLY_PASSWORD", secret_keys::READ_ONLY_PASSWORD),
         env_from_keys("JWT_SECRET", secret_keys::JWT_SECRET),
         env("JWT_EXP", jwt_expiry.to_string()),
     ];
