@@ -190,7 +190,7 @@ pub struct ComponentsSpec {
 }
 
 /// The project's auth (GoTrue) settings that Studio edits.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthSpec {
     /// The site URL GoTrue redirects to by default.
@@ -208,6 +208,59 @@ pub struct AuthSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 30, max = 604800))]
     pub jwt_expiry_seconds: Option<i32>,
+    /// Allow sign-up and sign-in with email.
+    #[serde(default = "enabled")]
+    pub email_enabled: bool,
+    /// Confirm new users' email addresses without sending mail.
+    #[serde(default)]
+    pub mailer_autoconfirm: bool,
+    /// Allow anonymous sign-ins.
+    #[serde(default)]
+    pub anonymous_users_enabled: bool,
+    /// The SMTP server GoTrue sends mail through (GoTrue's default when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpSpec>,
+}
+
+impl Default for AuthSpec {
+    fn default() -> Self {
+        AuthSpec {
+            site_url: None,
+            additional_redirect_urls: Vec::new(),
+            disable_signup: false,
+            jwt_expiry_seconds: None,
+            email_enabled: true,
+            mailer_autoconfirm: false,
+            anonymous_users_enabled: false,
+            smtp: None,
+        }
+    }
+}
+
+/// An SMTP server. The password lives in a Secret, never in the spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SmtpSpec {
+    /// Host name of the SMTP server.
+    #[schemars(length(min = 1, max = 253))]
+    pub host: String,
+    /// Port of the SMTP server.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+    /// User name to log in with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 320))]
+    pub user: Option<String>,
+    /// The From address of mail GoTrue sends.
+    #[schemars(length(min = 3, max = 320))]
+    pub admin_email: String,
+    /// The From name of mail GoTrue sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
+    pub sender_name: Option<String>,
+    /// The Secret, in the project namespace, holding the SMTP password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_secret_ref: Option<PasswordSecretRef>,
 }
 
 fn default_region() -> String {

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod access_tokens;
 pub mod auth;
+pub mod auth_config;
 pub mod config;
 pub mod crypto_js;
 pub mod error;
@@ -86,6 +87,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(projects::routes())
         .merge(project_config::routes())
         .merge(pg_meta::routes())
+        .merge(auth_config::routes())
         .merge(v1::routes())
         .merge(unbacked::routes())
 }

@@ -6,6 +6,9 @@ use supaplane_crds::Project;
 
 use super::database::{DATABASE_NAME, database_host, database_port};
 use super::ingress::IngressSettings;
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
+use supaplane_crds::SmtpSpec;
+
 use super::workload::{StatelessComponent, deployment, env, env_from_keys, http_probe, service};
 use crate::images::{PINNED, image_or_pinned};
 use crate::keys::secret_keys;
@@ -19,6 +22,39 @@ const DEFAULT_SITE_URL: &str = "http://localhost:3000";
 /// The paths in GoTrue's emails, relative to the API URL.
 const MAILER_PATH: &str = "/auth/v1/verify";
 
+/// GoTrue's SMTP settings; the password by reference to its Secret.
+fn smtp_env(smtp: Option<&SmtpSpec>) -> Vec<EnvVar> {
+    let Some(smtp) = smtp else {
+        return Vec::new();
+    };
+    let mut vars = vec![
+        env("GOTRUE_SMTP_HOST", smtp.host.clone()),
+        env("GOTRUE_SMTP_PORT", smtp.port.to_string()),
+        env("GOTRUE_SMTP_ADMIN_EMAIL", smtp.admin_email.clone()),
+    ];
+    if let Some(user) = &smtp.user {
+        vars.push(env("GOTRUE_SMTP_USER", user.clone()));
+    }
+    if let Some(name) = &smtp.sender_name {
+        vars.push(env("GOTRUE_SMTP_SENDER_NAME", name.clone()));
+    }
+    if let Some(reference) = &smtp.password_secret_ref {
+        vars.push(EnvVar {
+            name: "GOTRUE_SMTP_PASS".to_string(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: reference.name.clone(),
+                    key: reference.key.clone(),
+                    optional: Some(false),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    vars
+}
+
 pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deployment, Service)> {
     let settings = &project.spec.components.auth;
     if !settings.enabled {
@@ -26,7 +62,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
     }
     let auth = &project.spec.auth;
     let project_ref = project.metadata.name.as_deref().unwrap_or_default();
-    let env = vec![
+    let mut env = vec![
         env("GOTRUE_API_HOST", "0.0.0.0"),
         env("GOTRUE_API_PORT", PORT.to_string()),
         env("API_EXTERNAL_URL", ingress.api_url(project_ref)),
@@ -60,9 +96,18 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
                 .to_string(),
         ),
         env_from_keys("GOTRUE_JWT_SECRET", secret_keys::JWT_SECRET),
-        env("GOTRUE_EXTERNAL_EMAIL_ENABLED", "true"),
-        env("GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED", "false"),
-        env("GOTRUE_MAILER_AUTOCONFIRM", "false"),
+        env(
+            "GOTRUE_EXTERNAL_EMAIL_ENABLED",
+            auth.email_enabled.to_string(),
+        ),
+        env(
+            "GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED",
+            auth.anonymous_users_enabled.to_string(),
+        ),
+        env(
+            "GOTRUE_MAILER_AUTOCONFIRM",
+            auth.mailer_autoconfirm.to_string(),
+        ),
         env("GOTRUE_MAILER_URLPATHS_INVITE", MAILER_PATH),
         env("GOTRUE_MAILER_URLPATHS_CONFIRMATION", MAILER_PATH),
         env("GOTRUE_MAILER_URLPATHS_RECOVERY", MAILER_PATH),
@@ -70,6 +115,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         env("GOTRUE_EXTERNAL_PHONE_ENABLED", "false"),
         env("GOTRUE_SMS_AUTOCONFIRM", "false"),
     ];
+    env.extend(smtp_env(auth.smtp.as_ref()));
     let component = StatelessComponent {
         name: NAME,
         settings,

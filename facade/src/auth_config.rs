@@ -1,0 +1,345 @@
+//! A project's auth (GoTrue) settings, as Studio's authentication pages
+//! read and change them. They live in the Project's `spec.auth` (the SMTP
+//! password in a Secret beside the project), and the operator rolls them
+//! into GoTrue's environment: Kubernetes stays the only store.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use supaplane_crds::Project;
+use supaplane_crds::constants::{FIELD_MANAGER_FACADE, project_namespace};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::access;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody};
+use crate::permissions::Action;
+use crate::state::{AppState, await_cached, includes_write};
+
+/// The Secret, in the project namespace, holding the SMTP password.
+pub const SMTP_SECRET_NAME: &str = "auth-smtp";
+const SMTP_SECRET_KEY: &str = "password";
+const DEFAULT_JWT_EXPIRY_SECONDS: i32 = 3600;
+const URL_LIMIT: usize = 2048;
+const REDIRECT_URL_LIMIT: usize = 100;
+
+/// The part of `GoTrueConfigResponse` a project's settings back. The SMTP
+/// password is never read back.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[allow(non_snake_case)]
+pub struct GoTrueConfig {
+    SITE_URL: String,
+    URI_ALLOW_LIST: String,
+    DISABLE_SIGNUP: bool,
+    JWT_EXP: i32,
+    EXTERNAL_EMAIL_ENABLED: bool,
+    MAILER_AUTOCONFIRM: bool,
+    EXTERNAL_ANONYMOUS_USERS_ENABLED: bool,
+    EXTERNAL_PHONE_ENABLED: bool,
+    SMTP_HOST: Option<String>,
+    SMTP_PORT: Option<String>,
+    SMTP_USER: Option<String>,
+    SMTP_ADMIN_EMAIL: Option<String>,
+    SMTP_SENDER_NAME: Option<String>,
+    SMTP_PASS: Option<String>,
+}
+
+fn config_of(project: &Project) -> GoTrueConfig {
+    let auth = &project.spec.auth;
+    let smtp = auth.smtp.as_ref();
+    GoTrueConfig {
+        SITE_URL: auth.site_url.clone().unwrap_or_default(),
+        URI_ALLOW_LIST: auth.additional_redirect_urls.join(","),
+        DISABLE_SIGNUP: auth.disable_signup,
+        JWT_EXP: auth
+            .jwt_expiry_seconds
+            .unwrap_or(DEFAULT_JWT_EXPIRY_SECONDS),
+        EXTERNAL_EMAIL_ENABLED: auth.email_enabled,
+        MAILER_AUTOCONFIRM: auth.mailer_autoconfirm,
+        EXTERNAL_ANONYMOUS_USERS_ENABLED: auth.anonymous_users_enabled,
+        EXTERNAL_PHONE_ENABLED: false,
+        SMTP_HOST: smtp.map(|s| s.host.clone()),
+        SMTP_PORT: smtp.map(|s| s.port.to_string()),
+        SMTP_USER: smtp.and_then(|s| s.user.clone()),
+        SMTP_ADMIN_EMAIL: smtp.map(|s| s.admin_email.clone()),
+        SMTP_SENDER_NAME: smtp.and_then(|s| s.sender_name.clone()),
+        SMTP_PASS: None,
+    }
+}
+
+#[utoipa::path(get, path = "/platform/auth/{ref}/config", tag = "auth",
+    responses((status = 200, body = GoTrueConfig), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_config(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<GoTrueConfig>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    Ok(Json(config_of(&access.project)))
+}
+
+/// A number Studio may send as a number or as text.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum NumberOrText {
+    Number(i64),
+    Text(String),
+}
+
+impl NumberOrText {
+    fn parse(&self, field: &str) -> ApiResult<i64> {
+        match self {
+            NumberOrText::Number(n) => Ok(*n),
+            NumberOrText::Text(t) => t
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::BadRequest(format!("{field} must be a number"))),
+        }
+    }
+}
+
+/// `UpdateGoTrueConfigBody`: the settings we back; Studio's other fields
+/// are accepted and ignored.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[allow(non_snake_case)]
+pub struct UpdateGoTrueConfig {
+    SITE_URL: Option<String>,
+    URI_ALLOW_LIST: Option<String>,
+    DISABLE_SIGNUP: Option<bool>,
+    JWT_EXP: Option<NumberOrText>,
+    EXTERNAL_EMAIL_ENABLED: Option<bool>,
+    MAILER_AUTOCONFIRM: Option<bool>,
+    EXTERNAL_ANONYMOUS_USERS_ENABLED: Option<bool>,
+    SMTP_HOST: Option<String>,
+    SMTP_PORT: Option<NumberOrText>,
+    SMTP_USER: Option<String>,
+    SMTP_ADMIN_EMAIL: Option<String>,
+    SMTP_SENDER_NAME: Option<String>,
+    SMTP_PASS: Option<String>,
+}
+
+fn check_url(field: &str, url: &str) -> ApiResult<String> {
+    let url = url.trim();
+    let valid = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() > "https://".len()
+        && url.len() <= URL_LIMIT
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(url.to_string())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "{field} must be an http(s) URL of at most {URL_LIMIT} characters, without spaces"
+        )))
+    }
+}
+
+/// The merge patch of `spec.auth` an update asks for, checked field by
+/// field; fields not given are left out.
+fn auth_patch(
+    project: &Project,
+    body: &UpdateGoTrueConfig,
+) -> ApiResult<serde_json::Map<String, Value>> {
+    let mut patch = serde_json::Map::new();
+    if let Some(site) = &body.SITE_URL {
+        let value = if site.trim().is_empty() {
+            Value::Null
+        } else {
+            json!(check_url("SITE_URL", site)?)
+        };
+        patch.insert("siteUrl".into(), value);
+    }
+    if let Some(list) = &body.URI_ALLOW_LIST {
+        let urls: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(|u| {
+                // Redirect URLs may hold wildcards; they must still be URLs.
+                check_url("URI_ALLOW_LIST", u)
+            })
+            .collect::<ApiResult<_>>()?;
+        if urls.len() > REDIRECT_URL_LIMIT {
+            return Err(ApiError::BadRequest(format!(
+                "URI_ALLOW_LIST may hold at most {REDIRECT_URL_LIMIT} URLs"
+            )));
+        }
+        patch.insert("additionalRedirectUrls".into(), json!(urls));
+    }
+    if let Some(disable) = body.DISABLE_SIGNUP {
+        patch.insert("disableSignup".into(), json!(disable));
+    }
+    if let Some(expiry) = &body.JWT_EXP {
+        let seconds = expiry.parse("JWT_EXP")?;
+        if !(30..=604_800).contains(&seconds) {
+            return Err(ApiError::BadRequest(
+                "JWT_EXP must be between 30 and 604800 seconds".into(),
+            ));
+        }
+        patch.insert("jwtExpirySeconds".into(), json!(seconds));
+    }
+    for (value, key) in [
+        (body.EXTERNAL_EMAIL_ENABLED, "emailEnabled"),
+        (body.MAILER_AUTOCONFIRM, "mailerAutoconfirm"),
+        (
+            body.EXTERNAL_ANONYMOUS_USERS_ENABLED,
+            "anonymousUsersEnabled",
+        ),
+    ] {
+        if let Some(value) = value {
+            patch.insert(key.into(), json!(value));
+        }
+    }
+    if let Some(smtp) = smtp_patch(project, body)? {
+        patch.insert("smtp".into(), smtp);
+    }
+    Ok(patch)
+}
+
+/// The SMTP part: set when a host is given, removed when the host is
+/// emptied; other SMTP fields change the current settings.
+fn smtp_patch(project: &Project, body: &UpdateGoTrueConfig) -> ApiResult<Option<Value>> {
+    let current = project.spec.auth.smtp.as_ref();
+    let touched = body.SMTP_HOST.is_some()
+        || body.SMTP_PORT.is_some()
+        || body.SMTP_USER.is_some()
+        || body.SMTP_ADMIN_EMAIL.is_some()
+        || body.SMTP_SENDER_NAME.is_some()
+        || body.SMTP_PASS.as_deref().is_some_and(|p| !p.is_empty());
+    if !touched {
+        return Ok(None);
+    }
+    let host = body
+        .SMTP_HOST
+        .clone()
+        .or_else(|| current.map(|s| s.host.clone()))
+        .unwrap_or_default();
+    let host = host.trim().to_string();
+    if host.is_empty() {
+        return Ok(Some(Value::Null));
+    }
+    if host.len() > 253 || host.chars().any(|c| c.is_whitespace() || c == '/') {
+        return Err(ApiError::BadRequest("SMTP_HOST must be a host name".into()));
+    }
+    let port = match &body.SMTP_PORT {
+        Some(port) => port.parse("SMTP_PORT")?,
+        None => current.map(|s| i64::from(s.port)).unwrap_or(587),
+    };
+    if !(1..=65_535).contains(&port) {
+        return Err(ApiError::BadRequest("SMTP_PORT must be 1 to 65535".into()));
+    }
+    let admin_email = body
+        .SMTP_ADMIN_EMAIL
+        .clone()
+        .or_else(|| current.map(|s| s.admin_email.clone()))
+        .ok_or_else(|| {
+            ApiError::BadRequest("SMTP_ADMIN_EMAIL is required with SMTP_HOST".into())
+        })?;
+    let admin_email = crate::validate::email(&admin_email)
+        .map_err(|_| ApiError::BadRequest("SMTP_ADMIN_EMAIL must be an email address".into()))?;
+    let text = |given: &Option<String>, kept: Option<&String>| {
+        given
+            .clone()
+            .or_else(|| kept.cloned())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let password_secret_ref = if body.SMTP_PASS.as_deref().is_some_and(|p| !p.is_empty()) {
+        Some(json!({"name": SMTP_SECRET_NAME, "key": SMTP_SECRET_KEY}))
+    } else {
+        current
+            .and_then(|s| s.password_secret_ref.as_ref())
+            .map(|r| json!({"name": r.name, "key": r.key}))
+    };
+    Ok(Some(json!({
+        "host": host,
+        "port": port,
+        "user": text(&body.SMTP_USER, current.and_then(|s| s.user.as_ref())),
+        "adminEmail": admin_email,
+        "senderName": text(&body.SMTP_SENDER_NAME, current.and_then(|s| s.sender_name.as_ref())),
+        "passwordSecretRef": password_secret_ref,
+    })))
+}
+
+/// Writes the SMTP password into its Secret beside the project.
+async fn store_smtp_password(state: &AppState, project_ref: &str, password: &str) -> ApiResult<()> {
+    let namespace = project_namespace(project_ref);
+    let secrets: Api<Secret> = Api::namespaced(state.client.clone(), &namespace);
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(SMTP_SECRET_NAME.to_string()),
+            namespace: Some(namespace),
+            ..Default::default()
+        },
+        string_data: Some(BTreeMap::from([(
+            SMTP_SECRET_KEY.to_string(),
+            password.to_string(),
+        )])),
+        ..Default::default()
+    };
+    secrets
+        .patch(
+            SMTP_SECRET_NAME,
+            &PatchParams::apply(FIELD_MANAGER_FACADE).force(),
+            &Patch::Apply(&secret),
+        )
+        .await
+        .map_err(|e| match e {
+            kube::Error::Api(status) if status.code == 404 => ApiError::Unavailable(format!(
+                "Project {project_ref} is still being set up; try again in a moment"
+            )),
+            other => ApiError::kube("storing the SMTP password", other),
+        })?;
+    Ok(())
+}
+
+#[utoipa::path(patch, path = "/platform/auth/{ref}/config", tag = "auth",
+    request_body = UpdateGoTrueConfig,
+    responses((status = 200, body = GoTrueConfig), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_config(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+    JsonBody(body): JsonBody<UpdateGoTrueConfig>,
+) -> ApiResult<Json<GoTrueConfig>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    access.require(Action::ManageProject)?;
+    // Everything is checked before anything is written.
+    let patch = auth_patch(&access.project, &body)?;
+    if patch.is_empty() {
+        return Ok(Json(config_of(&access.project)));
+    }
+    if let Some(password) = body.SMTP_PASS.as_deref().filter(|p| !p.is_empty()) {
+        store_smtp_password(&state, &project_ref, password).await?;
+    }
+    let projects: Api<Project> = Api::all(state.client.clone());
+    let written = projects
+        .patch(
+            &project_ref,
+            &PatchParams {
+                field_manager: Some(FIELD_MANAGER_FACADE.to_string()),
+                ..Default::default()
+            },
+            &Patch::Merge(json!({"spec": {"auth": Value::Object(patch)}})),
+        )
+        .await
+        .map_err(|e| ApiError::kube("updating the auth settings", e))?;
+    await_cached(&state.projects, ObjectRef::from_obj(&written), |cached| {
+        includes_write(cached, &written)
+    })
+    .await;
+    tracing::info!(project = %written.name_any(), "auth settings changed");
+    Ok(Json(config_of(&written)))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_config, update_config))
+}

@@ -1,0 +1,208 @@
+//! Auth settings round trip: Studio's PATCH through the facade changes the
+//! Project's spec, and the running operator rolls it into GoTrue's env.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use kube::api::PostParams;
+use serde_json::json;
+use supaplane_crds::constants::project_namespace;
+use supaplane_crds::{OrganizationRole, Project};
+use supaplane_operator::project_controller::{self, Context};
+use supaplane_tests::facade::{TestFacade, User};
+use supaplane_tests::harness::{unique_name, wait_for};
+
+fn env_of(deployment: &Deployment, name: &str) -> Option<String> {
+    deployment
+        .spec
+        .template
+        .spec
+        .as_ref()?
+        .containers
+        .first()?
+        .env
+        .as_ref()?
+        .iter()
+        .find(|e| e.name == name)
+        .and_then(|e| e.value.clone())
+}
+
+#[tokio::test]
+async fn a_studio_auth_settings_change_reaches_gotrue() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let operator = tokio::spawn(project_controller::run(Arc::new(Context {
+        client: facade.client(),
+        metrics: Default::default(),
+        settings: Default::default(),
+    })));
+    let owner = User::new("owner");
+    let reader = User::new("reader");
+    let slug = facade
+        .organization_with(&[
+            (&owner, OrganizationRole::Owner),
+            (&reader, OrganizationRole::ReadOnly),
+        ])
+        .await?;
+    let name = unique_name("p");
+    let project: Project = serde_json::from_value(json!({
+        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+        "metadata": {"name": name}, "spec": {"organization": slug, "displayName": "Auth"},
+    }))?;
+    Api::<Project>::all(facade.client())
+        .create(&PostParams::default(), &project)
+        .await?;
+    let wanted = name.clone();
+    facade
+        .wait_until(move |s| {
+            s.projects
+                .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
+                .is_some()
+        })
+        .await?;
+    let path = format!("/platform/auth/{name}/config");
+    // The operator makes the project's namespace, where the SMTP password goes.
+    wait_for(
+        &Api::<k8s_openapi::api::core::v1::Namespace>::all(facade.client()),
+        &project_namespace(&name),
+        |n: Option<&k8s_openapi::api::core::v1::Namespace>| n.is_some(),
+        Duration::from_secs(30),
+    )
+    .await?;
+
+    let (status, config) = facade.get(&reader, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(config["EXTERNAL_EMAIL_ENABLED"], true);
+    assert_eq!(config["JWT_EXP"], 3600);
+
+    let (status, _) = facade
+        .send(
+            &reader,
+            Method::PATCH,
+            &path,
+            json!({"SITE_URL": "https://app.example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, updated) = facade
+        .send(
+            &owner,
+            Method::PATCH,
+            &path,
+            json!({
+                "SITE_URL": "https://app.example.com",
+                "URI_ALLOW_LIST": "https://app.example.com/callback,https://staging.example.com/*",
+                "DISABLE_SIGNUP": true,
+                "JWT_EXP": "7200",
+                "MAILER_AUTOCONFIRM": true,
+                "SMTP_HOST": "smtp.example.com",
+                "SMTP_PORT": "2525",
+                "SMTP_USER": "mailer",
+                "SMTP_ADMIN_EMAIL": "noreply@example.com",
+                "SMTP_PASS": "smtp-secret-value",
+                "EXTERNAL_GITHUB_ENABLED": false,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["SITE_URL"], "https://app.example.com");
+    assert_eq!(updated["JWT_EXP"], 7200);
+    assert_eq!(updated["SMTP_PORT"], "2525");
+    assert!(
+        updated["SMTP_PASS"].is_null(),
+        "the SMTP password is never read back"
+    );
+
+    // Kubernetes holds it: the spec, and the password in a Secret only.
+    let project = Api::<Project>::all(facade.client()).get(&name).await?;
+    let auth = &project.spec.auth;
+    assert_eq!(auth.site_url.as_deref(), Some("https://app.example.com"));
+    assert_eq!(auth.additional_redirect_urls.len(), 2);
+    assert!(auth.disable_signup && auth.mailer_autoconfirm);
+    assert_eq!(auth.jwt_expiry_seconds, Some(7200));
+    let smtp = auth.smtp.as_ref().expect("smtp");
+    assert_eq!((smtp.host.as_str(), smtp.port), ("smtp.example.com", 2525));
+    assert!(!serde_json::to_string(&project.spec)?.contains("smtp-secret-value"));
+    let reference = smtp
+        .password_secret_ref
+        .as_ref()
+        .expect("password reference");
+    let secret = Api::<Secret>::namespaced(facade.client(), &project_namespace(&name))
+        .get(&reference.name)
+        .await?;
+    assert_eq!(
+        secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(&reference.key))
+            .map(|v| v.0.clone()),
+        Some(b"smtp-secret-value".to_vec())
+    );
+
+    // The operator rolls the settings into GoTrue's environment.
+    let deployments: Api<Deployment> = Api::namespaced(facade.client(), &project_namespace(&name));
+    let gotrue = wait_for(
+        &deployments,
+        "auth",
+        |d: Option<&Deployment>| {
+            d.is_some_and(|d| {
+                env_of(d, "GOTRUE_SITE_URL").as_deref() == Some("https://app.example.com")
+            })
+        },
+        Duration::from_secs(30),
+    )
+    .await?;
+    assert_eq!(
+        env_of(&gotrue, "GOTRUE_DISABLE_SIGNUP").as_deref(),
+        Some("true")
+    );
+    assert_eq!(env_of(&gotrue, "GOTRUE_JWT_EXP").as_deref(), Some("7200"));
+    assert_eq!(
+        env_of(&gotrue, "GOTRUE_MAILER_AUTOCONFIRM").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        env_of(&gotrue, "GOTRUE_SMTP_HOST").as_deref(),
+        Some("smtp.example.com")
+    );
+    assert_eq!(env_of(&gotrue, "GOTRUE_SMTP_PORT").as_deref(), Some("2525"));
+    assert_eq!(
+        env_of(&gotrue, "GOTRUE_URI_ALLOW_LIST").as_deref(),
+        Some("https://app.example.com/callback,https://staging.example.com/*")
+    );
+    let pass = gotrue
+        .spec
+        .template
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers[0].env.as_ref())
+        .and_then(|env| env.iter().find(|e| e.name == "GOTRUE_SMTP_PASS").cloned())
+        .expect("GOTRUE_SMTP_PASS");
+    assert!(pass.value.is_none(), "the password comes from the Secret");
+
+    // Bad values are refused and change nothing.
+    for bad in [
+        json!({"SITE_URL": "javascript:alert(1)"}),
+        json!({"JWT_EXP": -5}),
+        json!({"SMTP_PORT": "many"}),
+        json!({"URI_ALLOW_LIST": "not a url"}),
+    ] {
+        let (status, answer) = facade.send(&owner, Method::PATCH, &path, bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} → {answer}");
+    }
+    let after = Api::<Project>::all(facade.client()).get(&name).await?;
+    assert_eq!(after.spec.auth, project.spec.auth);
+
+    // Emptying the host removes the SMTP settings.
+    let (status, cleared) = facade
+        .send(&owner, Method::PATCH, &path, json!({"SMTP_HOST": ""}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(cleared["SMTP_HOST"].is_null());
+    operator.abort();
+    Ok(())
+}
