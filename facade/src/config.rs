@@ -83,6 +83,22 @@ pub struct FacadeConfig {
     )]
     pub pg_meta_url: String,
 
+    /// A project's GoTrue; `{ref}` is replaced by the project ref.
+    #[arg(
+        long,
+        env = "SUPAPLANE_AUTH_URL",
+        default_value = "http://auth.project-{ref}.svc.cluster.local:9999"
+    )]
+    pub auth_url: String,
+
+    /// A project's Storage API; `{ref}` is replaced by the project ref.
+    #[arg(
+        long,
+        env = "SUPAPLANE_STORAGE_URL",
+        default_value = "http://storage.project-{ref}.svc.cluster.local:5000"
+    )]
+    pub storage_url: String,
+
     /// Longest wait for a project's service to start answering, in seconds.
     #[arg(long, env = "SUPAPLANE_UPSTREAM_TIMEOUT_SECONDS", default_value_t = 60)]
     pub upstream_timeout_seconds: u64,

@@ -18,6 +18,7 @@ pub mod pg_meta;
 pub mod profile;
 pub mod project_config;
 pub mod projects;
+pub mod services;
 pub mod shapes;
 pub mod state;
 pub mod unbacked;
@@ -88,6 +89,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(project_config::routes())
         .merge(pg_meta::routes())
         .merge(auth_config::routes())
+        .merge(services::routes())
         .merge(v1::routes())
         .merge(unbacked::routes())
 }

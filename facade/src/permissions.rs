@@ -29,6 +29,8 @@ pub enum Action {
     ReadSecrets,
     /// Run SQL that writes.
     WriteSql,
+    /// Change what a project holds: its auth users and storage buckets.
+    ChangeProjectData,
 }
 
 /// Whether `role` may do `action`.
@@ -38,7 +40,7 @@ pub fn allows(role: OrganizationRole, action: Action) -> bool {
     match role {
         Owner => true,
         Administrator => !matches!(action, DeleteOrganization | ManageOwners),
-        Developer => matches!(action, Read | ReadSecrets | WriteSql),
+        Developer => matches!(action, Read | ReadSecrets | WriteSql | ChangeProjectData),
         ReadOnly => matches!(action, Read),
     }
 }
