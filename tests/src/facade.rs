@@ -75,6 +75,22 @@ impl TestFacade {
 
     /// Starts the facade with a configuration `adjust` may change.
     pub async fn start_with(adjust: impl FnOnce(&mut FacadeConfig)) -> anyhow::Result<TestFacade> {
+        Self::start_as_user(None, adjust).await
+    }
+
+    /// Starts the facade acting as `user` (its service account, by
+    /// impersonation).
+    pub async fn start_as(
+        user: &str,
+        adjust: impl FnOnce(&mut FacadeConfig),
+    ) -> anyhow::Result<TestFacade> {
+        Self::start_as_user(Some(user), adjust).await
+    }
+
+    async fn start_as_user(
+        user: Option<&str>,
+        adjust: impl FnOnce(&mut FacadeConfig),
+    ) -> anyhow::Result<TestFacade> {
         let cluster = TestCluster::start().await?;
         let client = cluster.client();
         let namespace = unique_name("facade");
@@ -94,7 +110,11 @@ impl TestFacade {
         config.base_domain = "apps.test".into();
         config.regions = vec!["local=Local cluster".into(), "eu=Europe".into()];
         adjust(&mut config);
-        let (state, tasks) = AppState::start(client, config)?;
+        let facade_client = match user {
+            Some(user) => cluster.client_impersonating(user).await?,
+            None => client,
+        };
+        let (state, tasks) = AppState::start(facade_client, config)?;
         tokio::time::timeout(Duration::from_secs(30), state.ready()).await??;
         let readiness = Arc::new(Readiness::default());
         readiness.mark_ready();

@@ -60,6 +60,23 @@ impl TestCluster {
         }
     }
 
+    /// A client acting as `user` (for example a chart's service account,
+    /// `system:serviceaccount:<namespace>:<name>`) by impersonation, as an
+    /// administrator can: on a real cluster the user's RBAC then applies;
+    /// the test server records what each user asked for.
+    pub async fn client_impersonating(&self, user: &str) -> anyhow::Result<Client> {
+        let mut config = match (&self.server, std::env::var(KUBECONFIG_ENV)) {
+            (Some(server), _) => server.config()?,
+            (None, Ok(path)) => {
+                let kubeconfig = kube::config::Kubeconfig::read_from(&path)?;
+                kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?
+            }
+            (None, Err(_)) => anyhow::bail!("no cluster to connect to"),
+        };
+        config.auth_info.impersonate = Some(user.to_string());
+        Ok(Client::try_from(config)?)
+    }
+
     pub fn client(&self) -> Client {
         self.client.clone()
     }

@@ -13,13 +13,13 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::AppState;
 use super::metadata::{name_of, namespace_of};
 use super::objects::{self, DeleteOptions, PatchType, ServerState, WriteContext};
 use super::registry::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::{ApiError, ApiResult};
 use super::store::{EventType, StoredEvent};
+use super::{AppState, RbacRequest};
 
 /// What a URL names.
 enum Target {
@@ -131,6 +131,18 @@ pub async fn dispatch(
         Ok(Target::Resource(request)) => {
             let verb = verb_of(&method, &request, &params);
             app.counters.record(verb, &request.resource.storage_key());
+            if let Some(user) = headers.get("impersonate-user").and_then(|v| v.to_str().ok()) {
+                app.counters.record_user(user, RbacRequest {
+                    verb: verb.to_string(),
+                    group: request.resource.group.clone(),
+                    resource: match &request.subresource {
+                        Some(sub) => format!("{}/{sub}", request.resource.plural),
+                        None => request.resource.plural.clone(),
+                    },
+                    namespace: request.namespace.clone(),
+                    name: request.name.clone(),
+                });
+            }
             match serve(&state, &method, request, &params, &headers, body).await {
                 Ok(response) => response,
                 Err(error) => error.into_response(),

@@ -40,14 +40,42 @@ use store::Store;
 #[derive(Default)]
 pub struct RequestCounters {
     counts: Mutex<HashMap<(String, String), u64>>,
+    /// What each impersonated user asked for, as RBAC names it: verb, API
+    /// group, resource[/subresource].
+    by_user: Mutex<HashMap<String, std::collections::BTreeSet<RbacRequest>>>,
+}
+
+/// One kind of request as RBAC authorizes it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RbacRequest {
+    pub verb: String,
+    pub group: String,
+    pub resource: String,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
 }
 
 impl RequestCounters {
-    fn record(&self, verb: &str, resource: &str) {
+    pub(crate) fn record(&self, verb: &str, resource: &str) {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         *counts
             .entry((verb.to_string(), resource.to_string()))
             .or_default() += 1;
+    }
+
+    fn record_user(&self, user: &str, request: RbacRequest) {
+        let mut by_user = self.by_user.lock().unwrap_or_else(|p| p.into_inner());
+        by_user.entry(user.to_string()).or_default().insert(request);
+    }
+
+    /// Every kind of request a user (named by `Impersonate-User`, as an
+    /// administrator acting for a service account sends it) made.
+    pub fn requests_of(&self, user: &str) -> Vec<RbacRequest> {
+        let by_user = self.by_user.lock().unwrap_or_else(|p| p.into_inner());
+        by_user
+            .get(user)
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Requests with `verb` (`get`, `list`, `watch`, `create`, `update`,

@@ -1,0 +1,449 @@
+//! The chart's RBAC grants exactly what the code uses. The operator and the
+//! facade run here as their chart service accounts (by impersonation, so on
+//! a real cluster their RBAC applies); the test server records each kind of
+//! request they make, which must be allowed by a rule the chart renders, and
+//! each rule must be used.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Api, ResourceExt};
+use serde_json::{Value, json};
+use supaplane_crds::constants::project_namespace;
+use supaplane_crds::{Organization, Project, SupabaseStatus};
+use supaplane_operator::leader::LeaderElector;
+use supaplane_operator::render::stack::STATELESS_COMPONENTS;
+use supaplane_operator::{organization_controller, project_controller};
+use supaplane_tests::apiserver::RbacRequest;
+use supaplane_tests::facade::{TestFacade, User};
+use supaplane_tests::harness::{TestCluster, unique_name, wait_deleted, wait_for};
+
+const RELEASE_NAMESPACE: &str = "supaplane-system";
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A rule as RBAC states it, and where it applies.
+#[derive(Debug)]
+struct Rule {
+    groups: Vec<String>,
+    resources: Vec<String>,
+    verbs: Vec<String>,
+    names: Vec<String>,
+    /// None for a ClusterRole; the namespace of a Role.
+    namespace: Option<String>,
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The rules bound to `service_account` in the chart rendered by Helm.
+fn chart_rules(service_account: &str, namespace_of_roles: &str) -> anyhow::Result<Vec<Rule>> {
+    let helm = std::env::var_os("SUPAPLANE_HELM")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/helm/bin/helm").into());
+    let output = std::process::Command::new(helm)
+        .args([
+            "template",
+            "supaplane",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../charts/supaplane"),
+        ])
+        .args(["--namespace", RELEASE_NAMESPACE])
+        .output()
+        .map_err(|e| anyhow::anyhow!("running helm (make test-deps installs it): {e}"))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "helm: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout)?;
+    let objects: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
+        .map(serde::Deserialize::deserialize)
+        .collect::<Result<Vec<Value>, _>>()?
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .collect();
+    let mut rules = Vec::new();
+    for binding in objects
+        .iter()
+        .filter(|o| o["kind"] == "ClusterRoleBinding" || o["kind"] == "RoleBinding")
+    {
+        let bound = binding["subjects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["kind"] == "ServiceAccount" && s["name"] == service_account);
+        if !bound {
+            continue;
+        }
+        let role_kind = binding["roleRef"]["kind"].as_str().unwrap_or_default();
+        let role = objects
+            .iter()
+            .find(|o| o["kind"] == role_kind && o["metadata"]["name"] == binding["roleRef"]["name"])
+            .expect("bound role is rendered");
+        for rule in role["rules"].as_array().into_iter().flatten() {
+            rules.push(Rule {
+                groups: strings(&rule["apiGroups"]),
+                resources: strings(&rule["resources"]),
+                verbs: strings(&rule["verbs"]),
+                names: strings(&rule["resourceNames"]),
+                namespace: (role_kind == "Role").then(|| namespace_of_roles.to_string()),
+            });
+        }
+    }
+    Ok(rules)
+}
+
+fn allows(rule: &Rule, request: &RbacRequest) -> bool {
+    rule.groups.contains(&request.group)
+        && rule.resources.contains(&request.resource)
+        && rule.verbs.contains(&request.verb)
+        && (rule.names.is_empty()
+            || request
+                .name
+                .as_ref()
+                .is_some_and(|n| rule.names.contains(n)))
+        && rule
+            .namespace
+            .as_ref()
+            .is_none_or(|ns| request.namespace.as_ref() == Some(ns))
+}
+
+/// Every request is allowed; every granted (group, resource, verb) is used,
+/// but for the ones `unexercised` names with the reason they are needed.
+fn assert_exact(
+    who: &str,
+    rules: &[Rule],
+    used: &[RbacRequest],
+    unexercised: &[(&str, &str, &str, &str)],
+) {
+    for request in used {
+        assert!(
+            rules.iter().any(|rule| allows(rule, request)),
+            "{who} needs a rule for {request:?}"
+        );
+    }
+    let mut granted = BTreeSet::new();
+    for rule in rules {
+        for group in &rule.groups {
+            for resource in &rule.resources {
+                for verb in &rule.verbs {
+                    granted.insert((group.clone(), resource.clone(), verb.clone()));
+                }
+            }
+        }
+    }
+    let mut unused = Vec::new();
+    for (group, resource, verb) in granted {
+        let exercised = used
+            .iter()
+            .any(|r| r.group == group && r.resource == resource && r.verb == verb);
+        let explained = unexercised
+            .iter()
+            .any(|(g, r, v, _)| *g == group && *r == resource && *v == verb);
+        if !exercised && !explained {
+            unused.push(format!("{verb} {group}/{resource}"));
+        }
+        assert!(
+            !(exercised && explained),
+            "{verb} on {group}/{resource} is listed as unexercised but {who} uses it"
+        );
+    }
+    assert!(
+        unused.is_empty(),
+        "{who} is granted but never uses: {unused:?}"
+    );
+}
+
+fn has_status(wanted: SupabaseStatus) -> impl Fn(Option<&Project>) -> bool {
+    move |p| p.and_then(|p| p.status.as_ref()).and_then(|s| s.status) == Some(wanted)
+}
+
+#[tokio::test]
+async fn the_operator_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
+    let cluster = TestCluster::start().await?;
+    let Some(server) = cluster.test_server() else {
+        return Ok(()); // On a real cluster the API server itself enforces RBAC.
+    };
+    let admin = cluster.client();
+    let user = format!("system:serviceaccount:{RELEASE_NAMESPACE}:supaplane-operator");
+    let operator = cluster.client_impersonating(&user).await?;
+    Api::<Namespace>::all(admin.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": RELEASE_NAMESPACE}}))?,
+        )
+        .await?;
+
+    // Leader election, then both controllers, as the binary runs them.
+    let elector = LeaderElector::new(
+        operator.clone(),
+        RELEASE_NAMESPACE,
+        "supaplane-operator",
+        "rbac-test",
+        Duration::from_secs(15),
+    );
+    assert!(elector.try_acquire_or_renew().await?);
+    assert!(elector.try_acquire_or_renew().await?);
+    let projects_task = tokio::spawn(project_controller::run(Arc::new(
+        project_controller::Context {
+            client: operator.clone(),
+            metrics: Default::default(),
+            settings: Default::default(),
+        },
+    )));
+    let organizations_task = tokio::spawn(organization_controller::run(Arc::new(
+        organization_controller::Context {
+            client: operator.clone(),
+            metrics: Default::default(),
+        },
+    )));
+
+    // A whole life: organization, two projects, ready, paused, restored, a
+    // component disabled, deleted with each policy, organization deleted.
+    let organizations: Api<Organization> = Api::all(admin.clone());
+    let slug = unique_name("org");
+    organizations
+        .create(&PostParams::default(), &serde_json::from_value(json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Organization", "metadata": {"name": slug},
+            "spec": {"displayName": "Acme", "members": [{"userId": "u", "email": "u@example.com", "role": "Owner"}]},
+        }))?)
+        .await?;
+    let projects: Api<Project> = Api::all(admin.clone());
+    let mut names = Vec::new();
+    for policy in ["Delete", "Retain"] {
+        let name = unique_name("p");
+        projects
+            .create(&PostParams::default(), &serde_json::from_value(json!({
+                "apiVersion": "supaplane.io/v1alpha1", "kind": "Project", "metadata": {"name": name},
+                "spec": {"organization": slug, "displayName": "P", "deletionPolicy": policy},
+            }))?)
+            .await?;
+        names.push(name);
+    }
+    for name in &names {
+        let namespace = project_namespace(name);
+        let deployments: Api<Deployment> = Api::namespaced(admin.clone(), &namespace);
+        let mut listed = Vec::new();
+        for _ in 0..300 {
+            listed = deployments.list(&Default::default()).await?.items;
+            if listed.len() == STATELESS_COMPONENTS.len() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for deployment in listed {
+            cluster
+                .mark_deployment_ready(&namespace, &deployment.name_any())
+                .await?;
+        }
+        cluster.mark_statefulset_ready(&namespace, "db").await?;
+        wait_for(
+            &projects,
+            name,
+            has_status(SupabaseStatus::ActiveHealthy),
+            TIMEOUT,
+        )
+        .await?;
+    }
+    let first = &names[0];
+    let merge = |spec: Value| Patch::Merge(json!({ "spec": spec }));
+    projects
+        .patch(
+            first,
+            &PatchParams::default(),
+            &merge(json!({"paused": true})),
+        )
+        .await?;
+    wait_for(
+        &projects,
+        first,
+        has_status(SupabaseStatus::Pausing),
+        TIMEOUT,
+    )
+    .await?;
+    // The workload controllers report the scale-down.
+    let namespace = project_namespace(first);
+    let deployments: Api<Deployment> = Api::namespaced(admin.clone(), &namespace);
+    for deployment in deployments.list(&Default::default()).await?.items {
+        cluster
+            .mark_deployment_ready(&namespace, &deployment.name_any())
+            .await?;
+    }
+    cluster.mark_statefulset_ready(&namespace, "db").await?;
+    wait_for(
+        &projects,
+        first,
+        has_status(SupabaseStatus::Inactive),
+        TIMEOUT,
+    )
+    .await?;
+    projects
+        .patch(
+            first,
+            &PatchParams::default(),
+            &merge(json!({"paused": false, "components": {"imgproxy": {"enabled": false}, "gateway": {"enabled": false}}})),
+        )
+        .await?;
+    let deployments: Api<Deployment> = Api::namespaced(admin.clone(), &project_namespace(first));
+    wait_deleted(&deployments, "imgproxy", TIMEOUT).await?;
+    for name in &names {
+        projects.delete(name, &DeleteParams::default()).await?;
+        wait_deleted(&projects, name, TIMEOUT).await?;
+    }
+    organizations
+        .delete(&slug, &DeleteParams::default())
+        .await?;
+    wait_deleted(&organizations, &slug, TIMEOUT).await?;
+    projects_task.abort();
+    organizations_task.abort();
+
+    let rules = chart_rules("supaplane-operator", RELEASE_NAMESPACE)?;
+    assert_exact(
+        "the operator",
+        &rules,
+        &server.counters().requests_of(&user),
+        &[
+            (
+                "events.k8s.io",
+                "events",
+                "patch",
+                "a repeated Event is patched into a series",
+            ),
+            (
+                "supaplane.io",
+                "projects/finalizers",
+                "update",
+                "owner references that block deletion need it where OwnerReferencesPermissionEnforcement runs",
+            ),
+        ],
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
+    let user = format!("system:serviceaccount:{RELEASE_NAMESPACE}:supaplane-facade");
+    let facade = TestFacade::start_as(&user, |_| {}).await?;
+    let Some(server) = facade.cluster.test_server() else {
+        return Ok(());
+    };
+    let owner = User::new("owner");
+    let (status, organization) = facade
+        .send(
+            &owner,
+            Method::POST,
+            "/platform/organizations",
+            json!({"name": "Rbac", "tier": "tier_free"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{organization}");
+    let slug = organization["slug"].as_str().expect("slug").to_string();
+    let org = format!("/platform/organizations/{slug}");
+    let calls: Vec<(Method, String, Value)> = vec![
+        (Method::PATCH, org.clone(), json!({"name": "Rbac 2"})),
+        (
+            Method::POST,
+            format!("{org}/members/invitations"),
+            json!({"email": "x@example.com", "role_id": 3}),
+        ),
+        (
+            Method::POST,
+            "/platform/profile/access-tokens".into(),
+            json!({"name": "ci"}),
+        ),
+    ];
+    for (method, path, body) in calls {
+        let (status, answer) = facade.send(&owner, method.clone(), &path, body).await;
+        assert!(status.is_success(), "{method} {path}: {status} {answer}");
+    }
+    let (_, tokens) = facade.get(&owner, "/platform/profile/access-tokens").await;
+    let token_id = tokens[0]["id"].as_u64().expect("token id");
+    let (status, _) = facade
+        .raw(
+            Method::DELETE,
+            &format!("/platform/profile/access-tokens/{token_id}"),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, project) = facade
+        .send(&owner, Method::POST, "/platform/projects", json!({
+            "name": "Shop", "organization_slug": slug, "db_pass": "a-strong-password-1", "cloud_provider": "AWS_K8S"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    let project_ref = project["ref"].as_str().expect("ref").to_string();
+    let (status, _) = facade
+        .get(
+            &owner,
+            &format!("/platform/projects/{project_ref}/settings"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, answer) = facade
+        .send(&owner, Method::PATCH, &format!("/platform/auth/{project_ref}/config"), json!({
+            "SMTP_HOST": "smtp.example.com", "SMTP_PORT": 25, "SMTP_ADMIN_EMAIL": "a@example.com", "SMTP_PASS": "pw"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, _) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/projects/{project_ref}/pause"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = facade
+        .raw(
+            Method::DELETE,
+            &format!("/platform/projects/{project_ref}"),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let gone = project_ref.clone();
+    facade
+        .wait_until(move |s| {
+            s.projects
+                .get(&kube::runtime::reflector::ObjectRef::new(&gone))
+                .is_none()
+        })
+        .await?;
+    let (status, answer) = facade
+        .raw(Method::DELETE, &org, Some(&owner.token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+
+    let rules = chart_rules("supaplane-facade", &facade.state.config.namespace)?;
+    assert_exact(
+        "the facade",
+        &rules,
+        &server.counters().requests_of(&user),
+        &[(
+            "",
+            "namespaces",
+            "delete",
+            "a project create that fails half-way removes its namespace",
+        )],
+    );
+    Ok(())
+}
