@@ -16,6 +16,7 @@ use crate::config::FacadeConfig;
 use crate::error::ApiError;
 use crate::jwks::Jwks;
 use crate::state::AppState;
+use crate::state::UpstreamClient;
 
 /// The signed-in user behind a request.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,13 +67,13 @@ pub struct TokenVerifier {
 }
 
 impl TokenVerifier {
-    pub fn new(config: &FacadeConfig) -> anyhow::Result<Self> {
+    pub fn new(config: &FacadeConfig, http: UpstreamClient) -> anyhow::Result<Self> {
         let secret = config
             .jwt_secret
             .as_deref()
             .filter(|s| !s.is_empty())
             .map(|s| DecodingKey::from_secret(s.as_bytes()));
-        let jwks = config.jwks_url.as_deref().map(Jwks::new).transpose()?;
+        let jwks = config.jwks_url.as_deref().map(|url| Jwks::new(url, http));
         anyhow::ensure!(
             secret.is_some() || jwks.is_some(),
             "set SUPAPLANE_JWT_SECRET or SUPAPLANE_JWKS_URL: access tokens cannot be verified otherwise"
@@ -183,8 +184,11 @@ mod tests {
     use serde_json::json;
 
     fn verifier() -> TokenVerifier {
-        TokenVerifier::new(&FacadeConfig::for_tests("a-secret-of-enough-length", "ns"))
-            .expect("verifier")
+        TokenVerifier::new(
+            &FacadeConfig::for_tests("a-secret-of-enough-length", "ns"),
+            crate::state::upstream_client().expect("client"),
+        )
+        .expect("verifier")
     }
 
     fn token(claims: serde_json::Value, secret: &str) -> String {

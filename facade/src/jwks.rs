@@ -7,14 +7,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey};
+
+use crate::state::UpstreamClient;
 
 /// Least time between two fetches of the key set.
 const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
@@ -37,7 +35,7 @@ struct Fetched {
 
 pub struct Jwks {
     url: String,
-    http: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    http: UpstreamClient,
     fetched: Mutex<Fetched>,
 }
 
@@ -49,17 +47,12 @@ fn asymmetric(algorithm: Algorithm) -> bool {
 }
 
 impl Jwks {
-    pub fn new(url: &str) -> anyhow::Result<Jwks> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        Ok(Jwks {
+    pub fn new(url: &str, http: UpstreamClient) -> Jwks {
+        Jwks {
             url: url.to_string(),
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            http,
             fetched: Mutex::new(Fetched::default()),
-        })
+        }
     }
 
     fn cached(&self, kid: &str) -> (Option<SigningKey>, bool) {
@@ -99,7 +92,7 @@ impl Jwks {
     }
 
     async fn fetch(&self) -> anyhow::Result<HashMap<String, SigningKey>> {
-        let request = hyper::Request::get(&self.url).body(Empty::<Bytes>::new())?;
+        let request = hyper::Request::get(&self.url).body(Full::new(Bytes::new()))?;
         let response = tokio::time::timeout(FETCH_TIMEOUT, self.http.request(request)).await??;
         anyhow::ensure!(
             response.status().is_success(),

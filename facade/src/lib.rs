@@ -22,6 +22,7 @@ pub mod services;
 pub mod shapes;
 pub mod state;
 pub mod unbacked;
+pub mod upstream;
 pub mod v1;
 pub mod validate;
 

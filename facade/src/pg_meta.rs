@@ -8,9 +8,9 @@
 //! image's read-only role, encrypted with the project's pg-meta key, and
 //! may not call pg-meta's mutating endpoints.
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::Response;
 use http_body_util::Full;
 use k8s_openapi::api::core::v1::Secret;
@@ -27,6 +27,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::permissions::{Action, allows};
 use crate::shapes::{self, status_of, status_text};
 use crate::state::AppState;
+use crate::upstream::relay;
 
 /// The role the supabase/postgres image gives read-only dashboard access.
 pub const READ_ONLY_ROLE: &str = "supabase_read_only_user";
@@ -168,28 +169,7 @@ async fn forward(
         .body(Full::new(body))
         .map_err(|e| ApiError::BadRequest(format!("Cannot forward this request: {e}")))?;
 
-    let unreachable = |why: String| {
-        ApiError::Unavailable(format!(
-            "The database API of project {project_ref} is not answering ({why}); project status {}",
-            status_text(status_of(&access.project))
-        ))
-    };
-    let response = tokio::time::timeout(
-        state.config.upstream_timeout(),
-        state.upstream.request(request),
-    )
-    .await
-    .map_err(|_| unreachable("timed out".into()))?
-    .map_err(|e| unreachable(e.to_string()))?;
-
-    let (parts, upstream_body) = response.into_parts();
-    let mut answer = Response::builder().status(parts.status);
-    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {
-        answer = answer.header(header::CONTENT_TYPE, content_type);
-    }
-    answer
-        .body(Body::new(upstream_body))
-        .map_err(|e| ApiError::Internal(format!("relaying pg-meta's answer: {e}")))
+    relay(state, &access, "database API", request).await
 }
 
 /// Runs SQL: pg-meta's `POST /query` with `{query}`; answers the rows, or

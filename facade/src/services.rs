@@ -3,7 +3,7 @@
 //! key (which never reaches the browser). Upstream answers come back as
 //! they are; an unreachable or paused project answers 503.
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{Method, header};
 use axum::response::Response;
@@ -20,8 +20,8 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody};
 use crate::permissions::Action;
 use crate::pg_meta::require_running;
-use crate::shapes::{status_of, status_text};
 use crate::state::AppState;
+use crate::upstream::relay;
 
 #[derive(Debug, Clone, Copy)]
 enum Service {
@@ -45,6 +45,13 @@ impl Service {
         match self {
             Service::Auth => "auth",
             Service::Storage => "storage",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Service::Auth => "auth service",
+            Service::Storage => "storage service",
         }
     }
 }
@@ -94,29 +101,7 @@ async fn call(
     let request = request
         .body(Full::new(Bytes::from(payload)))
         .map_err(|e| ApiError::Internal(format!("building the {} request: {e}", service.name())))?;
-    let unreachable = |why: String| {
-        ApiError::Unavailable(format!(
-            "The {} service of project {} is not answering ({why}); project status {}",
-            service.name(),
-            access.reference(),
-            status_text(status_of(&access.project))
-        ))
-    };
-    let response = tokio::time::timeout(
-        state.config.upstream_timeout(),
-        state.upstream.request(request),
-    )
-    .await
-    .map_err(|_| unreachable("timed out".into()))?
-    .map_err(|e| unreachable(e.to_string()))?;
-    let (parts, upstream) = response.into_parts();
-    let mut answer = Response::builder().status(parts.status);
-    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {
-        answer = answer.header(header::CONTENT_TYPE, content_type);
-    }
-    answer
-        .body(Body::new(upstream))
-        .map_err(|e| ApiError::Internal(format!("relaying the {} answer: {e}", service.name())))
+    relay(state, access, service.label(), request).await
 }
 
 fn project_for(

@@ -36,7 +36,8 @@ pub type UpstreamClient = hyper_util::client::legacy::Client<
     http_body_util::Full<bytes::Bytes>,
 >;
 
-fn upstream_client() -> anyhow::Result<UpstreamClient> {
+/// An HTTP(S) client with the system's trust roots.
+pub fn upstream_client() -> anyhow::Result<UpstreamClient> {
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()?
         .https_or_http()
@@ -76,7 +77,8 @@ impl AppState {
             Api::<Secret>::namespaced(client.clone(), &config.namespace),
             watcher::Config::default().labels(&format!("{LABEL_ACCESS_TOKEN}=true")),
         );
-        let verifier = TokenVerifier::new(&config)?;
+        let upstream = upstream_client()?;
+        let verifier = TokenVerifier::new(&config, upstream.clone())?;
         let state = AppState(Arc::new(Shared {
             client,
             config,
@@ -84,7 +86,7 @@ impl AppState {
             organizations,
             projects,
             access_tokens,
-            upstream: upstream_client()?,
+            upstream,
         }));
         Ok((state, vec![organizations_task, projects_task, tokens_task]))
     }

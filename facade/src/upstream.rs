@@ -1,0 +1,45 @@
+//! Sending a request to one of a project's own services (pg-meta, GoTrue,
+//! Storage) and relaying its answer: status and body as they are, streamed;
+//! a service that does not answer in time is a 503 naming the project's
+//! status, never a hang.
+
+use axum::body::{Body, Bytes};
+use axum::http::header;
+use axum::response::Response;
+use http_body_util::Full;
+
+use crate::access::ProjectAccess;
+use crate::error::{ApiError, ApiResult};
+use crate::shapes::{status_of, status_text};
+use crate::state::AppState;
+
+/// Sends `request` to the project's service `what` and relays the answer.
+pub async fn relay(
+    state: &AppState,
+    access: &ProjectAccess,
+    what: &str,
+    request: hyper::Request<Full<Bytes>>,
+) -> ApiResult<Response> {
+    let unreachable = |why: String| {
+        ApiError::Unavailable(format!(
+            "The {what} of project {} is not answering ({why}); project status {}",
+            access.reference(),
+            status_text(status_of(&access.project))
+        ))
+    };
+    let response = tokio::time::timeout(
+        state.config.upstream_timeout(),
+        state.upstream.request(request),
+    )
+    .await
+    .map_err(|_| unreachable("timed out".into()))?
+    .map_err(|e| unreachable(e.to_string()))?;
+    let (parts, upstream_body) = response.into_parts();
+    let mut answer = Response::builder().status(parts.status);
+    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {
+        answer = answer.header(header::CONTENT_TYPE, content_type);
+    }
+    answer
+        .body(Body::new(upstream_body))
+        .map_err(|e| ApiError::Internal(format!("relaying the {what}'s answer: {e}")))
+}
