@@ -87,6 +87,30 @@ pub fn organizations_of(state: &AppState, caller: &Caller) -> Vec<OrganizationAc
     found
 }
 
+/// Every project the caller may see, with its organization and the
+/// caller's role there.
+pub fn projects_of(state: &AppState, caller: &Caller) -> Vec<ProjectAccess> {
+    let organizations: std::collections::HashMap<String, OrganizationAccess> =
+        organizations_of(state, caller)
+            .into_iter()
+            .map(|a| (a.slug(), a))
+            .collect();
+    state
+        .projects
+        .state()
+        .into_iter()
+        .filter_map(|project| {
+            organizations
+                .get(&project.spec.organization)
+                .map(|a| ProjectAccess {
+                    organization: a.organization.clone(),
+                    role: a.role,
+                    project,
+                })
+        })
+        .collect()
+}
+
 pub fn organization(
     state: &AppState,
     caller: &Caller,

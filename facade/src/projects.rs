@@ -22,7 +22,7 @@ use supaplane_crds::constants::{
 };
 use supaplane_crds::{InstanceSize, PasswordSecretRef, Project, ProjectSpec, SupabaseStatus};
 
-use crate::access::{self, OrganizationAccess, ProjectAccess, organizations_of};
+use crate::access::{self, OrganizationAccess, ProjectAccess};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::permissions::Action;
@@ -141,26 +141,14 @@ async fn all_projects(
     caller: Caller,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<ProjectsResponse>> {
-    let organizations = organizations_of(&state, &caller);
-    let all = state.projects.state();
-    let visible: Vec<&Project> = all
-        .iter()
-        .map(|p| p.as_ref())
-        .filter(|p| {
-            organizations
-                .iter()
-                .any(|a| a.organization.metadata.name.as_deref() == Some(&p.spec.organization))
-        })
-        .collect();
-    let (page, count) = query.page(visible)?;
+    let visible = access::projects_of(&state, &caller);
+    let (page, count) = query.page(visible.iter().map(|a| a.project.as_ref()).collect())?;
     let projects = page
         .into_iter()
         .filter_map(|project| {
-            organizations
+            visible
                 .iter()
-                .find(|a| {
-                    a.organization.metadata.name.as_deref() == Some(&project.spec.organization)
-                })
+                .find(|a| a.project.metadata.name == project.metadata.name)
                 .map(|a| ProjectSummary::new(project, &a.organization))
         })
         .collect();

@@ -169,17 +169,9 @@ fn project_v1(project: &Project, with_database: bool) -> ProjectV1 {
 
 #[utoipa::path(get, path = "/v1/projects", tag = "management api", responses((status = 200, body = Vec<ProjectV1>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn projects(State(state): State<AppState>, caller: Caller) -> Json<Vec<ProjectV1>> {
-    let organizations = organizations_of(&state, &caller);
-    let mut visible: Vec<ProjectV1> = state
-        .projects
-        .state()
+    let mut visible: Vec<ProjectV1> = access::projects_of(&state, &caller)
         .iter()
-        .filter(|p| {
-            organizations
-                .iter()
-                .any(|a| a.organization.metadata.name.as_deref() == Some(&p.spec.organization))
-        })
-        .map(|p| project_v1(p, true))
+        .map(|a| project_v1(&a.project, true))
         .collect();
     visible.sort_by(|a, b| a.project_ref.cmp(&b.project_ref));
     Json(visible)
