@@ -8,11 +8,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{ObjectMeta, PostParams};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Client};
 use serde_json::{Value, json};
-use supaplane_crds::{Organization, OrganizationRole};
+use supaplane_crds::constants::{KEYS_SECRET_NAME, project_namespace};
+use supaplane_crds::{Organization, OrganizationRole, Project};
 use supaplane_facade::config::FacadeConfig;
 use supaplane_facade::health::Readiness;
 use supaplane_facade::state::AppState;
@@ -210,6 +212,70 @@ impl TestFacade {
         })
         .await?;
         Ok(slug)
+    }
+
+    /// Creates a Project directly as a resource (as `kubectl apply -f`
+    /// would) and waits until the facade sees it.
+    pub async fn apply_project(&self, organization: &str) -> anyhow::Result<String> {
+        let name = unique_name("p");
+        let project: Project = serde_json::from_value(json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+            "metadata": {"name": name},
+            "spec": {"organization": organization, "displayName": format!("Shop {name}")},
+        }))?;
+        Api::<Project>::all(self.client())
+            .create(&PostParams::default(), &project)
+            .await?;
+        let wanted = name.clone();
+        self.wait_until(move |state| state.projects.get(&ObjectRef::new(&wanted)).is_some())
+            .await?;
+        Ok(name)
+    }
+
+    /// Writes a Project's status as the operator would, and waits until the
+    /// facade sees it.
+    pub async fn write_status(&self, name: &str, status: Value) -> anyhow::Result<()> {
+        let written = Api::<Project>::all(self.client())
+            .patch_status(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": status })),
+            )
+            .await?;
+        let (wanted, version) = (name.to_string(), written.metadata.resource_version);
+        self.wait_until(move |state| {
+            state
+                .projects
+                .get(&ObjectRef::new(&wanted))
+                .is_some_and(|p| p.metadata.resource_version == version)
+        })
+        .await
+    }
+
+    /// Writes a project's keys Secret as the operator would (its namespace
+    /// too, when missing), with these entries.
+    pub async fn write_keys(&self, project: &str, entries: &[(&str, &str)]) -> anyhow::Result<()> {
+        let namespace = project_namespace(project);
+        let namespaces: Api<Namespace> = Api::all(self.client());
+        if namespaces.get_opt(&namespace).await?.is_none() {
+            namespaces
+                .create(
+                    &PostParams::default(),
+                    &serde_json::from_value(json!({"metadata": {"name": namespace}}))?,
+                )
+                .await?;
+        }
+        let data: serde_json::Map<String, Value> = entries
+            .iter()
+            .map(|(key, value)| (key.to_string(), json!(value)))
+            .collect();
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": KEYS_SECRET_NAME}, "stringData": data,
+        }))?;
+        Api::<Secret>::namespaced(self.client(), &namespace)
+            .create(&PostParams::default(), &secret)
+            .await?;
+        Ok(())
     }
 
     /// Waits until the facade's caches satisfy `condition`.

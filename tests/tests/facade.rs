@@ -3,45 +3,21 @@
 
 use axum::http::{Method, StatusCode};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use kube::api::ListParams;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use serde_json::{Value, json};
-use supaplane_crds::constants::{
-    DATABASE_PASSWORD_KEY, KEYS_SECRET_NAME, keys_secret, project_namespace,
-};
+use supaplane_crds::constants::{DATABASE_PASSWORD_KEY, keys_secret, project_namespace};
 use supaplane_crds::{OrganizationRole, Project};
 use supaplane_tests::facade::{TestFacade, User};
-use supaplane_tests::harness::unique_name;
 
 /// Creates a Project resource directly, as `kubectl apply -f` would.
 async fn apply_project(facade: &TestFacade, organization: &str) -> anyhow::Result<String> {
-    let name = unique_name("p");
-    let project: Project = serde_json::from_value(json!({
-        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-        "metadata": {"name": name},
-        "spec": {"organization": organization, "displayName": format!("Shop {name}")},
-    }))?;
-    Api::<Project>::all(facade.client())
-        .create(&PostParams::default(), &project)
-        .await?;
-    let wanted = name.clone();
-    facade
-        .wait_until(move |state| state.projects.get(&ObjectRef::new(&wanted)).is_some())
-        .await?;
-    Ok(name)
+    facade.apply_project(organization).await
 }
 
-/// Writes status as the operator would.
 async fn write_status(facade: &TestFacade, name: &str, status: Value) -> anyhow::Result<()> {
-    Api::<Project>::all(facade.client())
-        .patch_status(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({ "status": status })),
-        )
-        .await?;
-    Ok(())
+    facade.write_status(name, status).await
 }
 
 fn create_body(slug: &str, name: &str) -> Value {
@@ -415,28 +391,16 @@ async fn status_written_by_the_operator_shows_in_detail_and_health() -> anyhow::
 
 /// Writes a keys Secret as the operator would.
 async fn write_keys(facade: &TestFacade, project: &str) -> anyhow::Result<()> {
-    let namespace = project_namespace(project);
-    let namespaces: Api<Namespace> = Api::all(facade.client());
-    if namespaces.get_opt(&namespace).await?.is_none() {
-        namespaces
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(json!({"metadata": {"name": namespace}}))?,
-            )
-            .await?;
-    }
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": KEYS_SECRET_NAME},
-        "stringData": {
-            keys_secret::ANON_KEY: "anon.jwt.value",
-            keys_secret::SERVICE_ROLE_KEY: "service.jwt.value",
-            keys_secret::JWT_SECRET: "the-jwt-secret",
-        },
-    }))?;
-    Api::<Secret>::namespaced(facade.client(), &namespace)
-        .create(&PostParams::default(), &secret)
-        .await?;
-    Ok(())
+    facade
+        .write_keys(
+            project,
+            &[
+                (keys_secret::ANON_KEY, "anon.jwt.value"),
+                (keys_secret::SERVICE_ROLE_KEY, "service.jwt.value"),
+                (keys_secret::JWT_SECRET, "the-jwt-secret"),
+            ],
+        )
+        .await
 }
 
 #[tokio::test]

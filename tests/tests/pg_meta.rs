@@ -3,9 +3,9 @@
 
 use axum::http::{Method, StatusCode};
 use kube::Api;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::PostParams;
 use serde_json::{Value, json};
-use supaplane_crds::constants::{KEYS_SECRET_NAME, keys_secret, project_namespace};
+use supaplane_crds::constants::keys_secret;
 use supaplane_crds::{OrganizationRole, Project};
 use supaplane_tests::facade::{TestFacade, User};
 use supaplane_tests::harness::unique_name;
@@ -19,51 +19,24 @@ async fn running_project(
     organization: &str,
     database: &PostgresServer,
 ) -> anyhow::Result<String> {
-    let name = unique_name("p");
-    let project: Project = serde_json::from_value(json!({
-        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-        "metadata": {"name": name},
-        "spec": {"organization": organization, "displayName": "Db"},
-    }))?;
-    let projects: Api<Project> = Api::all(facade.client());
-    projects.create(&PostParams::default(), &project).await?;
-    projects
-        .patch_status(
+    let name = facade.apply_project(organization).await?;
+    facade
+        .write_status(
             &name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": {
+            json!({
                 "status": "ACTIVE_HEALTHY",
                 "endpoints": {"databaseHost": "127.0.0.1", "databasePort": database.port},
-            }})),
+            }),
         )
         .await?;
-    let namespace = project_namespace(&name);
-    Api::<k8s_openapi::api::core::v1::Namespace>::all(facade.client())
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": namespace}}))?,
-        )
-        .await?;
-    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(facade.client(), &namespace)
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({
-                "metadata": {"name": KEYS_SECRET_NAME},
-                "stringData": {
-                    keys_secret::PG_META_CRYPTO_KEY: PG_META_CRYPTO_KEY,
-                    keys_secret::READ_ONLY_PASSWORD: READ_ONLY_PASSWORD,
-                },
-            }))?,
-        )
-        .await?;
-    let wanted = name.clone();
     facade
-        .wait_until(move |state| {
-            state
-                .projects
-                .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
-                .is_some_and(|p| p.status.is_some())
-        })
+        .write_keys(
+            &name,
+            &[
+                (keys_secret::PG_META_CRYPTO_KEY, PG_META_CRYPTO_KEY),
+                (keys_secret::READ_ONLY_PASSWORD, READ_ONLY_PASSWORD),
+            ],
+        )
         .await?;
     Ok(name)
 }

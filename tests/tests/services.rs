@@ -8,13 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::Request;
 use axum::http::{Method, StatusCode};
-use kube::Api;
-use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-use supaplane_crds::constants::{KEYS_SECRET_NAME, keys_secret, project_namespace};
-use supaplane_crds::{OrganizationRole, Project};
+use supaplane_crds::OrganizationRole;
+use supaplane_crds::constants::keys_secret;
 use supaplane_tests::facade::{TestFacade, User};
-use supaplane_tests::harness::unique_name;
 
 #[derive(Debug, Clone)]
 struct Seen {
@@ -68,41 +65,15 @@ async fn stand_in() -> anyhow::Result<(String, Arc<Mutex<Vec<Seen>>>, tokio::tas
 }
 
 async fn running_project(facade: &TestFacade, organization: &str) -> anyhow::Result<String> {
-    let name = unique_name("p");
-    let project: Project = serde_json::from_value(json!({
-        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-        "metadata": {"name": name}, "spec": {"organization": organization, "displayName": "Svc"},
-    }))?;
-    let projects: Api<Project> = Api::all(facade.client());
-    projects.create(&PostParams::default(), &project).await?;
-    projects
-        .patch_status(
-            &name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": {"status": "ACTIVE_HEALTHY"}})),
-        )
-        .await?;
-    let namespace = project_namespace(&name);
-    Api::<k8s_openapi::api::core::v1::Namespace>::all(facade.client())
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": namespace}}))?,
-        )
-        .await?;
-    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(facade.client(), &namespace)
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": KEYS_SECRET_NAME},
-                "stringData": {keys_secret::SERVICE_ROLE_KEY: "service.role.jwt"}}))?,
-        )
-        .await?;
-    let wanted = name.clone();
+    let name = facade.apply_project(organization).await?;
     facade
-        .wait_until(move |s| {
-            s.projects
-                .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
-                .is_some_and(|p| p.status.is_some())
-        })
+        .write_status(&name, json!({"status": "ACTIVE_HEALTHY"}))
+        .await?;
+    facade
+        .write_keys(
+            &name,
+            &[(keys_secret::SERVICE_ROLE_KEY, "service.role.jwt")],
+        )
         .await?;
     Ok(name)
 }
