@@ -27,6 +27,8 @@ struct PostgrestConfig {
     role_claim_key: &'static str,
     /// Empty for roles that may not see secrets.
     jwt_secret: String,
+    /// Studio reads it (not in the schema); PostgREST's default pool is used.
+    db_pool: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/platform/projects/{ref}/config/postgrest", tag = "projects",
@@ -45,6 +47,7 @@ async fn postgrest_config(
         db_anon_role: postgrest::ANON_ROLE,
         role_claim_key: ".role",
         jwt_secret: keys.jwt_secret.unwrap_or_default(),
+        db_pool: None,
     }))
 }
 
@@ -52,7 +55,8 @@ async fn postgrest_config(
 struct AvailableVersion {
     postgres_engine: &'static str,
     release_channel: &'static str,
-    version: &'static str,
+    /// `supabase-postgres-<version>`: Studio's version picker splits on that prefix.
+    version: String,
 }
 
 /// `OrganizationSlugAvailableVersionsResponse` / `UnpauseProjectAvailableVersionsResponse`:
@@ -67,7 +71,7 @@ fn pinned_versions() -> AvailableVersions {
         available_versions: vec![AvailableVersion {
             postgres_engine: pinned_postgres_major(),
             release_channel: "ga",
-            version: pinned_postgres_version(),
+            version: format!("supabase-postgres-{}", pinned_postgres_version()),
         }],
     }
 }

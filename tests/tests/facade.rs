@@ -835,6 +835,12 @@ async fn settings_pages_read_what_the_operator_runs() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(postgrest["db_schema"], "public,storage,graphql_public");
     assert_eq!(postgrest["jwt_secret"], "the-jwt-secret");
+    assert!(
+        postgrest
+            .as_object()
+            .expect("object")
+            .contains_key("db_pool")
+    );
     let (_, postgrest) = facade
         .get(
             &reader,
@@ -853,7 +859,10 @@ async fn settings_pages_read_what_the_operator_runs() -> anyhow::Result<()> {
         .await;
     assert_eq!(status, StatusCode::OK);
     let pinned = supaplane_crds::images::pinned_postgres_version();
-    assert_eq!(versions["available_versions"][0]["version"], pinned);
+    assert_eq!(
+        versions["available_versions"][0]["version"],
+        format!("supabase-postgres-{pinned}")
+    );
     assert_eq!(versions["available_versions"][0]["postgres_engine"], "15");
 
     let (_, legacy) = facade
@@ -1151,5 +1160,35 @@ async fn cors_admits_only_the_configured_studio_origin() -> anyhow::Result<()> {
             .get("access-control-allow-origin")
             .is_none()
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn answers_without_a_body_say_so_for_studios_client() -> anyhow::Result<()> {
+    use tower::ServiceExt;
+    let facade = TestFacade::start().await?;
+    let user = User::new("empty");
+    for (method, path) in [
+        (Method::POST, "/platform/profile/audit-login"),
+        (Method::POST, "/platform/telemetry/event"),
+    ] {
+        let request = axum::http::Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header("authorization", format!("Bearer {}", user.token))
+            .body(axum::body::Body::empty())?;
+        let response = facade.router.clone().oneshot(request).await?;
+        assert!(response.status().is_success(), "{method} {path}");
+        let empty = response.status() == StatusCode::NO_CONTENT
+            || response
+                .headers()
+                .get("content-length")
+                .map(|v| v.as_bytes())
+                == Some(b"0");
+        assert!(
+            empty,
+            "{method} {path} answers an empty body without Content-Length: 0"
+        );
+    }
     Ok(())
 }
