@@ -54,7 +54,30 @@ pub fn owner_reference(project: &Project) -> Option<OwnerReference> {
 
 #[cfg(test)]
 pub(crate) mod fixtures {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::EnvVar;
     use supaplane_crds::Project;
+
+    /// The env of a Deployment's first container.
+    pub fn env_of(deployment: &Deployment) -> Vec<EnvVar> {
+        deployment
+            .spec
+            .template
+            .spec
+            .as_ref()
+            .expect("pod spec")
+            .containers[0]
+            .env
+            .clone()
+            .unwrap_or_default()
+    }
+
+    /// The literal value of one env variable.
+    pub fn value<'a>(env: &'a [EnvVar], name: &str) -> Option<&'a str> {
+        env.iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.value.as_deref())
+    }
 
     /// A Project as the API server would return it: named, with a uid.
     pub fn project(project_ref: &str, organization: &str) -> Project {
@@ -75,23 +98,9 @@ pub(crate) mod fixtures {
 mod consistency_tests {
     use crate::images::PINNED;
     use crate::keys::secret_keys;
-    use crate::render::fixtures::project;
+    use crate::render::fixtures::{env_of, project, value};
     use crate::render::{meta, rest};
-    use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::EnvVar;
-
-    fn env_of(deployment: &Deployment) -> Vec<EnvVar> {
-        deployment
-            .spec
-            .template
-            .spec
-            .as_ref()
-            .expect("pod spec")
-            .containers[0]
-            .env
-            .clone()
-            .unwrap_or_default()
-    }
 
     fn secret_key_of(env: &[EnvVar], name: &str) -> Option<String> {
         env.iter()
@@ -99,12 +108,6 @@ mod consistency_tests {
             .and_then(|e| e.value_from.as_ref())
             .and_then(|v| v.secret_key_ref.as_ref())
             .map(|s| s.key.clone())
-    }
-
-    fn value_of(env: &[EnvVar], name: &str) -> Option<String> {
-        env.iter()
-            .find(|e| e.name == name)
-            .and_then(|e| e.value.clone())
     }
 
     #[test]
@@ -131,11 +134,11 @@ mod consistency_tests {
             Some(secret_keys::PG_META_CRYPTO_KEY)
         );
         assert_eq!(
-            value_of(&meta_env, "PG_META_DB_HOST").as_deref(),
+            value(&meta_env, "PG_META_DB_HOST"),
             Some("db.project-abc.svc")
         );
         assert_eq!(
-            value_of(&rest_env, "PGRST_DB_URI").as_deref(),
+            value(&rest_env, "PGRST_DB_URI"),
             Some(
                 "postgres://authenticator:$(AUTHENTICATOR_PASSWORD)@db.project-abc.svc:5432/postgres"
             )

@@ -191,26 +191,7 @@ pub fn claim(project: &Project) -> Option<PersistentVolumeClaim> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
-
-    fn env_of(deployment: &Deployment) -> Vec<EnvVar> {
-        deployment
-            .spec
-            .template
-            .spec
-            .as_ref()
-            .expect("pod")
-            .containers[0]
-            .env
-            .clone()
-            .unwrap_or_default()
-    }
-
-    fn value<'a>(env: &'a [EnvVar], name: &str) -> Option<&'a str> {
-        env.iter()
-            .find(|e| e.name == name)
-            .and_then(|e| e.value.as_deref())
-    }
+    use crate::render::fixtures::{env_of, project, value};
 
     #[test]
     fn the_file_backend_mounts_its_claim_and_never_overlaps_pods() {
