@@ -290,8 +290,7 @@ pub fn render(project: &Project) -> DatabaseObjects {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
-    use k8s_openapi::api::core::v1::EnvVar;
+    use crate::render::fixtures::{project, secret_key_of};
 
     fn container(objects: &DatabaseObjects) -> Container {
         objects
@@ -303,14 +302,6 @@ mod tests {
             .expect("pod")
             .containers[0]
             .clone()
-    }
-
-    fn secret_key(env: &[EnvVar], name: &str) -> Option<String> {
-        env.iter()
-            .find(|e| e.name == name)
-            .and_then(|e| e.value_from.as_ref())
-            .and_then(|v| v.secret_key_ref.as_ref())
-            .map(|s| s.key.clone())
     }
 
     /// The variables the SQL reads with psql's `echo "$NAME"`.
@@ -340,7 +331,7 @@ mod tests {
             ),
             ("JWT_SECRET", secret_keys::JWT_SECRET),
         ] {
-            assert_eq!(secret_key(&env, name).as_deref(), Some(key), "{name}");
+            assert_eq!(secret_key_of(&env, name).as_deref(), Some(key), "{name}");
             let entry = env.iter().find(|e| e.name == name).expect("entry");
             assert!(entry.value.is_none(), "{name} has a literal value");
         }

@@ -72,6 +72,15 @@ pub(crate) mod fixtures {
             .unwrap_or_default()
     }
 
+    /// The keys Secret entry one env variable is read from.
+    pub fn secret_key_of(env: &[EnvVar], name: &str) -> Option<String> {
+        env.iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.value_from.as_ref())
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .map(|s| s.key.clone())
+    }
+
     /// The literal value of one env variable.
     pub fn value<'a>(env: &'a [EnvVar], name: &str) -> Option<&'a str> {
         env.iter()
@@ -98,17 +107,8 @@ pub(crate) mod fixtures {
 mod consistency_tests {
     use crate::images::PINNED;
     use crate::keys::secret_keys;
-    use crate::render::fixtures::{env_of, project, value};
+    use crate::render::fixtures::{env_of, project, secret_key_of, value};
     use crate::render::{meta, rest};
-    use k8s_openapi::api::core::v1::EnvVar;
-
-    fn secret_key_of(env: &[EnvVar], name: &str) -> Option<String> {
-        env.iter()
-            .find(|e| e.name == name)
-            .and_then(|e| e.value_from.as_ref())
-            .and_then(|v| v.secret_key_ref.as_ref())
-            .map(|s| s.key.clone())
-    }
 
     #[test]
     fn components_share_the_jwt_secret_database_and_password_by_reference() {
