@@ -222,6 +222,17 @@ pub struct AuthSpec {
     pub smtp: Option<SmtpSpec>,
 }
 
+/// Lifetime of access tokens when `jwtExpirySeconds` is unset (GoTrue's default).
+pub const DEFAULT_JWT_EXPIRY_SECONDS: i32 = 3600;
+
+impl AuthSpec {
+    /// The access-token lifetime GoTrue issues, PostgREST and Postgres expect.
+    pub fn jwt_expiry(&self) -> i32 {
+        self.jwt_expiry_seconds
+            .unwrap_or(DEFAULT_JWT_EXPIRY_SECONDS)
+    }
+}
+
 impl Default for AuthSpec {
     fn default() -> Self {
         AuthSpec {

@@ -27,7 +27,6 @@ use crate::state::{AppState, await_cached, includes_write};
 /// The Secret, in the project namespace, holding the SMTP password.
 pub const SMTP_SECRET_NAME: &str = "auth-smtp";
 const SMTP_SECRET_KEY: &str = "password";
-const DEFAULT_JWT_EXPIRY_SECONDS: i32 = 3600;
 const URL_LIMIT: usize = 2048;
 const REDIRECT_URL_LIMIT: usize = 100;
 
@@ -59,9 +58,7 @@ fn config_of(project: &Project) -> GoTrueConfig {
         SITE_URL: auth.site_url.clone().unwrap_or_default(),
         URI_ALLOW_LIST: auth.additional_redirect_urls.join(","),
         DISABLE_SIGNUP: auth.disable_signup,
-        JWT_EXP: auth
-            .jwt_expiry_seconds
-            .unwrap_or(DEFAULT_JWT_EXPIRY_SECONDS),
+        JWT_EXP: auth.jwt_expiry(),
         EXTERNAL_EMAIL_ENABLED: auth.email_enabled,
         MAILER_AUTOCONFIRM: auth.mailer_autoconfirm,
         EXTERNAL_ANONYMOUS_USERS_ENABLED: auth.anonymous_users_enabled,

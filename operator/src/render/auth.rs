@@ -16,7 +16,6 @@ use crate::keys::secret_keys;
 pub const NAME: &str = "auth";
 pub const PORT: i32 = 9999;
 /// GoTrue's default access-token lifetime, as the self-hosting stack sets it.
-pub const DEFAULT_JWT_EXPIRY_SECONDS: i32 = 3600;
 /// Where GoTrue sends users when no redirect is given and none is configured.
 const DEFAULT_SITE_URL: &str = "http://localhost:3000";
 /// The paths in GoTrue's emails, relative to the API URL.
@@ -89,12 +88,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         env("GOTRUE_JWT_ADMIN_ROLES", "service_role"),
         env("GOTRUE_JWT_AUD", "authenticated"),
         env("GOTRUE_JWT_DEFAULT_GROUP_NAME", "authenticated"),
-        env(
-            "GOTRUE_JWT_EXP",
-            auth.jwt_expiry_seconds
-                .unwrap_or(DEFAULT_JWT_EXPIRY_SECONDS)
-                .to_string(),
-        ),
+        env("GOTRUE_JWT_EXP", auth.jwt_expiry().to_string()),
         env_from_keys("GOTRUE_JWT_SECRET", secret_keys::JWT_SECRET),
         env(
             "GOTRUE_EXTERNAL_EMAIL_ENABLED",

@@ -17,7 +17,6 @@ use kube::api::ObjectMeta;
 use supaplane_crds::Project;
 use supaplane_crds::constants::project_namespace;
 
-use super::auth::DEFAULT_JWT_EXPIRY_SECONDS;
 use super::workload::{claim_volume, env, env_from_keys, selector};
 use super::{labels, owner_reference};
 use crate::images::{PINNED, image_or_pinned};
@@ -132,11 +131,7 @@ fn pg_isready() -> Probe {
 
 pub fn render(project: &Project) -> DatabaseObjects {
     let spec = &project.spec.database;
-    let jwt_expiry = project
-        .spec
-        .auth
-        .jwt_expiry_seconds
-        .unwrap_or(DEFAULT_JWT_EXPIRY_SECONDS);
+    let jwt_expiry = project.spec.auth.jwt_expiry();
     let env = vec![
         env("POSTGRES_HOST", "/var/run/postgresql"),
         env("PGPORT", PORT.to_string()),

@@ -14,18 +14,13 @@ pub const PORT: i32 = 3000;
 use supaplane_crds::constants::postgrest;
 /// The schemas PostgREST serves, as in the self-hosting stack.
 pub use supaplane_crds::constants::postgrest::SCHEMAS;
-const DEFAULT_JWT_EXPIRY_SECONDS: i32 = 3600;
 
 pub fn render(project: &Project) -> Option<(Deployment, Service)> {
     let settings = &project.spec.components.rest;
     if !settings.enabled {
         return None;
     }
-    let jwt_expiry = project
-        .spec
-        .auth
-        .jwt_expiry_seconds
-        .unwrap_or(DEFAULT_JWT_EXPIRY_SECONDS);
+    let jwt_expiry = project.spec.auth.jwt_expiry();
     let env = vec![
         env_from_keys(
             "AUTHENTICATOR_PASSWORD",
