@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::{AuthMethod, Caller};
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::ids::numeric_id;
+use crate::project_keys::secret_text;
 use crate::state::{AppState, await_cached, includes_write};
 
 pub const TOKEN_PREFIX: &str = "sbp_";
@@ -43,16 +44,8 @@ fn hash_hex(token: &str) -> String {
         .collect()
 }
 
-fn field<'a>(secret: &'a Secret, key: &str) -> Option<&'a str> {
-    secret
-        .data
-        .as_ref()?
-        .get(key)
-        .and_then(|value| std::str::from_utf8(&value.0).ok())
-}
-
 fn expired(secret: &Secret) -> bool {
-    field(secret, "expires-at")
+    secret_text(secret, "expires-at")
         .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
         .is_some_and(|at| at < chrono::Utc::now())
 }
@@ -65,12 +58,14 @@ pub fn caller_for(state: &AppState, token: &str) -> ApiResult<Caller> {
         .get(&ObjectRef::new(&secret_name(token)).within(&state.config.namespace))
         .ok_or_else(refused)?;
     // The name holds part of the hash; the whole hash must match too.
-    if field(&secret, "hash") != Some(hash_hex(token).as_str()) || expired(&secret) {
+    if secret_text(&secret, "hash") != Some(hash_hex(token).as_str()) || expired(&secret) {
         return Err(refused());
     }
     Ok(Caller {
-        user_id: field(&secret, "user-id").ok_or_else(refused)?.to_string(),
-        email: field(&secret, "email").map(str::to_string),
+        user_id: secret_text(&secret, "user-id")
+            .ok_or_else(refused)?
+            .to_string(),
+        email: secret_text(&secret, "email").map(str::to_string),
         full_name: None,
         method: AuthMethod::AccessToken,
     })
@@ -108,15 +103,15 @@ pub struct CreateAccessTokenBody {
 fn describe(secret: &Secret) -> AccessTokenResponse {
     AccessTokenResponse {
         id: numeric_id(secret.uid().as_deref().unwrap_or_default()),
-        name: field(secret, "name").unwrap_or_default().to_string(),
-        token_alias: field(secret, "alias").unwrap_or_default().to_string(),
+        name: secret_text(secret, "name").unwrap_or_default().to_string(),
+        token_alias: secret_text(secret, "alias").unwrap_or_default().to_string(),
         created_at: secret
             .creation_timestamp()
             .map(|t| t.0.to_string())
             .unwrap_or_default(),
-        expires_at: field(secret, "expires-at").map(str::to_string),
+        expires_at: secret_text(secret, "expires-at").map(str::to_string),
         last_used_at: None,
-        scope: field(secret, "scope").map(str::to_string),
+        scope: secret_text(secret, "scope").map(str::to_string),
     }
 }
 
@@ -125,7 +120,7 @@ fn owned_by<'a>(state: &'a AppState, caller: &'a Caller) -> impl Iterator<Item =
         .access_tokens
         .state()
         .into_iter()
-        .filter(move |s| field(s, "user-id") == Some(caller.user_id.as_str()))
+        .filter(move |s| secret_text(s, "user-id") == Some(caller.user_id.as_str()))
         .map(|s| (*s).clone())
 }
 

@@ -17,6 +17,7 @@ pub mod permissions;
 pub mod pg_meta;
 pub mod profile;
 pub mod project_config;
+pub mod project_keys;
 pub mod projects;
 pub mod services;
 pub mod shapes;

@@ -13,10 +13,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::Response;
 use http_body_util::Full;
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
-use supaplane_crds::SupabaseStatus;
-use supaplane_crds::constants::{KEYS_SECRET_NAME, keys_secret, project_namespace};
+use supaplane_crds::constants::keys_secret;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -25,9 +22,10 @@ use crate::auth::Caller;
 use crate::crypto_js;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::permissions::{Action, allows};
-use crate::shapes::{self, status_of, status_text};
+use crate::project_keys::KeysSecret;
+use crate::shapes::{self};
 use crate::state::AppState;
-use crate::upstream::relay;
+use crate::upstream::{relay, require_running};
 
 /// The role the supabase/postgres image gives read-only dashboard access.
 pub const READ_ONLY_ROLE: &str = "supabase_read_only_user";
@@ -35,56 +33,23 @@ pub const READ_ONLY_ROLE: &str = "supabase_read_only_user";
 /// Request headers Studio sends that pg-meta uses; nothing else is passed.
 const FORWARDED_REQUEST_HEADERS: [&str; 3] = ["content-type", "accept", "x-pg-application-name"];
 
-/// A project's upstream is reachable only when its workloads run.
-pub fn require_running(access: &ProjectAccess) -> ApiResult<()> {
-    let status = status_of(&access.project);
-    if access.project.spec.paused
-        || matches!(
-            status,
-            SupabaseStatus::Inactive
-                | SupabaseStatus::Pausing
-                | SupabaseStatus::GoingDown
-                | SupabaseStatus::Removed
-        )
-    {
-        return Err(ApiError::Unavailable(format!(
-            "Project {} is not running (status {}); restore it first",
-            access.reference(),
-            status_text(status)
-        )));
-    }
-    Ok(())
-}
-
-fn entry(secret: &Option<Secret>, key: &str) -> Option<String> {
-    secret
-        .as_ref()
-        .and_then(|s| s.data.as_ref())
-        .and_then(|d| d.get(key))
-        .and_then(|v| String::from_utf8(v.0.clone()).ok())
-        .filter(|v| !v.is_empty())
-}
-
 /// `x-connection-encrypted` for a Read-only member: the read-only role's
 /// connection, encrypted as pg-meta expects.
 async fn read_only_connection(state: &AppState, access: &ProjectAccess) -> ApiResult<String> {
-    let secrets: Api<Secret> = Api::namespaced(
-        state.client.clone(),
-        &project_namespace(&access.reference()),
-    );
-    let secret = secrets
-        .get_opt(KEYS_SECRET_NAME)
-        .await
-        .map_err(|e| ApiError::kube("reading the project keys", e))?;
+    let secret = KeysSecret::read(state, access).await?;
     let unavailable = |what: &str| {
         ApiError::Unavailable(format!(
             "Project {} has no {what} yet; read-only SQL is not available",
             access.reference()
         ))
     };
-    let password = entry(&secret, keys_secret::READ_ONLY_PASSWORD)
+    let password = secret
+        .entry(keys_secret::READ_ONLY_PASSWORD)
+        .filter(|p| !p.is_empty())
         .ok_or_else(|| unavailable("read-only database password"))?;
-    let crypto_key = entry(&secret, keys_secret::PG_META_CRYPTO_KEY)
+    let crypto_key = secret
+        .entry(keys_secret::PG_META_CRYPTO_KEY)
+        .filter(|k| !k.is_empty())
         .ok_or_else(|| unavailable("pg-meta key"))?;
     let host = shapes::database_host(&access.project);
     if host.is_empty() {

@@ -13,7 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::access;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::projects::read_keys;
+use crate::project_keys::read_keys;
 use crate::shapes::{self, created_at};
 use crate::state::AppState;
 

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use supaplane_crds::constants::{
     DATABASE_PASSWORD_KEY, DATABASE_PASSWORD_SECRET_NAME, FIELD_MANAGER_FACADE, LABEL_MANAGED_BY,
-    LABEL_ORGANIZATION, LABEL_PROJECT, MANAGED_BY_VALUE, keys_secret, project_namespace,
+    LABEL_ORGANIZATION, LABEL_PROJECT, MANAGED_BY_VALUE, project_namespace,
 };
 use supaplane_crds::{InstanceSize, PasswordSecretRef, Project, ProjectSpec, SupabaseStatus};
 
@@ -26,6 +26,7 @@ use crate::access::{self, OrganizationAccess, ProjectAccess};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::permissions::Action;
+use crate::project_keys::read_keys;
 use crate::shapes::{
     self, CreateProjectResponse, OrganizationProject, OrganizationProjectsResponse, Pagination,
     ProjectDetailResponse, ProjectSummary, ProjectsResponse, api_url, status_of, status_text,
@@ -593,51 +594,6 @@ async fn project_status(
     Ok(Json(ProjectStatusResponse {
         status: status_text(status_of(&access.project)),
     }))
-}
-
-/// The project's keys, read from its keys Secret on demand (never cached).
-pub struct ProjectKeys {
-    pub anon_key: Option<String>,
-    pub service_role_key: Option<String>,
-    pub jwt_secret: Option<String>,
-}
-
-/// Reads the keys the caller may see: the anon key always (it is public),
-/// the service_role key and JWT secret only for roles allowed secrets.
-pub async fn read_keys(state: &AppState, access: &ProjectAccess) -> ApiResult<ProjectKeys> {
-    let may_see_secrets = crate::permissions::allows(access.role, Action::ReadSecrets);
-    let anon_key = shapes::anon_key(&access.project);
-    if anon_key.is_some() && !may_see_secrets {
-        return Ok(ProjectKeys {
-            anon_key,
-            service_role_key: None,
-            jwt_secret: None,
-        });
-    }
-    let secrets: Api<Secret> = Api::namespaced(
-        state.client.clone(),
-        &project_namespace(&access.reference()),
-    );
-    let secret = secrets
-        .get_opt(supaplane_crds::constants::KEYS_SECRET_NAME)
-        .await
-        .map_err(|e| ApiError::kube("reading the project keys", e))?;
-    let entry = |key: &str| {
-        secret
-            .as_ref()
-            .and_then(|s| s.data.as_ref())
-            .and_then(|d| d.get(key))
-            .and_then(|v| String::from_utf8(v.0.clone()).ok())
-    };
-    Ok(ProjectKeys {
-        anon_key: anon_key.or_else(|| entry(keys_secret::ANON_KEY)),
-        service_role_key: may_see_secrets
-            .then(|| entry(keys_secret::SERVICE_ROLE_KEY))
-            .flatten(),
-        jwt_secret: may_see_secrets
-            .then(|| entry(keys_secret::JWT_SECRET))
-            .flatten(),
-    })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -8,20 +8,18 @@ use axum::extract::{Path, State};
 use axum::http::{Method, header};
 use axum::response::Response;
 use http_body_util::Full;
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use supaplane_crds::constants::{KEYS_SECRET_NAME, keys_secret, project_namespace};
+use supaplane_crds::constants::keys_secret;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access::{self, ProjectAccess};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody};
 use crate::permissions::Action;
-use crate::pg_meta::require_running;
+use crate::project_keys::KeysSecret;
 use crate::state::AppState;
-use crate::upstream::relay;
+use crate::upstream::{relay, require_running};
 
 #[derive(Debug, Clone, Copy)]
 enum Service {
@@ -57,17 +55,9 @@ impl Service {
 }
 
 async fn service_key(state: &AppState, access: &ProjectAccess) -> ApiResult<String> {
-    let secrets: Api<Secret> = Api::namespaced(
-        state.client.clone(),
-        &project_namespace(&access.reference()),
-    );
-    secrets
-        .get_opt(KEYS_SECRET_NAME)
-        .await
-        .map_err(|e| ApiError::kube("reading the project keys", e))?
-        .and_then(|s| s.data)
-        .and_then(|d| d.get(keys_secret::SERVICE_ROLE_KEY).cloned())
-        .and_then(|v| String::from_utf8(v.0).ok())
+    KeysSecret::read(state, access)
+        .await?
+        .entry(keys_secret::SERVICE_ROLE_KEY)
         .ok_or_else(|| {
             ApiError::Unavailable(format!(
                 "Project {} has no keys yet; try again when it is up",

@@ -7,11 +7,33 @@ use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::Response;
 use http_body_util::Full;
+use supaplane_crds::SupabaseStatus;
 
 use crate::access::ProjectAccess;
 use crate::error::{ApiError, ApiResult};
 use crate::shapes::{status_of, status_text};
 use crate::state::AppState;
+
+/// A project's services answer only while its workloads run.
+pub fn require_running(access: &ProjectAccess) -> ApiResult<()> {
+    let status = status_of(&access.project);
+    if access.project.spec.paused
+        || matches!(
+            status,
+            SupabaseStatus::Inactive
+                | SupabaseStatus::Pausing
+                | SupabaseStatus::GoingDown
+                | SupabaseStatus::Removed
+        )
+    {
+        return Err(ApiError::Unavailable(format!(
+            "Project {} is not running (status {}); restore it first",
+            access.reference(),
+            status_text(status)
+        )));
+    }
+    Ok(())
+}
 
 /// Sends `request` to the project's service `what` and relays the answer.
 pub async fn relay(

@@ -15,8 +15,9 @@ use crate::access::{self, organizations_of, role_name};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::organizations::create_organization;
+use crate::project_keys::read_keys;
 use crate::projects::{
-    CreateProjectBody, ProjectRefResponse, create_project, delete_project, read_keys, set_paused,
+    CreateProjectBody, ProjectRefResponse, create_project, delete_project, set_paused,
 };
 use crate::shapes::{created_at, database_host, status_of, status_text};
 use crate::state::AppState;
