@@ -61,54 +61,61 @@ impl ListQuery {
         self.offset.unwrap_or(0)
     }
 
-    /// Filters by search text and statuses, sorts, and cuts one page;
-    /// returns the page and the count before paging.
-    fn page<'a>(&self, mut projects: Vec<&'a Project>) -> ApiResult<(Vec<&'a Project>, usize)> {
+    /// Filters by search text and statuses, sorts, and cuts one page of
+    /// `items` (each naming its project through `project`); returns the
+    /// page and the count before paging.
+    fn page<T>(
+        &self,
+        mut items: Vec<T>,
+        project: impl Fn(&T) -> &Project,
+    ) -> ApiResult<(Vec<T>, usize)> {
         if let Some(search) = self.search.as_deref().map(str::to_lowercase)
             && !search.is_empty()
         {
-            projects.retain(|p| {
+            items.retain(|item| {
+                let p = project(item);
                 p.spec.display_name.to_lowercase().contains(&search)
                     || p.name_any().contains(&search)
             });
         }
         if let Some(statuses) = self.statuses.as_deref().filter(|s| !s.is_empty()) {
             let wanted: Vec<&str> = statuses.split(',').map(str::trim).collect();
-            projects.retain(|p| wanted.contains(&status_text(status_of(p)).as_str()));
+            items.retain(|item| wanted.contains(&status_text(status_of(project(item))).as_str()));
         }
+        // Keys computed once per project, not once per comparison.
+        let by_name = |item: &T| {
+            let p = project(item);
+            (p.spec.display_name.to_lowercase(), p.name_any())
+        };
+        let by_creation = |item: &T| {
+            let p = project(item);
+            (p.creation_timestamp(), p.name_any())
+        };
         match self.sort.as_deref().unwrap_or("name_asc") {
-            "name_asc" => projects.sort_by(|a, b| by_name(a, b)),
-            "name_desc" => projects.sort_by(|a, b| by_name(b, a)),
-            "created_asc" => projects.sort_by(|a, b| by_creation(a, b)),
-            "created_desc" => projects.sort_by(|a, b| by_creation(b, a)),
+            "name_asc" => items.sort_by_cached_key(by_name),
+            "name_desc" => {
+                items.sort_by_cached_key(by_name);
+                items.reverse();
+            }
+            "created_asc" => items.sort_by_cached_key(by_creation),
+            "created_desc" => {
+                items.sort_by_cached_key(by_creation);
+                items.reverse();
+            }
             other => {
                 return Err(ApiError::BadRequest(format!(
                     "sort {other:?} is not one of name_asc, name_desc, created_asc, created_desc"
                 )));
             }
         }
-        let count = projects.len();
-        let page = projects
+        let count = items.len();
+        let page = items
             .into_iter()
             .skip(self.offset())
             .take(self.limit())
             .collect();
         Ok((page, count))
     }
-}
-
-fn by_name(a: &Project, b: &Project) -> std::cmp::Ordering {
-    a.spec
-        .display_name
-        .to_lowercase()
-        .cmp(&b.spec.display_name.to_lowercase())
-        .then_with(|| a.name_any().cmp(&b.name_any()))
-}
-
-fn by_creation(a: &Project, b: &Project) -> std::cmp::Ordering {
-    a.creation_timestamp()
-        .cmp(&b.creation_timestamp())
-        .then_with(|| a.name_any().cmp(&b.name_any()))
 }
 
 #[utoipa::path(get, path = "/platform/organizations/{slug}/projects", tag = "projects", responses((status = 200, body = OrganizationProjectsResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
@@ -125,7 +132,7 @@ async fn organization_projects(
         .map(|p| p.as_ref())
         .filter(|p| p.spec.organization == slug)
         .collect();
-    let (page, count) = query.page(in_organization)?;
+    let (page, count) = query.page(in_organization, |p| p)?;
     Ok(Json(OrganizationProjectsResponse {
         pagination: Pagination {
             count,
@@ -142,16 +149,10 @@ async fn all_projects(
     caller: Caller,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<ProjectsResponse>> {
-    let visible = access::projects_of(&state, &caller);
-    let (page, count) = query.page(visible.iter().map(|a| a.project.as_ref()).collect())?;
+    let (page, count) = query.page(access::projects_of(&state, &caller), |a| &a.project)?;
     let projects = page
-        .into_iter()
-        .filter_map(|project| {
-            visible
-                .iter()
-                .find(|a| a.project.metadata.name == project.metadata.name)
-                .map(|a| ProjectSummary::new(project, &a.organization))
-        })
+        .iter()
+        .map(|a| ProjectSummary::new(&a.project, &a.organization))
         .collect();
     Ok(Json(ProjectsResponse {
         pagination: Pagination {
