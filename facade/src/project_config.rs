@@ -246,11 +246,7 @@ async fn pgbouncer(
     Ok(Json(PgbouncerConfig {
         pgbouncer_enabled: false,
         pool_mode: "session",
-        connection_string: if host.is_empty() {
-            String::new()
-        } else {
-            format!("postgresql://postgres@{host}:{port}/postgres")
-        },
+        connection_string: shapes::connection_string(project).unwrap_or_default(),
         db_dns_name: host.clone(),
         db_host: host,
         db_name: "postgres",

@@ -721,8 +721,6 @@ async fn databases(
 ) -> ApiResult<Json<Vec<DatabaseDetail>>> {
     let access = access::project(&state, &caller, &project_ref)?;
     let detail = ProjectDetailResponse::new(&access.project, &access.organization, &state.config);
-    let summary = OrganizationProject::new(&access.project);
-    let database = &summary.databases[0];
     Ok(Json(vec![DatabaseDetail {
         identifier: project_ref,
         db_host: detail.db_host,
@@ -731,10 +729,10 @@ async fn databases(
         db_user: "postgres",
         rest_url: detail.rest_url,
         connection_string: detail.connection_string,
-        region: database.region.clone(),
+        region: detail.region,
         cloud_provider: shapes::CLOUD_PROVIDER,
-        status: database.status.clone(),
-        size: database.infra_compute_size.clone(),
+        status: shapes::database_status(status_of(&access.project)).to_string(),
+        size: detail.infra_compute_size,
         inserted_at: detail.inserted_at,
     }]))
 }
@@ -752,10 +750,9 @@ async fn databases_statuses(
     Path(project_ref): Path<String>,
 ) -> ApiResult<Json<Vec<DatabaseStatus>>> {
     let access = access::project(&state, &caller, &project_ref)?;
-    let summary = OrganizationProject::new(&access.project);
     Ok(Json(vec![DatabaseStatus {
         identifier: project_ref,
-        status: summary.databases[0].status.clone(),
+        status: shapes::database_status(status_of(&access.project)).to_string(),
     }]))
 }
 

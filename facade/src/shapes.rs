@@ -208,9 +208,20 @@ pub struct ProjectDatabaseSummary {
     pub disk_volume_size_gb: Option<u64>,
 }
 
+/// The connection string of the project's database, once its host is known.
+pub fn connection_string(project: &Project) -> Option<String> {
+    let host = database_host(project);
+    (!host.is_empty()).then(|| {
+        format!(
+            "postgresql://postgres@{host}:{}/postgres",
+            database_port(project)
+        )
+    })
+}
+
 /// Database status values differ from project ones: a paused project's
 /// database is reported as what it is doing, not INACTIVE.
-fn database_status(status: SupabaseStatus) -> &'static str {
+pub fn database_status(status: SupabaseStatus) -> &'static str {
     match status {
         SupabaseStatus::ActiveHealthy => "ACTIVE_HEALTHY",
         SupabaseStatus::ActiveUnhealthy => "ACTIVE_UNHEALTHY",
@@ -389,12 +400,9 @@ fn database_ready(project: &Project) -> bool {
 impl ProjectDetailResponse {
     pub fn new(project: &Project, organization: &Organization, config: &FacadeConfig) -> Self {
         let host = database_host(project);
-        let connection_string = (database_ready(project) && !host.is_empty()).then(|| {
-            format!(
-                "postgresql://postgres@{host}:{}/postgres",
-                database_port(project)
-            )
-        });
+        let connection_string = database_ready(project)
+            .then(|| connection_string(project))
+            .flatten();
         ProjectDetailResponse {
             id: uid_id(&project.metadata),
             project_ref: project.metadata.name.clone().unwrap_or_default(),
