@@ -162,23 +162,27 @@ impl PostgresServer {
         Ok(server)
     }
 
+    /// psql connected over TCP as `role` to database `postgres`.
+    fn psql_as(&self, role: &str) -> anyhow::Result<Command> {
+        let mut command = Command::new(postgres_binary("psql")?);
+        command.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            role,
+            "-d",
+            "postgres",
+        ]);
+        Ok(command)
+    }
+
     /// Runs SQL as the superuser through psql.
     pub fn psql(&self, sql: &str) -> anyhow::Result<String> {
-        let output = Command::new(postgres_binary("psql")?)
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-qAtc",
-                sql,
-            ])
+        let output = self
+            .psql_as("postgres")?
+            .args(["-v", "ON_ERROR_STOP=1", "-qAtc", sql])
             .output()?;
         if !output.status.success() {
             bail!("psql failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -190,22 +194,9 @@ impl PostgresServer {
     /// environment, stopping at the first error.
     pub fn psql_script(&self, script: &str, env: &[(&str, &str)]) -> anyhow::Result<String> {
         use std::io::Write;
-        let mut child = Command::new(postgres_binary("psql")?)
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-qAt",
-                "-f",
-                "-",
-            ])
+        let mut child = self
+            .psql_as("postgres")?
+            .args(["-v", "ON_ERROR_STOP=1", "-qAt", "-f", "-"])
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -225,20 +216,9 @@ impl PostgresServer {
 
     /// Whether `role` can log in over TCP with `password`.
     pub fn can_log_in(&self, role: &str, password: &str) -> anyhow::Result<bool> {
-        let output = Command::new(postgres_binary("psql")?)
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                role,
-                "-d",
-                "postgres",
-                "-w",
-                "-qAtc",
-                "select 1",
-            ])
+        let output = self
+            .psql_as(role)?
+            .args(["-w", "-qAtc", "select 1"])
             .env("PGPASSWORD", password)
             .output()?;
         Ok(output.status.success())
