@@ -3,6 +3,7 @@
 
 pub mod apiserver;
 pub mod bench;
+pub mod chart;
 pub mod contracts;
 pub mod facade;
 pub mod harness;

@@ -4,64 +4,13 @@
 //! valid object of its kind, and no demo secret anywhere.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use serde_json::Value;
-
-fn chart() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../charts/supaplane"))
-}
-
-fn helm() -> anyhow::Result<PathBuf> {
-    if let Some(path) = std::env::var_os("SUPAPLANE_HELM") {
-        return Ok(PathBuf::from(path));
-    }
-    let installed = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../target/helm/bin/helm"
-    ));
-    if installed.is_file() {
-        return Ok(installed);
-    }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("helm"))
-            .find(|candidate| candidate.is_file())
-    });
-    on_path.ok_or_else(|| {
-        anyhow::anyhow!("helm not found: run `make test-deps` (installs it into target/helm) or set SUPAPLANE_HELM")
-    })
-}
-
-/// `helm template` with these `--set` values; the objects, or Helm's error.
-fn render(sets: &[&str]) -> anyhow::Result<Result<Vec<Value>, String>> {
-    let mut command = Command::new(helm()?);
-    command
-        .args(["template", "supaplane"])
-        .arg(chart())
-        .args(["--namespace", "supaplane-system"]);
-    for set in sets {
-        command.args(["--set", set]);
-    }
-    let output = command.output()?;
-    if !output.status.success() {
-        return Ok(Err(String::from_utf8_lossy(&output.stderr).into_owned()));
-    }
-    let text = String::from_utf8(output.stdout)?;
-    let mut objects = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(&text) {
-        let value: Value = serde::Deserialize::deserialize(document)?;
-        if !value.is_null() {
-            objects.push(value);
-        }
-    }
-    Ok(Ok(objects))
-}
+use supaplane_tests::chart::render;
 
 fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
     objects

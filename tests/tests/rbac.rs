@@ -20,10 +20,10 @@ use supaplane_operator::leader::LeaderElector;
 use supaplane_operator::render::stack::STATELESS_COMPONENTS;
 use supaplane_operator::{organization_controller, project_controller};
 use supaplane_tests::apiserver::RbacRequest;
+use supaplane_tests::chart::{RELEASE_NAMESPACE, render};
 use supaplane_tests::facade::{TestFacade, User};
 use supaplane_tests::harness::{TestCluster, unique_name, wait_deleted, wait_for};
 
-const RELEASE_NAMESPACE: &str = "supaplane-system";
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A rule as RBAC states it, and where it applies.
@@ -50,30 +50,7 @@ fn strings(value: &Value) -> Vec<String> {
 
 /// The rules bound to `service_account` in the chart rendered by Helm.
 fn chart_rules(service_account: &str, namespace_of_roles: &str) -> anyhow::Result<Vec<Rule>> {
-    let helm = std::env::var_os("SUPAPLANE_HELM")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/helm/bin/helm").into());
-    let output = std::process::Command::new(helm)
-        .args([
-            "template",
-            "supaplane",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../charts/supaplane"),
-        ])
-        .args(["--namespace", RELEASE_NAMESPACE])
-        .output()
-        .map_err(|e| anyhow::anyhow!("running helm (make test-deps installs it): {e}"))?;
-    anyhow::ensure!(
-        output.status.success(),
-        "helm: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout)?;
-    let objects: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
-        .map(serde::Deserialize::deserialize)
-        .collect::<Result<Vec<Value>, _>>()?
-        .into_iter()
-        .filter(|v| !v.is_null())
-        .collect();
+    let objects = render(&[])?.map_err(anyhow::Error::msg)?;
     let mut rules = Vec::new();
     for binding in objects
         .iter()
