@@ -1,7 +1,7 @@
 # Developer entry points. `make up` is the README's first command.
 CLUSTER ?= supaplane
 
-.PHONY: up down test test-deps crds
+.PHONY: up down test test-deps crds controlplane
 
 PG_META_VERSION ?= 0.99.0
 PG_META_SERVER := target/pg-meta/node_modules/@supabase/postgres-meta/dist/server/server.js
@@ -37,9 +37,31 @@ down:
 test: test-deps
 	cargo test --workspace $(CARGO_FLAGS)
 
-## test-deps: what the tests run: PostgreSQL and pg-meta (proxy tests), Helm (chart tests).
-test-deps: $(PG_META_SERVER) $(HELM)
+## test-deps: what the tests run: the Kubernetes control plane (every
+## integration test), PostgreSQL and pg-meta (proxy tests), Helm (chart tests).
+test-deps: controlplane $(PG_META_SERVER) $(HELM)
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL is required: apt-get install postgresql"; exit 1; }
+
+## controlplane: etcd, kube-apiserver and kube-controller-manager built from
+## their Go modules at the versions tests/controlplane/go.mod pins, and the
+## launcher the test harness starts them with, into target/controlplane.
+## Go's module and build caches make a rebuild quick.
+CONTROLPLANE := target/controlplane
+CONTROLPLANE_SOURCES := tests/controlplane/go.mod tests/controlplane/go.sum tests/controlplane/main.go
+controlplane: $(CONTROLPLANE)/controlplane $(CONTROLPLANE)/etcd $(CONTROLPLANE)/kube-apiserver $(CONTROLPLANE)/kube-controller-manager
+
+$(CONTROLPLANE)/controlplane: $(CONTROLPLANE_SOURCES)
+	@command -v go >/dev/null || { echo "Go is required to build the test control plane"; exit 1; }
+	cd tests/controlplane && go build -trimpath -o ../../$@ .
+
+$(CONTROLPLANE)/etcd: $(CONTROLPLANE_SOURCES)
+	cd tests/controlplane && go build -trimpath -o ../../$@ go.etcd.io/etcd/server/v3
+
+$(CONTROLPLANE)/kube-apiserver: $(CONTROLPLANE_SOURCES)
+	cd tests/controlplane && go build -trimpath -o ../../$@ k8s.io/kubernetes/cmd/kube-apiserver
+
+$(CONTROLPLANE)/kube-controller-manager: $(CONTROLPLANE_SOURCES)
+	cd tests/controlplane && go build -trimpath -o ../../$@ k8s.io/kubernetes/cmd/kube-controller-manager
 
 $(HELM):
 	@command -v python3 >/dev/null || { echo "Python 3 with pip is required for Helm"; exit 1; }

@@ -6,6 +6,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 pub const READY: &str = "Ready";
 /// The project's keys Secret exists.
 pub const SECRETS_READY: &str = "SecretsReady";
+/// Every volume is as the spec asks; False with reason `VolumeChangeRefused`
+/// when the API server refused a change to one (it keeps serving unchanged).
+pub const VOLUMES_READY: &str = "VolumesReady";
 /// Postgres is running and ready.
 pub const DATABASE_READY: &str = "DatabaseReady";
 /// GoTrue is ready.

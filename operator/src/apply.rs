@@ -9,6 +9,7 @@ use kube::api::{Patch, PatchParams};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use supaplane_crds::constants::{ANNOTATION_SPEC_HASH, FIELD_MANAGER_OPERATOR};
 
@@ -24,7 +25,13 @@ pub fn spec_hash<K: Serialize>(object: &K) -> String {
 }
 
 /// Applies `desired` (with the operator's field manager, forcing ownership)
-/// unless the live object already carries its hash. Returns the live object.
+/// unless the live object already carries its hash and holds every value it
+/// sets. Returns the live object.
+///
+/// A forced apply only removes what this manager owned, so a field another
+/// manager added by hand inside what we render (an extra env var, say)
+/// survives it; such a leftover is then removed by a JSON patch guarded by
+/// the object's resourceVersion.
 pub async fn apply_if_changed<K>(api: &Api<K>, mut desired: K) -> Result<K>
 where
     K: Resource + Clone + Debug + Serialize + DeserializeOwned,
@@ -38,45 +45,169 @@ where
         name: name.clone(),
         source,
     })?;
-    if let Some(live) = live
-        && live.annotations().get(ANNOTATION_SPEC_HASH) == Some(&hash)
-        && holds_all_of(&live, &desired)
-    {
-        return Ok(live);
-    }
     desired
         .annotations_mut()
         .insert(ANNOTATION_SPEC_HASH.to_string(), hash);
+    if let Some(live) = &live
+        && corrections(live, &desired).is_none()
+    {
+        return Ok(live.clone());
+    }
+    let applied = api
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER_OPERATOR).force(),
+            &Patch::Apply(&desired),
+        )
+        .await
+        .map_err(|source| Error::Apply {
+            kind: kind.clone(),
+            name: name.clone(),
+            source,
+        })?;
+    let Some(patch) = corrections(&applied, &desired) else {
+        return Ok(applied);
+    };
     api.patch(
         &name,
-        &PatchParams::apply(FIELD_MANAGER_OPERATOR).force(),
-        &Patch::Apply(&desired),
+        &PatchParams {
+            field_manager: Some(FIELD_MANAGER_OPERATOR.to_string()),
+            ..Default::default()
+        },
+        &Patch::<()>::Json(patch),
     )
     .await
     .map_err(|source| Error::Apply { kind, name, source })
 }
 
-/// Whether `live` still has every value `desired` sets. The server may add
-/// fields (defaults, status, metadata), never change ours, so anything else
-/// is a hand edit to undo.
-fn holds_all_of<K: Serialize>(live: &K, desired: &K) -> bool {
-    match (serde_json::to_value(live), serde_json::to_value(desired)) {
-        (Ok(live), Ok(desired)) => is_subset(&desired, &live),
+/// The JSON patch that makes `live` hold exactly what `desired` renders
+/// (keeping what the server added), or None when it already does. It starts
+/// with a test of the resourceVersion, so a concurrent change wins.
+fn corrections<K: Serialize + Resource>(live: &K, desired: &K) -> Option<json_patch::Patch> {
+    let (Ok(live_value), Ok(desired_value)) =
+        (serde_json::to_value(live), serde_json::to_value(desired))
+    else {
+        return None;
+    };
+    let target = overlay(&live_value, &desired_value);
+    let diff = json_patch::diff(&live_value, &target);
+    if diff.0.is_empty() {
+        return None;
+    }
+    let guard = json_patch::PatchOperation::Test(json_patch::TestOperation {
+        path: "/metadata/resourceVersion".parse().ok()?,
+        value: live.meta().resource_version.clone().into(),
+    });
+    Some(json_patch::Patch(
+        std::iter::once(guard).chain(diff.0).collect(),
+    ))
+}
+
+/// `live` with every value `desired` sets. Maps merge key by key; a list
+/// becomes desired's items, each laid over its live counterpart (same
+/// `name`, else same position) so what the server defaulted in it stays,
+/// and items nobody renders go. What the server stores differently without
+/// a change of meaning counts as held: an empty or zero value it drops
+/// (Go's `omitempty`) and a quantity it canonicalized (`1.5Gi` is `1536Mi`).
+fn overlay(live: &Value, desired: &Value) -> Value {
+    match (live, desired) {
+        (Value::Object(actual), Value::Object(wanted)) => {
+            let mut merged = actual.clone();
+            for (key, value) in wanted {
+                match actual.get(key) {
+                    Some(found) => {
+                        merged.insert(key.clone(), overlay(found, value));
+                    }
+                    None if is_empty(value) => {}
+                    None => {
+                        merged.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            Value::Object(merged)
+        }
+        (Value::Array(actual), Value::Array(wanted)) => Value::Array(
+            wanted
+                .iter()
+                .enumerate()
+                .map(|(index, value)| match counterpart(actual, wanted, index) {
+                    Some(found) => overlay(found, value),
+                    None => value.clone(),
+                })
+                .collect(),
+        ),
+        (Value::String(actual), Value::String(wanted)) if same_quantity(actual, wanted) => {
+            live.clone()
+        }
+        _ => desired.clone(),
+    }
+}
+
+/// The live item a desired list item is compared with: the one of the same
+/// `name` when names identify the items, else the one at the same position.
+fn counterpart<'a>(actual: &'a [Value], wanted: &[Value], index: usize) -> Option<&'a Value> {
+    let name_of = |item: &Value| item.get("name").and_then(Value::as_str).map(str::to_string);
+    let names: Vec<Option<String>> = wanted.iter().map(name_of).collect();
+    let unique = names.iter().all(Option::is_some)
+        && names
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            == names.len();
+    if unique {
+        actual.iter().find(|item| name_of(item) == names[index])
+    } else {
+        actual.get(index)
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+/// Whether two strings are the same Kubernetes quantity written two ways.
+fn same_quantity(a: &str, b: &str) -> bool {
+    match (quantity_value(a), quantity_value(b)) {
+        (Some(x), Some(y)) => (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs()) * 4.0,
         _ => false,
     }
 }
 
-fn is_subset(desired: &serde_json::Value, live: &serde_json::Value) -> bool {
-    use serde_json::Value;
-    match (desired, live) {
-        (Value::Object(wanted), Value::Object(actual)) => wanted
-            .iter()
-            .all(|(key, value)| actual.get(key).is_some_and(|found| is_subset(value, found))),
-        (Value::Array(wanted), Value::Array(actual)) => {
-            wanted.len() == actual.len() && wanted.iter().zip(actual).all(|(w, a)| is_subset(w, a))
-        }
-        (wanted, actual) => wanted == actual,
-    }
+/// A quantity's value (`<decimal><suffix>`, suffix binary `Ki`…`Ei`,
+/// decimal `n`, `u`, `m`, `k`, `M`…`E`, or an exponent `e3`).
+fn quantity_value(text: &str) -> Option<f64> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let mantissa: f64 = number.parse().ok()?;
+    let scale = match suffix {
+        "" => 1.0,
+        "Ki" => 2f64.powi(10),
+        "Mi" => 2f64.powi(20),
+        "Gi" => 2f64.powi(30),
+        "Ti" => 2f64.powi(40),
+        "Pi" => 2f64.powi(50),
+        "Ei" => 2f64.powi(60),
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        exponent => 10f64.powi(exponent.strip_prefix(['e', 'E'])?.parse().ok()?),
+    };
+    Some(mantissa * scale)
 }
 
 /// Deletes the objects `api` lists with `selector` whose names `prunable` accepts
@@ -158,6 +289,12 @@ mod tests {
         assert_eq!(spec_hash(&a).len(), 64);
     }
 
+    fn held(live: Value, desired: Value) -> bool {
+        json_patch::diff(&live, &overlay(&live, &desired))
+            .0
+            .is_empty()
+    }
+
     #[test]
     fn added_fields_are_fine_changed_ones_are_not() {
         let desired = serde_json::json!({"metadata": {"labels": {"a": "1"}}, "spec": {"ports": [{"port": 80}]}});
@@ -165,10 +302,54 @@ mod tests {
             "metadata": {"labels": {"a": "1", "extra": "x"}, "uid": "u"},
             "spec": {"ports": [{"port": 80, "protocol": "TCP"}], "type": "ClusterIP"},
         });
-        assert!(is_subset(&desired, &defaulted));
+        assert!(held(defaulted, desired.clone()));
         let edited = serde_json::json!({"metadata": {"labels": {"a": "2"}}, "spec": {"ports": [{"port": 80}]}});
-        assert!(!is_subset(&desired, &edited));
+        assert!(!held(edited, desired.clone()));
         let fewer = serde_json::json!({"metadata": {"labels": {"a": "1"}}, "spec": {"ports": []}});
-        assert!(!is_subset(&desired, &fewer));
+        assert!(!held(fewer, desired));
+    }
+
+    #[test]
+    fn what_the_server_drops_or_rewrites_counts_as_held() {
+        let desired = serde_json::json!({"spec": {
+            "podSelector": {"matchLabels": {}},
+            "env": [{"name": "A", "value": ""}, {"name": "B", "value": "b"}],
+            "resources": {"limits": {"memory": "1.5Gi", "cpu": "0.5"}},
+            "readOnly": false,
+        }});
+        let stored = serde_json::json!({"spec": {
+            "podSelector": {},
+            "env": [{"name": "A"}, {"name": "B", "value": "b"}],
+            "resources": {"limits": {"memory": "1536Mi", "cpu": "500m"}},
+        }});
+        assert!(held(stored, desired.clone()));
+        let resized = serde_json::json!({"spec": {
+            "podSelector": {},
+            "env": [{"name": "A"}, {"name": "B", "value": "b"}],
+            "resources": {"limits": {"memory": "1Gi", "cpu": "500m"}},
+        }});
+        assert!(!held(resized, desired));
+    }
+
+    #[test]
+    fn items_added_by_hand_are_removed_and_defaults_kept() {
+        let desired =
+            serde_json::json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]});
+        let live = serde_json::json!({"env": [
+            {"name": "A", "value": "1"}, {"name": "EXTRA", "value": "x"}, {"name": "B", "value": "2", "x": 1}]});
+        let patched = overlay(&live, &desired);
+        assert_eq!(
+            patched,
+            serde_json::json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2", "x": 1}]})
+        );
+    }
+
+    #[test]
+    fn quantities_compare_by_value() {
+        assert!(same_quantity("1.5Gi", "1536Mi"));
+        assert!(same_quantity("0.5", "500m"));
+        assert!(same_quantity("1e3", "1k"));
+        assert!(!same_quantity("1Gi", "1G"));
+        assert!(!same_quantity("value", "value2"));
     }
 }

@@ -53,6 +53,12 @@ pub struct OperatorConfig {
     #[arg(long, env = "SUPAPLANE_TLS_CLUSTER_ISSUER")]
     pub tls_cluster_issuer: Option<String>,
 
+    /// Reconcile only the Organizations and Projects whose labels match this
+    /// selector (for example `shard=a`), so several operators can split a
+    /// fleet; every one when unset.
+    #[arg(long, env = "SUPAPLANE_SELECTOR")]
+    pub selector: Option<String>,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "SUPAPLANE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,

@@ -50,10 +50,12 @@ async fn main() -> anyhow::Result<()> {
         client: client.clone(),
         metrics: metrics.clone(),
         settings: config.stack_settings(),
+        selector: config.selector.clone(),
     }));
     let organizations = organization_controller::run(Arc::new(organization_controller::Context {
         client,
         metrics,
+        selector: config.selector.clone(),
     }));
     tokio::select! {
         result = health_server => result?,

@@ -15,7 +15,7 @@ use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use supaplane_crds::constants::{FIELD_MANAGER_OPERATOR, FINALIZER_ORGANIZATION_PROTECTION};
 use supaplane_crds::{Organization, OrganizationRole, OrganizationStatus, Project, conditions};
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -24,22 +24,35 @@ use crate::metrics::Metrics;
 pub struct Context {
     pub client: Client,
     pub metrics: Arc<Metrics>,
+    /// A label selector: only matching Organizations (and their Projects)
+    /// are looked after; all when None.
+    pub selector: Option<String>,
 }
 
 /// Runs the Organization controller until the stream ends.
 pub async fn run(context: Arc<Context>) {
     let organizations: Api<Organization> = Api::all(context.client.clone());
     let projects: Api<Project> = Api::all(context.client.clone());
-    Controller::new(organizations, watcher::Config::default())
+    let mut scope = watcher::Config::default();
+    if let Some(selector) = &context.selector {
+        scope = scope.labels(selector);
+    }
+    Controller::new(organizations, scope.clone())
         // A project appearing or going changes its organization's count.
-        .watches(projects, watcher::Config::default(), |project| {
+        .watches(projects, scope, |project| {
             Some(ObjectRef::<Organization>::new(&project.spec.organization))
         })
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {
-            if let Err(error) = result {
-                warn!(%error, "organization reconcile failed");
+            match result {
+                // A project names an organization this operator does not
+                // hold (not created yet, or outside its selector).
+                Err(kube::runtime::controller::Error::ObjectNotFound(object)) => {
+                    debug!(%object, "no such organization here");
+                }
+                Err(error) => warn!(%error, "organization reconcile failed"),
+                Ok(_) => {}
             }
         })
         .await;

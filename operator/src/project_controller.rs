@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use kube::api::{Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{Action, Controller, Error as ControllerError};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -24,7 +24,7 @@ use supaplane_crds::constants::{
     LABEL_PROJECT, LABEL_RETAINED, MANAGED_BY_VALUE, project_namespace,
 };
 use supaplane_crds::{DeletionPolicy, Project, ProjectEndpoints, SupabaseStatus};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::apply::{apply_if_changed, prune, remove_label};
 use crate::error::{Error, Result};
@@ -42,6 +42,9 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Ingress, TLS and isolation settings every project shares.
     pub settings: StackSettings,
+    /// A label selector: only matching Projects are reconciled (one shard of
+    /// a fleet several operators split); every Project when None.
+    pub selector: Option<String>,
 }
 
 /// Projects reconciled at once.
@@ -87,10 +90,11 @@ where
 /// Runs the Project controller until the stream ends.
 pub async fn run(context: Arc<Context>) {
     let client = context.client.clone();
-    let controller = Controller::new(
-        Api::<Project>::all(client.clone()),
-        watcher::Config::default(),
-    );
+    let mut projects = watcher::Config::default();
+    if let Some(selector) = &context.selector {
+        projects = projects.labels(selector);
+    }
+    let controller = Controller::new(Api::<Project>::all(client.clone()), projects);
     context.metrics.observe_projects(controller.store());
     let mut controller = controller.owns(
         Api::<Namespace>::all(client.clone()),
@@ -115,8 +119,14 @@ pub async fn run(context: Arc<Context>) {
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {
-            if let Err(error) = result {
-                warn!(%error, "reconcile failed");
+            match result {
+                // A child of a Project this operator does not hold (deleted,
+                // or outside its selector) changed: nothing to do.
+                Err(ControllerError::ObjectNotFound(object)) => {
+                    debug!(%object, "no such project here");
+                }
+                Err(error) => warn!(%error, "reconcile failed"),
+                Ok(_) => {}
             }
         })
         .await;
@@ -170,22 +180,28 @@ async fn apply(project: &Project, context: &Context) -> Result<Action> {
     let keys = match ensure_keys(project, &context.client).await? {
         Ok(keys) => keys,
         Err(unavailable) => {
-            write_status(project, context, Err(unavailable), None, Vec::new(), None).await?;
+            write_status(project, context, Err(unavailable), Observed::default()).await?;
             return Ok(Action::requeue(SETTLING));
         }
     };
     let stack = render::stack::render(project, &keys, &context.settings);
-    let (workloads, failure) = match apply_stack(&context.client, &namespace_name, &stack).await {
-        Ok(workloads) => (workloads, None),
+    let (applied, failure) = match apply_stack(&context.client, &namespace_name, &stack).await {
+        Ok(applied) => (applied, None),
         Err(error) => match unrealisable(&error) {
-            Some(message) => (Vec::new(), Some(message)),
+            Some(message) => (AppliedStack::default(), Some(message)),
             None => return Err(error),
         },
     };
     if failure.is_none() {
         prune_stack(&context.client, &project_ref, &stack).await?;
     }
-    let status = write_status(project, context, Ok(()), Some(&keys), workloads, failure).await?;
+    let observed = Observed {
+        keys: Some(&keys),
+        workloads: applied.workloads,
+        failure,
+        refused_volumes: applied.refused_volumes,
+    };
+    let status = write_status(project, context, Ok(()), observed).await?;
     Ok(match status {
         SupabaseStatus::ActiveHealthy | SupabaseStatus::Inactive => Action::requeue(RESYNC),
         _ => Action::requeue(SETTLING),
@@ -208,13 +224,58 @@ fn unrealisable(error: &Error) -> Option<String> {
     }
 }
 
+/// What applying a stack found.
+#[derive(Default)]
+struct AppliedStack {
+    workloads: Vec<WorkloadObservation>,
+    /// Volumes whose change the API server refused, and why.
+    refused_volumes: Vec<String>,
+}
+
+/// What the next status is computed from, besides the Project.
+#[derive(Default)]
+struct Observed<'a> {
+    keys: Option<&'a ProjectKeys>,
+    workloads: Vec<WorkloadObservation>,
+    failure: Option<String>,
+    refused_volumes: Vec<String>,
+}
+
+/// A change to an existing volume the API server refuses (its class, a size
+/// its StorageClass cannot grow to, any change to an unbound claim), told in
+/// words that say what to do. The volume keeps serving as it is, so the
+/// rest of the stack goes on being reconciled.
+fn refused_volume_change(live: &PersistentVolumeClaim, error: &Error) -> Option<String> {
+    let Error::Apply {
+        source: kube::Error::Api(status),
+        ..
+    } = error
+    else {
+        return None;
+    };
+    if !matches!(status.code, 403 | 422) {
+        return None;
+    }
+    let spec = live.spec.as_ref();
+    let class = spec
+        .and_then(|s| s.storage_class_name.as_deref())
+        .unwrap_or("the cluster default");
+    let size = spec
+        .and_then(|s| s.resources.as_ref())
+        .and_then(|r| r.requests.as_ref())
+        .and_then(|r| r.get("storage"))
+        .map_or("its size", |q| q.0.as_str());
+    Some(format!(
+        "volume {} cannot change as the spec asks ({}); it keeps {size} on storage class {class}: \
+         set the spec back to that, or use a StorageClass that allows volume expansion to grow it",
+        live.name_any(),
+        status.message
+    ))
+}
+
 /// Applies every child of the stack in dependency order and returns what the
 /// workloads report.
-async fn apply_stack(
-    client: &Client,
-    namespace: &str,
-    stack: &Stack,
-) -> Result<Vec<WorkloadObservation>> {
+async fn apply_stack(client: &Client, namespace: &str, stack: &Stack) -> Result<AppliedStack> {
     let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), namespace);
     apply_if_changed(&policies, stack.network_policy.clone()).await?;
     let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), namespace);
@@ -230,8 +291,30 @@ async fn apply_stack(
         apply_if_changed(&secrets, secret.clone()).await?;
     }
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
+    let mut refused_volumes = Vec::new();
     for claim in &stack.claims {
-        let live = apply_if_changed(&claims, claim.clone()).await?;
+        let live = match apply_if_changed(&claims, claim.clone()).await {
+            Ok(live) => live,
+            Err(error) => {
+                let existing =
+                    claims
+                        .get_opt(&claim.name_any())
+                        .await
+                        .map_err(|source| Error::Read {
+                            kind: "PersistentVolumeClaim".into(),
+                            name: claim.name_any(),
+                            source,
+                        })?;
+                match existing.and_then(|live| Some((refused_volume_change(&live, &error)?, live)))
+                {
+                    Some((why, live)) => {
+                        refused_volumes.push(why);
+                        live
+                    }
+                    None => return Err(error),
+                }
+            }
+        };
         remove_label(&claims, &live, LABEL_RETAINED).await?;
     }
     let mut workloads = Vec::new();
@@ -253,7 +336,10 @@ async fn apply_stack(
     for ingress in &stack.ingresses {
         apply_if_changed(&ingresses, ingress.clone()).await?;
     }
-    Ok(workloads)
+    Ok(AppliedStack {
+        workloads,
+        refused_volumes,
+    })
 }
 
 fn observe<K: Resource>(
@@ -308,16 +394,16 @@ async fn write_status(
     project: &Project,
     context: &Context,
     secrets: std::result::Result<(), String>,
-    keys: Option<&ProjectKeys>,
-    workloads: Vec<WorkloadObservation>,
-    failure: Option<String>,
+    observed: Observed<'_>,
 ) -> Result<SupabaseStatus> {
     let project_ref = project.name_any();
+    let keys = observed.keys;
     let desired = next_status(Observations {
         project,
         secrets,
-        failure,
-        workloads,
+        failure: observed.failure,
+        refused_volumes: observed.refused_volumes,
+        workloads: observed.workloads,
         endpoints: ProjectEndpoints {
             api_url: Some(context.settings.ingress.api_url(&project_ref)),
             database_host: Some(render::database::database_host(project)),

@@ -110,6 +110,8 @@ pub struct Observations<'a> {
     pub secrets: Result<(), String>,
     /// The spec cannot be realised, and why.
     pub failure: Option<String>,
+    /// Volumes whose change the API server refused, and what to do.
+    pub refused_volumes: Vec<String>,
     pub workloads: Vec<WorkloadObservation>,
     pub endpoints: ProjectEndpoints,
     pub anon_key: Option<String>,
@@ -177,8 +179,31 @@ pub fn next_status(observed: Observations<'_>) -> ProjectStatus {
             message,
         );
     }
+    if observed.failure.is_none() {
+        if observed.refused_volumes.is_empty() {
+            set(
+                &mut conditions_list,
+                conditions::VOLUMES_READY,
+                true,
+                "AsSpecified",
+                "every volume is as the spec asks".into(),
+            );
+        } else {
+            set(
+                &mut conditions_list,
+                conditions::VOLUMES_READY,
+                false,
+                "VolumeChangeRefused",
+                observed.refused_volumes.join("; "),
+            );
+        }
+    }
     // Conditions of components that are no longer rendered go away.
-    let mut known: Vec<&str> = vec![conditions::SECRETS_READY, conditions::READY];
+    let mut known: Vec<&str> = vec![
+        conditions::SECRETS_READY,
+        conditions::READY,
+        conditions::VOLUMES_READY,
+    ];
     known.extend(observed.workloads.iter().map(|w| w.condition_type));
     conditions_list.retain(|c| known.contains(&c.type_.as_str()));
 
@@ -286,6 +311,7 @@ mod tests {
             project,
             secrets: Ok(()),
             failure: None,
+            refused_volumes: Vec::new(),
             workloads,
             endpoints: ProjectEndpoints::default(),
             anon_key: Some("anon".into()),
@@ -383,6 +409,7 @@ mod tests {
             project: &project,
             secrets: Ok(()),
             failure: Some("the database image is invalid".into()),
+            refused_volumes: Vec::new(),
             workloads: vec![],
             endpoints: ProjectEndpoints::default(),
             anon_key: None,
@@ -408,6 +435,7 @@ mod tests {
             project: &project,
             secrets: Ok(()),
             failure: None,
+            refused_volumes: Vec::new(),
             workloads: vec![workload("AuthReady", 1, 1), workload("MetaReady", 1, 1)],
             endpoints: ProjectEndpoints::default(),
             anon_key: Some("anon".into()),

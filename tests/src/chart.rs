@@ -5,7 +5,15 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use serde_json::Value;
+use anyhow::Context as _;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Api;
+use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use crate::harness::TestCluster;
+
+const FIELD_MANAGER: &str = "supaplane-tests";
 
 /// The namespace the chart is rendered into.
 pub const RELEASE_NAMESPACE: &str = "supaplane-system";
@@ -58,4 +66,54 @@ pub fn render(sets: &[&str]) -> anyhow::Result<Result<Vec<Value>, String>> {
         }
     }
     Ok(Ok(objects))
+}
+
+/// Installs the chart's RBAC objects (roles and bindings) as Helm would,
+/// its Roles and RoleBindings in `namespace` (created when missing).
+pub async fn install_rbac(cluster: &TestCluster, namespace: &str) -> anyhow::Result<()> {
+    let client = cluster.client();
+    Api::<Namespace>::all(client.clone())
+        .patch(
+            namespace,
+            &PatchParams::apply(FIELD_MANAGER),
+            &Patch::Apply(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
+            ),
+        )
+        .await
+        .with_context(|| format!("creating namespace {namespace}"))?;
+    let objects = render(&[])?.map_err(anyhow::Error::msg)?;
+    let kinds = ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"];
+    for object in objects
+        .iter()
+        .filter(|o| kinds.iter().any(|k| o["kind"] == *k))
+    {
+        let mut object = object.clone();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .context("a rendered RBAC object without a name")?
+            .to_string();
+        let kind = object["kind"].as_str().unwrap_or_default().to_string();
+        let resource = ApiResource {
+            group: "rbac.authorization.k8s.io".into(),
+            version: "v1".into(),
+            api_version: "rbac.authorization.k8s.io/v1".into(),
+            kind: kind.clone(),
+            plural: format!("{}s", kind.to_lowercase()),
+        };
+        let api: Api<DynamicObject> = if kind.starts_with("Cluster") {
+            Api::all_with(client.clone(), &resource)
+        } else {
+            object["metadata"]["namespace"] = json!(namespace);
+            Api::namespaced_with(client.clone(), namespace, &resource)
+        };
+        api.patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&object),
+        )
+        .await
+        .with_context(|| format!("installing {kind} {name}"))?;
+    }
+    Ok(())
 }

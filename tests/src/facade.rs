@@ -113,7 +113,12 @@ impl TestFacade {
         config.regions = vec!["local=Local cluster".into(), "eu=Europe".into()];
         adjust(&mut config);
         let facade_client = match user {
-            Some(user) => cluster.client_impersonating(user).await?,
+            Some(user) => {
+                // Acting as the chart's service account: the chart's RBAC
+                // decides what it may do.
+                crate::chart::install_rbac(&cluster, &namespace).await?;
+                cluster.client_impersonating(user).await?
+            }
             None => client,
         };
         let (state, tasks) = AppState::start(facade_client, config)?;

@@ -1,7 +1,7 @@
-//! Connects integration tests to a Kubernetes API: the in-process test API
-//! server by default, or the real cluster a kubeconfig in
-//! `SUPAPLANE_TEST_KUBECONFIG` names. Tests use `kube::Client` only, so the
-//! same suite runs against both.
+//! Connects integration tests to a Kubernetes API: the real control plane
+//! of `tests/controlplane` (etcd, kube-apiserver, kube-controller-manager)
+//! by default, or the cluster a kubeconfig in `SUPAPLANE_TEST_KUBECONFIG`
+//! names. Tests use `kube::Client` only, so the same suite runs against both.
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::apiserver::TestApiServer;
+use crate::controlplane::{AuditLog, ControlPlane};
 
 /// The environment variable that points the suite at a real cluster.
 pub const KUBECONFIG_ENV: &str = "SUPAPLANE_TEST_KUBECONFIG";
@@ -24,12 +24,22 @@ const FIELD_MANAGER: &str = "supaplane-tests";
 /// A Kubernetes API for one test.
 pub struct TestCluster {
     client: Client,
-    server: Option<TestApiServer>,
+    kubeconfig: std::path::PathBuf,
+    /// Our own control plane (no workload controllers, no kubelet), or None
+    /// for the cluster of `SUPAPLANE_TEST_KUBECONFIG`.
+    control_plane: Option<&'static ControlPlane>,
+}
+
+async fn config_of(path: &std::path::Path) -> anyhow::Result<kube::Config> {
+    let kubeconfig = kube::config::Kubeconfig::read_from(path)
+        .with_context(|| format!("reading kubeconfig {}", path.display()))?;
+    Ok(kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?)
 }
 
 impl TestCluster {
-    /// Connects to the cluster of `SUPAPLANE_TEST_KUBECONFIG`, or starts a
-    /// test API server, and installs supaplane's CRDs.
+    /// Connects to the cluster of `SUPAPLANE_TEST_KUBECONFIG`, or to this
+    /// process's control plane (started on first use), and installs
+    /// supaplane's CRDs.
     pub async fn start() -> anyhow::Result<Self> {
         let cluster = Self::start_without_crds().await?;
         cluster.install_crds().await?;
@@ -38,52 +48,64 @@ impl TestCluster {
 
     /// Like `start`, without installing CRDs.
     pub async fn start_without_crds() -> anyhow::Result<Self> {
-        match std::env::var(KUBECONFIG_ENV) {
-            Ok(path) if !path.is_empty() => {
-                let kubeconfig = kube::config::Kubeconfig::read_from(&path)
-                    .with_context(|| format!("reading kubeconfig {path}"))?;
-                let config =
-                    kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
-                Ok(TestCluster {
-                    client: Client::try_from(config)?,
-                    server: None,
-                })
-            }
+        let (kubeconfig, control_plane) = match std::env::var(KUBECONFIG_ENV) {
+            Ok(path) if !path.is_empty() => (std::path::PathBuf::from(path), None),
             _ => {
-                let server = TestApiServer::start().await?;
-                let client = Client::try_from(server.config()?)?;
-                Ok(TestCluster {
-                    client,
-                    server: Some(server),
-                })
+                let control_plane = tokio::task::spawn_blocking(ControlPlane::shared).await??;
+                (
+                    control_plane.kubeconfig().to_path_buf(),
+                    Some(control_plane),
+                )
             }
-        }
+        };
+        let client = Client::try_from(config_of(&kubeconfig).await?)?;
+        Ok(TestCluster {
+            client,
+            kubeconfig,
+            control_plane,
+        })
     }
 
     /// A client acting as `user` (for example a chart's service account,
     /// `system:serviceaccount:<namespace>:<name>`) by impersonation, as an
-    /// administrator can: on a real cluster the user's RBAC then applies;
-    /// the test server records what each user asked for.
+    /// administrator can: the API server then authorizes it with that
+    /// user's RBAC, and audits it under that name.
     pub async fn client_impersonating(&self, user: &str) -> anyhow::Result<Client> {
-        let mut config = match (&self.server, std::env::var(KUBECONFIG_ENV)) {
-            (Some(server), _) => server.config()?,
-            (None, Ok(path)) => {
-                let kubeconfig = kube::config::Kubeconfig::read_from(&path)?;
-                kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?
-            }
-            (None, Err(_)) => anyhow::bail!("no cluster to connect to"),
-        };
+        self.client_as(user, &[]).await
+    }
+
+    /// A client acting as `user` in `groups` (`system:masters` for an
+    /// administrator of its own name, whose requests the audit log tells
+    /// apart from every other test's).
+    pub async fn client_as(&self, user: &str, groups: &[&str]) -> anyhow::Result<Client> {
+        let mut config = config_of(&self.kubeconfig).await?;
         config.auth_info.impersonate = Some(user.to_string());
+        if !groups.is_empty() {
+            config.auth_info.impersonate_groups =
+                Some(groups.iter().map(|g| g.to_string()).collect());
+        }
         Ok(Client::try_from(config)?)
+    }
+
+    /// The kubeconfig the suite connects with (for a binary run as its own
+    /// process).
+    pub fn kubeconfig(&self) -> &std::path::Path {
+        &self.kubeconfig
     }
 
     pub fn client(&self) -> Client {
         self.client.clone()
     }
 
-    /// The in-process server, when the suite is not running on a real cluster.
-    pub fn test_server(&self) -> Option<&TestApiServer> {
-        self.server.as_ref()
+    /// The API server's audit log, on our own control plane.
+    pub fn audit(&self) -> Option<AuditLog> {
+        self.control_plane.map(ControlPlane::audit)
+    }
+
+    /// Whether the tests stand in for the workload controllers and kubelets
+    /// (our control plane runs neither), writing workload status themselves.
+    pub fn writes_workload_status(&self) -> bool {
+        self.control_plane.is_some()
     }
 
     /// Applies the CRD YAML the chart ships (generated from the types) and
@@ -153,14 +175,14 @@ where
 
 impl TestCluster {
     /// Makes a Deployment report all replicas ready, as the deployment
-    /// controller and kubelets would. On a real cluster it waits for that.
+    /// controller and kubelets would. On a full cluster it waits for that.
     pub async fn mark_deployment_ready(
         &self,
         namespace: &str,
         name: &str,
     ) -> anyhow::Result<Deployment> {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
-        if self.server.is_none() {
+        if !self.writes_workload_status() {
             return wait_for(&api, name, is_deployment_ready, Duration::from_secs(600)).await;
         }
         let deployment = api.get(name).await?;
@@ -183,14 +205,14 @@ impl TestCluster {
     }
 
     /// Makes a StatefulSet report all replicas ready, as the statefulset
-    /// controller and kubelets would. On a real cluster it waits for that.
+    /// controller and kubelets would. On a full cluster it waits for that.
     pub async fn mark_statefulset_ready(
         &self,
         namespace: &str,
         name: &str,
     ) -> anyhow::Result<StatefulSet> {
         let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), namespace);
-        if self.server.is_none() {
+        if !self.writes_workload_status() {
             return wait_for(&api, name, is_statefulset_ready, Duration::from_secs(600)).await;
         }
         let statefulset = api.get(name).await?;

@@ -5,6 +5,7 @@ pub mod apiserver;
 pub mod bench;
 pub mod chart;
 pub mod contracts;
+pub mod controlplane;
 pub mod facade;
 pub mod harness;
 pub mod upstreams;

@@ -38,6 +38,8 @@ async fn a_studio_auth_settings_change_reaches_gotrue() -> anyhow::Result<()> {
         client: facade.client(),
         metrics: Default::default(),
         settings: Default::default(),
+        // The only operator of this test binary's control plane.
+        selector: None,
     })));
     let owner = User::new("owner");
     let reader = User::new("reader");

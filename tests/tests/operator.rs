@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
@@ -15,6 +17,7 @@ use supaplane_crds::{Project, SupabaseStatus, conditions};
 use supaplane_operator::project_controller::{self, Context};
 use supaplane_operator::render::ingress::IngressSettings;
 use supaplane_operator::render::stack::{STATELESS_COMPONENTS, StackSettings};
+use supaplane_tests::controlplane::AuditEvent;
 use supaplane_tests::harness::{TestCluster, unique_name, wait_deleted, wait_for};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,9 +32,14 @@ fn test_settings() -> StackSettings {
     }
 }
 
+/// An operator of this test's own: it reconciles only the Projects the test
+/// labels with its run id (tests share one control plane), and it acts as
+/// a user of its own name, so the audit log tells its requests apart.
 struct Running {
     cluster: TestCluster,
     controller: tokio::task::JoinHandle<()>,
+    run_id: String,
+    operator: Client,
 }
 
 impl Drop for Running {
@@ -40,36 +48,66 @@ impl Drop for Running {
     }
 }
 
+const TEST_RUN_LABEL: &str = "supaplane.io/test-run";
+
 async fn start() -> anyhow::Result<Running> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
         .try_init();
     let cluster = TestCluster::start().await?;
-    let context = Arc::new(Context {
-        client: cluster.client(),
-        metrics: Default::default(),
-        settings: test_settings(),
-    });
-    let controller = tokio::spawn(project_controller::run(context));
-    Ok(Running {
+    let run_id = unique_name("run");
+    let operator = cluster
+        .client_as(&format!("operator-{run_id}"), &["system:masters"])
+        .await?;
+    let mut running = Running {
         cluster,
-        controller,
-    })
+        controller: tokio::spawn(async {}),
+        run_id,
+        operator,
+    };
+    running.controller = tokio::spawn(project_controller::run(running.context()));
+    Ok(running)
 }
 
-async fn create_project(
-    client: &Client,
-    name: &str,
-    deletion_policy: &str,
-) -> anyhow::Result<Project> {
-    let projects: Api<Project> = Api::all(client.clone());
-    let project: Project = serde_json::from_value(json!({
-        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-        "metadata": {"name": name},
-        "spec": {"organization": "acme", "displayName": "Shop", "deletionPolicy": deletion_policy},
-    }))?;
-    Ok(projects.create(&PostParams::default(), &project).await?)
+impl Running {
+    fn context(&self) -> Arc<Context> {
+        Arc::new(Context {
+            client: self.operator.clone(),
+            metrics: Default::default(),
+            settings: test_settings(),
+            selector: Some(format!("{TEST_RUN_LABEL}={}", self.run_id)),
+        })
+    }
+
+    /// The user the operator's requests are audited as.
+    fn operator_user(&self) -> String {
+        format!("operator-{}", self.run_id)
+    }
+
+    /// A Project of `organization` for this test's operator.
+    fn project(
+        &self,
+        name: &str,
+        organization: &str,
+        spec: serde_json::Value,
+    ) -> anyhow::Result<Project> {
+        let mut project = json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+            "metadata": {"name": name, "labels": {TEST_RUN_LABEL: self.run_id}},
+            "spec": {"organization": organization, "displayName": "Shop"},
+        });
+        if let (Some(base), Some(extra)) = (project["spec"].as_object_mut(), spec.as_object()) {
+            base.extend(extra.clone());
+        }
+        Ok(serde_json::from_value(project)?)
+    }
+
+    async fn create_project(&self, name: &str, deletion_policy: &str) -> anyhow::Result<Project> {
+        let projects: Api<Project> = Api::all(self.cluster.client());
+        let project = self.project(name, "acme", json!({"deletionPolicy": deletion_policy}))?;
+        Ok(projects.create(&PostParams::default(), &project).await?)
+    }
 }
 
 fn coming_up_with_secrets(project: Option<&Project>) -> bool {
@@ -97,7 +135,7 @@ async fn a_project_gets_its_namespace_keys_and_status() -> anyhow::Result<()> {
     let running = start().await?;
     let client = running.cluster.client();
     let name = unique_name("p");
-    let created = create_project(&client, &name, "Delete").await?;
+    let created = running.create_project(&name, "Delete").await?;
 
     let projects: Api<Project> = Api::all(client.clone());
     let project = wait_for(&projects, &name, coming_up_with_secrets, TIMEOUT).await?;
@@ -164,7 +202,7 @@ async fn the_keys_secret_is_never_regenerated() -> anyhow::Result<()> {
     let running = start().await?;
     let client = running.cluster.client();
     let name = unique_name("p");
-    create_project(&client, &name, "Delete").await?;
+    running.create_project(&name, "Delete").await?;
     let original = keys_secret(&client, &name).await?;
 
     let projects: Api<Project> = Api::all(client.clone());
@@ -202,8 +240,23 @@ async fn delete_policy_removes_the_namespace() -> anyhow::Result<()> {
     let running = start().await?;
     let client = running.cluster.client();
     let name = unique_name("p");
-    create_project(&client, &name, "Delete").await?;
+    running.create_project(&name, "Delete").await?;
     keys_secret(&client, &name).await?;
+    wait_for_children(&client, &name).await?;
+    // The volumes carry the PVC-protection finalizer, which the namespace's
+    // deletion waits on until kube-controller-manager releases it.
+    let claims: Api<PersistentVolumeClaim> =
+        Api::namespaced(client.clone(), &project_namespace(&name));
+    for claim in claims.list(&Default::default()).await?.items {
+        assert!(
+            claim
+                .finalizers()
+                .iter()
+                .any(|f| f == "kubernetes.io/pvc-protection"),
+            "{:?}",
+            claim.metadata
+        );
+    }
 
     let projects: Api<Project> = Api::all(client.clone());
     projects.delete(&name, &DeleteParams::default()).await?;
@@ -218,7 +271,7 @@ async fn retain_policy_keeps_keys_for_the_next_project_of_the_same_ref() -> anyh
     let running = start().await?;
     let client = running.cluster.client();
     let name = unique_name("p");
-    create_project(&client, &name, "Retain").await?;
+    running.create_project(&name, "Retain").await?;
     let original = keys_secret(&client, &name).await?;
 
     let projects: Api<Project> = Api::all(client.clone());
@@ -235,7 +288,7 @@ async fn retain_policy_keeps_keys_for_the_next_project_of_the_same_ref() -> anyh
     );
     assert!(namespace.owner_references().is_empty());
 
-    let recreated = create_project(&client, &name, "Retain").await?;
+    let recreated = running.create_project(&name, "Retain").await?;
     wait_for(&projects, &name, coming_up_with_secrets, TIMEOUT).await?;
     let adopted = keys_secret(&client, &name).await?;
     assert_eq!(
@@ -266,7 +319,7 @@ async fn a_resync_of_an_unchanged_project_writes_nothing() -> anyhow::Result<()>
     let mut running = start().await?;
     let client = running.cluster.client();
     let name = unique_name("p");
-    create_project(&client, &name, "Delete").await?;
+    running.create_project(&name, "Delete").await?;
     let projects: Api<Project> = Api::all(client.clone());
     wait_for_children(&client, &name).await?;
     mark_all_ready(&running.cluster, &name).await?;
@@ -277,34 +330,196 @@ async fn a_resync_of_an_unchanged_project_writes_nothing() -> anyhow::Result<()>
         TIMEOUT,
     )
     .await?;
-    let Some(server) = running.cluster.test_server() else {
-        return Ok(()); // requests are only counted by the test API server
-    };
+    let audit = running
+        .cluster
+        .audit()
+        .context("writes are read from our control plane's audit log")?;
     // Let the reconciles the status write triggered settle.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let writes_before = server.counters().writes();
-    let reads_before = server.counters().count("get");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mark = audit.mark();
 
     // A restarted controller lists and reconciles every Project again.
     running.controller.abort();
-    running.controller = tokio::spawn(project_controller::run(Arc::new(Context {
-        client: client.clone(),
-        metrics: Default::default(),
-        settings: test_settings(),
-    })));
+    running.controller = tokio::spawn(project_controller::run(running.context()));
+    let user = running.operator_user();
+    let operator_requests = |verb: &'static str| {
+        let audit = audit.clone();
+        let user = user.clone();
+        move || -> anyhow::Result<Vec<AuditEvent>> {
+            Ok(audit
+                .since(mark)?
+                .into_iter()
+                .filter(|e| e.acting_user() == user && (verb.is_empty() || e.verb == verb))
+                .collect())
+        }
+    };
+    let reads = operator_requests("get");
     tokio::time::timeout(TIMEOUT, async {
         // One read per child at least: the whole stack was looked at.
-        while server.counters().count("get") < reads_before + 2 * WORKLOADS as u64 {
+        while reads()?.len() < 2 * WORKLOADS {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        anyhow::Ok(())
     })
+    .await??;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let writes: Vec<String> = operator_requests("")()?
+        .iter()
+        .filter(|e| e.is_write())
+        .map(|e| format!("{} {} {}", e.verb, e.resource(), e.object().name))
+        .collect();
+    assert!(writes.is_empty(), "the resync wrote: {writes:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_field_added_by_hand_to_a_child_is_removed_once() -> anyhow::Result<()> {
+    let running = start().await?;
+    let client = running.cluster.client();
+    let name = unique_name("p");
+    running.create_project(&name, "Delete").await?;
+    wait_for_children(&client, &name).await?;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &project_namespace(&name));
+    let env_names = |deployment: &Deployment| -> Vec<String> {
+        deployment
+            .spec
+            .template
+            .spec
+            .as_ref()
+            .map(|pod| pod.containers[0].env.clone().unwrap_or_default())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.name)
+            .collect()
+    };
+    let rendered = env_names(&deployments.get("auth").await?);
+
+    // `kubectl set env` adds an entry its own field manager owns, which a
+    // forced apply of ours would leave in place.
+    deployments
+        .patch(
+            "auth",
+            &PatchParams {
+                field_manager: Some("kubectl-set".into()),
+                ..Default::default()
+            },
+            &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "auth", "env": [{"name": "ADDED_BY_HAND", "value": "1"}]}]}}}})),
+        )
+        .await?;
+    let restored = wait_for(
+        &deployments,
+        "auth",
+        |d: Option<&Deployment>| {
+            d.is_some_and(|d| !env_names(d).iter().any(|n| n == "ADDED_BY_HAND"))
+        },
+        TIMEOUT,
+    )
     .await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        server.counters().writes(),
-        writes_before,
-        "the resync sent write requests"
+    assert_eq!(env_names(&restored), rendered);
+
+    // And then it stays put: no patch on every reconcile.
+    let audit = running.cluster.audit().context("audit log")?;
+    let mark = audit.mark();
+    let projects: Api<Project> = Api::all(client.clone());
+    projects
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"nudge": "1"}}})),
+        )
+        .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let user = running.operator_user();
+    let writes: Vec<String> = audit
+        .since(mark)?
+        .iter()
+        .filter(|e| e.acting_user() == user && e.is_write() && e.resource() == "deployments")
+        .map(|e| format!("{} {}", e.verb, e.object().name))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refused_volume_change_is_a_condition_and_the_rest_still_reconciles() -> anyhow::Result<()>
+{
+    let running = start().await?;
+    let client = running.cluster.client();
+    let name = unique_name("p");
+    let projects: Api<Project> = Api::all(client.clone());
+    let project = running.project(
+        &name,
+        "acme",
+        json!({"database": {"storageClassName": "standard"}}),
+    )?;
+    projects.create(&PostParams::default(), &project).await?;
+    wait_for_children(&client, &name).await?;
+    let claims: Api<PersistentVolumeClaim> =
+        Api::namespaced(client.clone(), &project_namespace(&name));
+    let before = claims.get("db-data").await?;
+
+    // The class of a volume cannot change once set (the API server answers
+    // 422); in the same change a component is disabled.
+    projects
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {
+                "database": {"storageClassName": "fast-ssd"},
+                "components": {"imgproxy": {"enabled": false}},
+            }})),
+        )
+        .await?;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &project_namespace(&name));
+    wait_deleted(&deployments, "imgproxy", TIMEOUT).await?;
+    let project = wait_for(
+        &projects,
+        &name,
+        |p: Option<&Project>| {
+            p.and_then(|p| p.status.as_ref()).is_some_and(|s| {
+                s.conditions.iter().any(|c| {
+                    c.type_ == conditions::VOLUMES_READY && c.reason == "VolumeChangeRefused"
+                })
+            })
+        },
+        TIMEOUT,
+    )
+    .await?;
+    let status = project.status.expect("status");
+    let condition = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == conditions::VOLUMES_READY)
+        .expect("condition");
+    assert_eq!(condition.status, "False");
+    assert!(
+        condition.message.contains("db-data") && condition.message.contains("set the spec back"),
+        "{}",
+        condition.message
     );
+    assert_ne!(status.status, Some(SupabaseStatus::InitFailed));
+    let after = claims.get("db-data").await?;
+    assert_eq!(after.spec, before.spec, "the volume is unchanged");
+
+    // Setting it back clears the condition.
+    projects
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"database": {"storageClassName": "standard"}}})),
+        )
+        .await?;
+    wait_for(
+        &projects,
+        &name,
+        |p: Option<&Project>| {
+            p.and_then(|p| p.status.as_ref())
+                .is_some_and(|s| conditions::is_true(&s.conditions, conditions::VOLUMES_READY))
+        },
+        TIMEOUT,
+    )
+    .await?;
     Ok(())
 }
 
@@ -313,7 +528,7 @@ async fn a_hand_edited_child_is_restored() -> anyhow::Result<()> {
     let running = start().await?;
     let client = running.cluster.client();
     let name = unique_name("p");
-    create_project(&client, &name, "Delete").await?;
+    running.create_project(&name, "Delete").await?;
     let projects: Api<Project> = Api::all(client.clone());
     wait_for(&projects, &name, coming_up_with_secrets, TIMEOUT).await?;
 
@@ -346,11 +561,12 @@ async fn projects_of_two_organizations_are_isolated_and_sized() -> anyhow::Resul
     let client = running.cluster.client();
     let projects: Api<Project> = Api::all(client.clone());
     let (first, second) = (unique_name("p"), unique_name("p"));
-    create_project(&client, &first, "Delete").await?;
-    let other: Project = serde_json::from_value(json!({
-        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project", "metadata": {"name": second},
-        "spec": {"organization": "globex", "displayName": "Other", "instanceSize": "large"},
-    }))?;
+    running.create_project(&first, "Delete").await?;
+    let other = running.project(
+        &second,
+        "globex",
+        json!({"displayName": "Other", "instanceSize": "large"}),
+    )?;
     projects.create(&PostParams::default(), &other).await?;
     for name in [&first, &second] {
         wait_for(&projects, name, coming_up_with_secrets, TIMEOUT).await?;
@@ -442,7 +658,7 @@ async fn a_project_becomes_a_full_stack_that_pauses_and_restores() -> anyhow::Re
     let running = start().await?;
     let client = running.cluster.client();
     let name = unique_name("p");
-    let created = create_project(&client, &name, "Delete").await?;
+    let created = running.create_project(&name, "Delete").await?;
     let uid = created.uid().expect("uid");
     let namespace = project_namespace(&name);
 
@@ -652,7 +868,7 @@ async fn a_deleted_child_is_recreated_and_a_disabled_component_removed() -> anyh
     let running = start().await?;
     let client = running.cluster.client();
     let name = unique_name("p");
-    create_project(&client, &name, "Delete").await?;
+    running.create_project(&name, "Delete").await?;
     wait_for_children(&client, &name).await?;
     let namespace = project_namespace(&name);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
@@ -706,7 +922,7 @@ async fn retain_removes_the_workloads_and_keeps_volumes_and_keys() -> anyhow::Re
     let running = start().await?;
     let client = running.cluster.client();
     let name = unique_name("p");
-    create_project(&client, &name, "Retain").await?;
+    running.create_project(&name, "Retain").await?;
     wait_for_children(&client, &name).await?;
     let namespace = project_namespace(&name);
     let original = keys_secret(&client, &name).await?;
@@ -756,7 +972,7 @@ async fn retain_removes_the_workloads_and_keeps_volumes_and_keys() -> anyhow::Re
     }
 
     // A new Project of the same ref adopts the volumes and the keys.
-    let recreated = create_project(&client, &name, "Retain").await?;
+    let recreated = running.create_project(&name, "Retain").await?;
     wait_for_children(&client, &name).await?;
     for claim in ["db-data", "storage-data"] {
         let claim = wait_for(

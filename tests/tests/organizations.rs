@@ -53,6 +53,8 @@ async fn organizations_count_projects_check_owners_and_block_deletion() -> anyho
     let controller = tokio::spawn(organization_controller::run(Arc::new(Context {
         client: client.clone(),
         metrics: Default::default(),
+        // The only operator of this test binary's control plane.
+        selector: None,
     })));
     let organizations: Api<Organization> = Api::all(client.clone());
     let projects: Api<Project> = Api::all(client.clone());
