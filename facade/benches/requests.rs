@@ -1,7 +1,7 @@
 //! Throughput, latency and memory of the facade's hottest reads with 1,000
 //! projects in 50 organizations. Runs the real facade binary (its own
-//! process, so its memory is its own) against the in-process test API
-//! server, and loads it over HTTP at a fixed concurrency.
+//! process, so its memory is its own) against the real kube-apiserver of
+//! the test control plane, and loads it over HTTP at a fixed concurrency.
 //!
 //! `cargo bench -p supaplane-facade --bench requests`
 //! (`SUPAPLANE_BENCH_CONCURRENCY`, `SUPAPLANE_BENCH_SECONDS` tune the load).
@@ -21,7 +21,7 @@ use kube::api::PostParams;
 use kube::{Api, Client};
 use serde_json::json;
 use supaplane_crds::{Organization, Project};
-use supaplane_tests::bench::{kubeconfig, peak_rss_mb};
+use supaplane_tests::bench::peak_rss_mb;
 use supaplane_tests::harness::TestCluster;
 
 const ORGANIZATIONS: usize = 50;
@@ -150,9 +150,6 @@ async fn main() -> anyhow::Result<()> {
     let concurrency = env_number("SUPAPLANE_BENCH_CONCURRENCY", 16) as usize;
     let seconds = env_number("SUPAPLANE_BENCH_SECONDS", 10);
     let cluster = TestCluster::start().await?;
-    let server = cluster
-        .test_server()
-        .expect("the in-process test API server");
     let client = cluster.client();
     Api::<Namespace>::all(client.clone())
         .create(
@@ -163,13 +160,9 @@ async fn main() -> anyhow::Result<()> {
     let user_id = uuid::Uuid::new_v4().to_string();
     populate(&client, &user_id).await?;
 
-    let directory =
-        std::env::temp_dir().join(format!("supaplane-facade-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&directory)?;
-    let kubeconfig_path = directory.join("kubeconfig");
-    std::fs::write(&kubeconfig_path, kubeconfig(&server.url()))?;
+    let kubeconfig_path = cluster.kubeconfig();
     let mut facade = std::process::Command::new(env!("CARGO_BIN_EXE_supaplane-facade"))
-        .env("KUBECONFIG", &kubeconfig_path)
+        .env("KUBECONFIG", kubeconfig_path)
         .env("SUPAPLANE_JWT_SECRET", JWT_SECRET)
         .env("SUPAPLANE_LISTEN_ADDRESS", format!("127.0.0.1:{PORT}"))
         .env("POD_NAMESPACE", "supaplane-system")
@@ -232,7 +225,6 @@ async fn main() -> anyhow::Result<()> {
     let rss = peak_rss_mb(facade.id());
     facade.kill()?;
     facade.wait()?;
-    let _ = std::fs::remove_dir_all(&directory);
 
     println!(
         "{PROJECTS} projects in {ORGANIZATIONS} organizations, {concurrency} concurrent clients, {seconds} s each:"

@@ -1,7 +1,13 @@
 //! How fast the operator turns new Projects into applied stacks, how much
 //! memory it needs for them, and that a resync of settled Projects writes
 //! nothing. Runs the real operator binary (a separate process, so its
-//! memory is its own) against the in-process test API server.
+//! memory is its own) against the real kube-apiserver of the test control
+//! plane, whose audit log counts the writes.
+//!
+//! Beside it, in the same run and on the same control plane, the physical
+//! limit: the time a plain bulk client takes to create the same objects
+//! (namespace, keys Secret and every rendered child of each project, 16 at
+//! a time, as the operator reconciles), with no operator logic at all.
 //!
 //! `cargo bench -p supaplane-operator --bench converge` (set
 //! `SUPAPLANE_BENCH_SIZES=100,1000` to choose the fleet sizes).
@@ -14,7 +20,9 @@ use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
 use supaplane_crds::{Project, SupabaseStatus};
-use supaplane_tests::bench::{kubeconfig, peak_rss_mb};
+use supaplane_operator::keys::ProjectKeys;
+use supaplane_operator::render;
+use supaplane_tests::bench::peak_rss_mb;
 use supaplane_tests::harness::TestCluster;
 
 /// Targets from the operator issue.
@@ -24,26 +32,37 @@ const RSS_TARGET_MB: f64 = 150.0;
 struct Measurement {
     projects: usize,
     converged_in: Duration,
+    bulk_created_in: Duration,
     peak_rss_mb: f64,
-    resync_writes: u64,
+    resync_writes: usize,
 }
+
+/// Projects reconciled (and, for the limit, created) at once.
+const CONCURRENCY: usize = 16;
 
 fn spawn_operator(
     kubeconfig_path: &std::path::Path,
     port: u16,
+    selector: &str,
+    count: usize,
 ) -> std::io::Result<std::process::Child> {
     std::process::Command::new(env!("CARGO_BIN_EXE_supaplane-operator"))
         .env("KUBECONFIG", kubeconfig_path)
         .env("SUPAPLANE_HEALTH_ADDRESS", format!("127.0.0.1:{port}"))
-        .env("POD_NAMESPACE", "supaplane-system")
+        .env("POD_NAMESPACE", format!("supaplane-system-{count}"))
+        .env("SUPAPLANE_SELECTOR", selector)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
 }
 
-async fn settled(projects: &Api<Project>, expected: usize) -> anyhow::Result<usize> {
-    let listed = projects.list(&ListParams::default()).await?;
+async fn settled(
+    projects: &Api<Project>,
+    selector: &ListParams,
+    expected: usize,
+) -> anyhow::Result<usize> {
+    let listed = projects.list(selector).await?;
     Ok(listed
         .items
         .iter()
@@ -58,36 +77,100 @@ async fn settled(projects: &Api<Project>, expected: usize) -> anyhow::Result<usi
         .min(expected))
 }
 
+fn bench_project(prefix: &str, index: usize) -> anyhow::Result<Project> {
+    Ok(serde_json::from_value(json!({
+        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+        "metadata": {"name": format!("{prefix}-{index:05}")},
+        "spec": {"organization": format!("org-{}", index % 10), "displayName": format!("Bench {index}")},
+    }))?)
+}
+
+/// Creates, with no operator, what the operator creates for `count`
+/// projects: the Project, its namespace, keys Secret and rendered stack.
+async fn bulk_create(client: &Client, count: usize) -> anyhow::Result<Duration> {
+    use futures::{StreamExt, TryStreamExt};
+    let settings = render::stack::StackSettings::default();
+    let started = Instant::now();
+    futures::stream::iter(0..count)
+        .map(|index| {
+            let client = client.clone();
+            let settings = settings.clone();
+            async move {
+                let project = Api::<Project>::all(client.clone())
+                    .create(&PostParams::default(), &bench_project(&format!("bulk{count}"), index)?)
+                    .await?;
+                let keys = ProjectKeys::generate(&mut rand::rng(), 0, None)?;
+                let stack = render::stack::render(&project, &keys, &settings);
+                let namespace = render::namespace::namespace(&project);
+                let name = namespace.metadata.name.clone().unwrap_or_default();
+                let post = PostParams::default();
+                Api::<Namespace>::all(client.clone()).create(&post, &namespace).await?;
+                create_all(client.clone(), &name, &[render::keys_secret::keys_secret(&project, &keys)]).await?;
+                create_all(client.clone(), &name, &[stack.network_policy]).await?;
+                create_all(client.clone(), &name, &[stack.resource_quota]).await?;
+                create_all(client.clone(), &name, &[stack.limit_range]).await?;
+                create_all(client.clone(), &name, &stack.config_maps).await?;
+                create_all(client.clone(), &name, &stack.secrets).await?;
+                create_all(client.clone(), &name, &stack.claims).await?;
+                create_all(client.clone(), &name, &stack.stateful_sets).await?;
+                create_all(client.clone(), &name, &stack.services).await?;
+                create_all(client.clone(), &name, &stack.deployments).await?;
+                create_all(client.clone(), &name, &stack.ingresses).await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(started.elapsed())
+}
+
+async fn create_all<K>(client: Client, namespace: &str, objects: &[K]) -> anyhow::Result<()>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned,
+{
+    let api: Api<K> = Api::namespaced(client, namespace);
+    for object in objects {
+        api.create(&PostParams::default(), object).await?;
+    }
+    Ok(())
+}
+
 async fn measure(count: usize) -> anyhow::Result<Measurement> {
     let cluster = TestCluster::start().await?;
-    let server = cluster
-        .test_server()
-        .expect("the in-process test API server");
+    let audit = cluster
+        .audit()
+        .expect("the test control plane's audit log counts the writes");
     let client: Client = cluster.client();
+    let system: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": format!("supaplane-system-{count}")}}))?;
     Api::<Namespace>::all(client.clone())
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": "supaplane-system"}}))?,
-        )
+        .create(&PostParams::default(), &system)
         .await?;
-    let directory = std::env::temp_dir().join(format!("supaplane-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&directory)?;
-    let kubeconfig_path = directory.join(format!("kubeconfig-{count}"));
-    std::fs::write(&kubeconfig_path, kubeconfig(&server.url()))?;
 
-    let mut operator = spawn_operator(&kubeconfig_path, 18080)?;
+    let bulk_created_in = bulk_create(&client, count).await?;
+
+    let kubeconfig_path = cluster.kubeconfig();
+    let selector = format!("supaplane.io/bench=run-{count}");
+    let mut operator = spawn_operator(kubeconfig_path, 18080, &selector, count)?;
     let projects: Api<Project> = Api::all(client.clone());
     let started = Instant::now();
     for index in 0..count {
-        let project: Project = serde_json::from_value(json!({
-            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-            "metadata": {"name": format!("bench-{index:05}")},
-            "spec": {"organization": format!("org-{}", index % 10), "displayName": format!("Bench {index}")},
-        }))?;
+        let mut project = bench_project(&format!("bench{count}"), index)?;
+        project
+            .metadata
+            .labels
+            .get_or_insert_default()
+            .insert("supaplane.io/bench".into(), format!("run-{count}"));
         projects.create(&PostParams::default(), &project).await?;
     }
+    let mine = ListParams::default().labels(&selector);
     loop {
-        let done = settled(&projects, count).await?;
+        let done = settled(&projects, &mine, count).await?;
         if done == count {
             break;
         }
@@ -102,29 +185,32 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
     operator.wait()?;
 
     // A fresh operator reconciles every Project once more; nothing changed,
-    // so nothing may be written.
-    // The Lease is renewed every few seconds by design; it is a heartbeat,
-    // not a write of the resync.
-    let heartbeat = ["coordination.k8s.io/leases"];
-    let writes_before = server.counters().writes_excluding(&heartbeat);
-    let reads_before = server.counters().count("get");
-    let mut restarted = spawn_operator(&kubeconfig_path, 18081)?;
+    // so nothing may be written. The Lease is renewed every few seconds by
+    // design; it is a heartbeat, not a write of the resync.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mark = audit.mark();
+    let mut restarted = spawn_operator(kubeconfig_path, 18081, &selector, count)?;
     let resync_started = Instant::now();
     // Each reconcile reads every child; wait until the whole fleet was read.
-    while server.counters().count("get") < reads_before + (count as u64) * 20 {
-        if resync_started.elapsed() > Duration::from_secs(600) {
+    loop {
+        let reads = audit.since(mark)?.iter().filter(|e| e.verb == "get").count();
+        if reads >= count * 20 || resync_started.elapsed() > Duration::from_secs(600) {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let resync_writes = server.counters().writes_excluding(&heartbeat) - writes_before;
+    let resync_writes = audit
+        .since(mark)?
+        .iter()
+        .filter(|e| e.is_write() && e.object().resource != "leases")
+        .count();
     restarted.kill()?;
     restarted.wait()?;
-    let _ = std::fs::remove_dir_all(&directory);
     Ok(Measurement {
         projects: count,
         converged_in,
+        bulk_created_in,
         peak_rss_mb,
         resync_writes,
     })
@@ -137,15 +223,19 @@ async fn main() -> anyhow::Result<()> {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    println!("| Projects | All children applied | Operator peak RSS | Writes on resync |");
-    println!("|---:|---:|---:|---:|");
+    println!(
+        "| Projects | All children applied, status written | Bulk create of the same objects (limit) | Ratio | Operator peak RSS | Writes on resync |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
     let mut missed = Vec::new();
     for count in sizes {
         let m = measure(count).await?;
         println!(
-            "| {} | {:.1} s | {:.0} MB | {} |",
+            "| {} | {:.1} s | {:.1} s | {:.2} | {:.0} MB | {} |",
             m.projects,
             m.converged_in.as_secs_f64(),
+            m.bulk_created_in.as_secs_f64(),
+            m.converged_in.as_secs_f64() / m.bulk_created_in.as_secs_f64(),
             m.peak_rss_mb,
             m.resync_writes
         );

@@ -1,13 +1,4 @@
-//! What the benchmarks share: a kubeconfig that points a binary at the
-//! test API server, and a process's peak memory.
-
-/// A kubeconfig for `server_url`, without credentials (the test server
-/// needs none).
-pub fn kubeconfig(server_url: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: bench\n  cluster:\n    server: {server_url}\ncontexts:\n- name: bench\n  context:\n    cluster: bench\n    user: bench\ncurrent-context: bench\nusers:\n- name: bench\n  user: {{}}\n"
-    )
-}
+//! What the benchmarks share: a process's peak memory.
 
 /// Peak resident memory (VmHWM) of a process, in MB.
 pub fn peak_rss_mb(pid: u32) -> f64 {

@@ -1,7 +1,7 @@
-//! Test support for supaplane: an in-process Kubernetes API server and the
-//! harness that connects integration tests to it (or to a real cluster).
+//! Test support for supaplane: the real Kubernetes control plane the
+//! integration tests run on, and the harness that connects them to it (or
+//! to another cluster).
 
-pub mod apiserver;
 pub mod bench;
 pub mod chart;
 pub mod contracts;
