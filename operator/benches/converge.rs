@@ -97,15 +97,25 @@ async fn bulk_create(client: &Client, count: usize) -> anyhow::Result<Duration> 
             let settings = settings.clone();
             async move {
                 let project = Api::<Project>::all(client.clone())
-                    .create(&PostParams::default(), &bench_project(&format!("bulk{count}"), index)?)
+                    .create(
+                        &PostParams::default(),
+                        &bench_project(&format!("bulk{count}"), index)?,
+                    )
                     .await?;
                 let keys = ProjectKeys::generate(&mut rand::rng(), 0, None)?;
                 let stack = render::stack::render(&project, &keys, &settings);
                 let namespace = render::namespace::namespace(&project);
                 let name = namespace.metadata.name.clone().unwrap_or_default();
                 let post = PostParams::default();
-                Api::<Namespace>::all(client.clone()).create(&post, &namespace).await?;
-                create_all(client.clone(), &name, &[render::keys_secret::keys_secret(&project, &keys)]).await?;
+                Api::<Namespace>::all(client.clone())
+                    .create(&post, &namespace)
+                    .await?;
+                create_all(
+                    client.clone(),
+                    &name,
+                    &[render::keys_secret::keys_secret(&project, &keys)],
+                )
+                .await?;
                 create_all(client.clone(), &name, &[stack.network_policy]).await?;
                 create_all(client.clone(), &name, &[stack.resource_quota]).await?;
                 create_all(client.clone(), &name, &[stack.limit_range]).await?;
@@ -193,7 +203,11 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
     let resync_started = Instant::now();
     // Each reconcile reads every child; wait until the whole fleet was read.
     loop {
-        let reads = audit.since(mark)?.iter().filter(|e| e.verb == "get").count();
+        let reads = audit
+            .since(mark)?
+            .iter()
+            .filter(|e| e.verb == "get")
+            .count();
         if reads >= count * 20 || resync_started.elapsed() > Duration::from_secs(600) {
             break;
         }
