@@ -30,8 +30,8 @@ pub fn spec_hash<K: Serialize>(object: &K) -> String {
 ///
 /// A forced apply only removes what this manager owned, so a field another
 /// manager added by hand inside what we render (an extra env var, say)
-/// survives it; such a leftover is then removed by a JSON patch guarded by
-/// the object's resourceVersion.
+/// survives it; such a leftover is then removed by a JSON patch made
+/// conditional on the object's resourceVersion.
 pub async fn apply_if_changed<K>(api: &Api<K>, mut desired: K) -> Result<K>
 where
     K: Resource + Clone + Debug + Serialize + DeserializeOwned,
@@ -81,8 +81,7 @@ where
 }
 
 /// The JSON patch that makes `live` hold exactly what `desired` renders
-/// (keeping what the server added), or None when it already does. It starts
-/// with a test of the resourceVersion, so a concurrent change wins.
+/// (keeping what the server added), or None when it already does.
 fn corrections<K: Serialize + Resource>(live: &K, desired: &K) -> Option<json_patch::Patch> {
     let (Ok(live_value), Ok(desired_value)) =
         (serde_json::to_value(live), serde_json::to_value(desired))
@@ -94,7 +93,9 @@ fn corrections<K: Serialize + Resource>(live: &K, desired: &K) -> Option<json_pa
     if diff.0.is_empty() {
         return None;
     }
-    let guard = json_patch::PatchOperation::Test(json_patch::TestOperation {
+    // A resourceVersion in a patch is a precondition: a concurrent change
+    // makes it a 409 Conflict, retried on the next reconcile.
+    let guard = json_patch::PatchOperation::Replace(json_patch::ReplaceOperation {
         path: "/metadata/resourceVersion".parse().ok()?,
         value: live.meta().resource_version.clone().into(),
     });
