@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use supaplane_crds::constants::{ANNOTATION_SPEC_HASH, FIELD_MANAGER_OPERATOR};
 
 use crate::error::{Error, Result};
+use crate::quantity;
 
 /// The hex SHA-256 of an object's JSON form.
 pub fn spec_hash<K: Serialize>(object: &K) -> String {
@@ -175,40 +176,10 @@ fn is_empty(value: &Value) -> bool {
 
 /// Whether two strings are the same Kubernetes quantity written two ways.
 fn same_quantity(a: &str, b: &str) -> bool {
-    match (quantity_value(a), quantity_value(b)) {
+    match (quantity::value(a), quantity::value(b)) {
         (Some(x), Some(y)) => (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs()) * 4.0,
         _ => false,
     }
-}
-
-/// A quantity's value (`<decimal><suffix>`, suffix binary `Ki`…`Ei`,
-/// decimal `n`, `u`, `m`, `k`, `M`…`E`, or an exponent `e3`).
-fn quantity_value(text: &str) -> Option<f64> {
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(split);
-    let mantissa: f64 = number.parse().ok()?;
-    let scale = match suffix {
-        "" => 1.0,
-        "Ki" => 2f64.powi(10),
-        "Mi" => 2f64.powi(20),
-        "Gi" => 2f64.powi(30),
-        "Ti" => 2f64.powi(40),
-        "Pi" => 2f64.powi(50),
-        "Ei" => 2f64.powi(60),
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        exponent => 10f64.powi(exponent.strip_prefix(['e', 'E'])?.parse().ok()?),
-    };
-    Some(mantissa * scale)
 }
 
 /// Deletes the objects `api` lists with `selector` whose names `prunable` accepts

@@ -12,4 +12,5 @@ pub mod organization_controller;
 pub mod project_controller;
 pub mod project_keys;
 pub mod project_status;
+pub mod quantity;
 pub mod render;

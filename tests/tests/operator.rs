@@ -606,9 +606,28 @@ async fn projects_of_two_organizations_are_isolated_and_sized() -> anyhow::Resul
         .get("supaplane-instance-size")
         .await?;
     let hard = large.spec.expect("spec").hard.expect("hard");
+    let db = Api::<StatefulSet>::namespaced(client.clone(), &project_namespace(&second))
+        .get("db")
+        .await?;
+    let limits = db.spec.template.spec.expect("pod").containers[0]
+        .resources
+        .clone()
+        .and_then(|r| r.limits)
+        .expect("limits");
     assert_eq!(
-        hard["limits.memory"].0, "10Gi",
-        "sized from instanceSize: large"
+        limits["memory"].0, "8Gi",
+        "Postgres sized from instanceSize: large"
+    );
+    let gib = |q: &str| {
+        q.strip_suffix("Mi")
+            .and_then(|n| n.parse::<f64>().ok())
+            .map(|mi| mi / 1024.0)
+            .or_else(|| q.strip_suffix("Gi").and_then(|n| n.parse().ok()))
+    };
+    let quota_memory = gib(&hard["limits.memory"].0).expect("memory");
+    assert!(
+        quota_memory > 8.0 && quota_memory < 16.0,
+        "the quota holds the database and the services: {quota_memory} GiB"
     );
     Ok(())
 }

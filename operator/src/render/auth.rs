@@ -118,6 +118,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         env,
         args: None,
         probe: http_probe("/health", PORT),
+        liveness: None,
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
 }

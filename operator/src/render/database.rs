@@ -188,12 +188,18 @@ pub fn render(project: &Project) -> DatabaseObjects {
             protocol: Some("TCP".to_string()),
             ..Default::default()
         }]),
-        readiness_probe: Some(pg_isready()),
-        liveness_probe: Some(Probe {
-            initial_delay_seconds: Some(30),
+        // The first boot runs initdb and the image's migrations with TCP
+        // closed; killing it half-way leaves a database that never gets
+        // them. Thirty minutes to start, then liveness takes over.
+        startup_probe: Some(Probe {
+            failure_threshold: Some(180),
             ..pg_isready()
         }),
-        resources: spec.resources.clone(),
+        readiness_probe: Some(pg_isready()),
+        liveness_probe: Some(pg_isready()),
+        resources: Some(spec.resources.clone().unwrap_or_else(|| {
+            super::resources::database(project.spec.instance_size).requirements()
+        })),
         volume_mounts: Some(mounts),
         ..Default::default()
     };

@@ -307,6 +307,7 @@ pub fn render(project: &Project, keys: &ProjectKeys) -> Option<(Deployment, Serv
         args: None,
         // Kong 2.8's status API answers 200 once the proxy is serving.
         probe: http_probe("/status", STATUS_PORT),
+        liveness: None,
     };
     let mut deployment = deployment(project, component);
 

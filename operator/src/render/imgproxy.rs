@@ -54,6 +54,7 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
             failure_threshold: Some(3),
             ..Default::default()
         },
+        liveness: None,
     };
     let mut deployment = deployment(project, component);
     mount_volume(

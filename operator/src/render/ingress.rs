@@ -11,7 +11,7 @@ use kube::api::ObjectMeta;
 use supaplane_crds::Project;
 use supaplane_crds::constants::project_namespace;
 
-use super::{gateway, labels, owner_reference};
+use super::{gateway, labels, owner_reference, storage};
 
 pub const NAME: &str = "gateway";
 /// The Secret cert-manager writes the project's certificate into.
@@ -55,6 +55,18 @@ impl IngressSettings {
     }
 }
 
+/// ingress-nginx refuses request bodies over 1 MiB unless told otherwise.
+pub const NGINX_BODY_SIZE_ANNOTATION: &str = "nginx.ingress.kubernetes.io/proxy-body-size";
+
+/// The largest request body the Ingress passes: Storage's upload limit,
+/// rounded up to whole MiB, plus 1 MiB for multipart framing and headers
+/// (resumable uploads send smaller chunks).
+pub fn request_body_limit(project: &Project) -> String {
+    const MIB: i64 = 1024 * 1024;
+    let limit = storage::file_size_limit_bytes(project).max(0);
+    format!("{}m", (limit + MIB - 1) / MIB + 1)
+}
+
 /// The Ingress; none when the project has no gateway to route to.
 pub fn render(project: &Project, settings: &IngressSettings) -> Option<Ingress> {
     if !project.spec.components.gateway.enabled {
@@ -62,9 +74,14 @@ pub fn render(project: &Project, settings: &IngressSettings) -> Option<Ingress> 
     }
     let project_ref = project.metadata.name.clone().unwrap_or_default();
     let host = settings.host(&project_ref);
-    let annotations = settings.cluster_issuer.as_ref().map(|issuer| {
-        BTreeMap::from([(CERT_MANAGER_ISSUER_ANNOTATION.to_string(), issuer.clone())])
-    });
+    let mut annotations = BTreeMap::from([(
+        NGINX_BODY_SIZE_ANNOTATION.to_string(),
+        request_body_limit(project),
+    )]);
+    if let Some(issuer) = &settings.cluster_issuer {
+        annotations.insert(CERT_MANAGER_ISSUER_ANNOTATION.to_string(), issuer.clone());
+    }
+    let annotations = Some(annotations);
     let tls = settings.tls.then(|| {
         vec![IngressTLS {
             hosts: Some(vec![host.clone()]),
@@ -163,9 +180,32 @@ mod tests {
             ..Default::default()
         };
         let ingress = render(&project("abc", "acme"), &default_certificate).expect("ingress");
-        assert!(ingress.metadata.annotations.is_none());
+        assert!(
+            !ingress
+                .metadata
+                .annotations
+                .unwrap_or_default()
+                .contains_key(CERT_MANAGER_ISSUER_ANNOTATION)
+        );
         let tls = &ingress.spec.expect("spec").tls.expect("tls")[0];
         assert_eq!(tls.secret_name, None);
+    }
+
+    #[test]
+    fn uploads_up_to_the_storage_limit_pass_the_ingress() {
+        let mut project = project("abc", "acme");
+        let body_size = |project: &Project| {
+            render(project, &IngressSettings::default())
+                .expect("ingress")
+                .metadata
+                .annotations
+                .expect("annotations")[NGINX_BODY_SIZE_ANNOTATION]
+                .clone()
+        };
+        // The default 50 MiB limit, and room for the multipart framing.
+        assert_eq!(body_size(&project), "51m");
+        project.spec.storage.file_size_limit_bytes = Some(500 * 1024 * 1024 + 1);
+        assert_eq!(body_size(&project), "502m");
     }
 
     #[test]

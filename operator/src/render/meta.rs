@@ -34,6 +34,7 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         env,
         args: None,
         probe: http_probe("/health", PORT),
+        liveness: None,
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
 }

@@ -12,6 +12,7 @@ pub mod namespace;
 pub mod network_policy;
 pub mod quota;
 pub mod realtime;
+pub mod resources;
 pub mod rest;
 pub mod stack;
 pub mod storage;

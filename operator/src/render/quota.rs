@@ -1,40 +1,33 @@
-//! The ResourceQuota and LimitRange of a project namespace, sized from the
-//! project's instance size (Supabase's compute sizes).
+//! The ResourceQuota and LimitRange of a project namespace: the quota is
+//! what the rendered workloads need (their resources come from the
+//! instance size, see `resources`).
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
-    LimitRange, LimitRangeItem, LimitRangeSpec, ResourceQuota, ResourceQuotaSpec,
+    Container, LimitRange, LimitRangeItem, LimitRangeSpec, PodSpec, ResourceQuota,
+    ResourceQuotaSpec,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::ObjectMeta;
+use supaplane_crds::Project;
 use supaplane_crds::constants::project_namespace;
-use supaplane_crds::{InstanceSize, Project};
 
+use super::resources::{self, Compute};
 use super::{labels, owner_reference};
+use crate::quantity;
 
 pub const NAME: &str = "supaplane-instance-size";
 
-/// Memory (MiB) and CPU (millicores) of each compute size, for Postgres.
-pub fn database_compute(size: InstanceSize) -> (u32, u32) {
-    match size {
-        InstanceSize::Nano => (512, 500),
-        InstanceSize::Micro => (1024, 1000),
-        InstanceSize::Small => (2048, 2000),
-        InstanceSize::Medium => (4096, 2000),
-        InstanceSize::Large => (8192, 2000),
-        InstanceSize::Xlarge => (16384, 4000),
-        InstanceSize::X2large => (32768, 8000),
-        InstanceSize::X4large => (65536, 16000),
-        InstanceSize::X8large => (131072, 32000),
-        InstanceSize::X12large => (196608, 48000),
-        InstanceSize::X16large => (262144, 64000),
-    }
-}
-
-/// What the project's services (everything but Postgres) may use together.
-const SERVICES_MEMORY_MIB: u32 = 2048;
-const SERVICES_CPU_MILLIS: u32 = 2000;
+/// The LimitRange's defaults for a container that sets no resources (only
+/// possible through a spec override without them).
+const DEFAULT_LIMIT: Compute = Compute {
+    memory_request_mib: 64,
+    memory_limit_mib: 256,
+    cpu_request_millis: 50,
+    cpu_limit_millis: 250,
+};
 
 fn metadata(project: &Project) -> ObjectMeta {
     ObjectMeta {
@@ -48,42 +41,117 @@ fn metadata(project: &Project) -> ObjectMeta {
     }
 }
 
-/// Quantities in the API server's canonical form (`10Gi`, not `10240Mi`;
-/// `4`, not `4000m`), so what we apply reads back unchanged.
-fn mebibytes(mib: u32) -> Quantity {
-    if mib.is_multiple_of(1024) {
-        Quantity(format!("{}Gi", mib / 1024))
-    } else {
-        Quantity(format!("{mib}Mi"))
+/// Totals of requests and limits, in bytes and millicores.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Totals {
+    pub memory_requests: f64,
+    pub memory_limits: f64,
+    pub cpu_requests: f64,
+    pub cpu_limits: f64,
+}
+
+impl Totals {
+    fn add(&mut self, container: &Container, pods: i32) {
+        let pods = f64::from(pods.max(0));
+        let resources = container.resources.clone().unwrap_or_default();
+        let read = |map: &Option<BTreeMap<String, Quantity>>, key: &str| {
+            map.as_ref()
+                .and_then(|m| m.get(key))
+                .and_then(|q| quantity::value(&q.0))
+        };
+        const MIB: f64 = 1024.0 * 1024.0;
+        let memory_limit = read(&resources.limits, "memory")
+            .unwrap_or(f64::from(DEFAULT_LIMIT.memory_limit_mib) * MIB);
+        let cpu_limit = read(&resources.limits, "cpu")
+            .unwrap_or(f64::from(DEFAULT_LIMIT.cpu_limit_millis) / 1000.0);
+        // Without a request Kubernetes requests the limit, when one is set.
+        let memory_request = read(&resources.requests, "memory").unwrap_or(
+            if read(&resources.limits, "memory").is_some() {
+                memory_limit
+            } else {
+                f64::from(DEFAULT_LIMIT.memory_request_mib) * MIB
+            },
+        );
+        let cpu_request = read(&resources.requests, "cpu").unwrap_or(
+            if read(&resources.limits, "cpu").is_some() {
+                cpu_limit
+            } else {
+                f64::from(DEFAULT_LIMIT.cpu_request_millis) / 1000.0
+            },
+        );
+        self.memory_requests += memory_request * pods;
+        self.memory_limits += memory_limit * pods;
+        self.cpu_requests += cpu_request * 1000.0 * pods;
+        self.cpu_limits += cpu_limit * 1000.0 * pods;
+    }
+
+    /// What the pods of these workloads use together at most: every replica,
+    /// and during a rolling update of a Deployment its surge pods too
+    /// (maxSurge 25%, rounded up). A StatefulSet replaces pods one at a time.
+    pub fn of(deployments: &[Deployment], stateful_sets: &[StatefulSet]) -> Totals {
+        let mut totals = Totals::default();
+        for deployment in deployments {
+            let replicas = deployment.spec.replicas.unwrap_or(1);
+            let surge = (replicas + 3) / 4;
+            for container in pod_containers(deployment.spec.template.spec.as_ref()) {
+                totals.add(container, replicas + surge);
+            }
+        }
+        for stateful_set in stateful_sets {
+            let replicas = stateful_set.spec.replicas.unwrap_or(1);
+            for container in pod_containers(stateful_set.spec.template.spec.as_ref()) {
+                totals.add(container, replicas);
+            }
+        }
+        totals
     }
 }
 
-fn millicores(millis: u32) -> Quantity {
-    if millis.is_multiple_of(1000) {
-        Quantity(format!("{}", millis / 1000))
-    } else {
-        Quantity(format!("{millis}m"))
-    }
+fn pod_containers(pod: Option<&PodSpec>) -> impl Iterator<Item = &Container> {
+    pod.into_iter().flat_map(|pod| {
+        pod.containers
+            .iter()
+            .chain(pod.init_containers.iter().flatten())
+    })
 }
 
-fn resources(memory_mib: u32, cpu_millis: u32, prefix: &str) -> BTreeMap<String, Quantity> {
-    BTreeMap::from([
-        (format!("{prefix}memory"), mebibytes(memory_mib)),
-        (format!("{prefix}cpu"), millicores(cpu_millis)),
-    ])
+fn mebibytes_of(bytes: f64) -> Quantity {
+    resources::mebibytes((bytes / (1024.0 * 1024.0)).ceil() as u32)
 }
 
-pub fn resource_quota(project: &Project) -> ResourceQuota {
-    let (memory, cpu) = database_compute(project.spec.instance_size);
-    let mut hard = resources(
-        memory + SERVICES_MEMORY_MIB,
-        cpu + SERVICES_CPU_MILLIS,
-        "limits.",
-    );
-    hard.insert(
-        "persistentvolumeclaims".to_string(),
-        Quantity("4".to_string()),
-    );
+fn millicores_of(millis: f64) -> Quantity {
+    resources::millicores(millis.ceil() as u32)
+}
+
+/// The namespace's quota: exactly what the project's workloads need, surge
+/// pods included, so they always fit and nothing else does. A paused
+/// project's quota shrinks with its replicas and grows back, before its
+/// workloads, when it resumes.
+pub fn resource_quota(
+    project: &Project,
+    deployments: &[Deployment],
+    stateful_sets: &[StatefulSet],
+) -> ResourceQuota {
+    let totals = Totals::of(deployments, stateful_sets);
+    let hard = BTreeMap::from([
+        (
+            "requests.memory".to_string(),
+            mebibytes_of(totals.memory_requests),
+        ),
+        (
+            "limits.memory".to_string(),
+            mebibytes_of(totals.memory_limits),
+        ),
+        (
+            "requests.cpu".to_string(),
+            millicores_of(totals.cpu_requests),
+        ),
+        ("limits.cpu".to_string(), millicores_of(totals.cpu_limits)),
+        (
+            "persistentvolumeclaims".to_string(),
+            Quantity("4".to_string()),
+        ),
+    ]);
     ResourceQuota {
         metadata: metadata(project),
         spec: Some(ResourceQuotaSpec {
@@ -96,13 +164,14 @@ pub fn resource_quota(project: &Project) -> ResourceQuota {
 
 /// Defaults for containers that set no resources, so the quota admits them.
 pub fn limit_range(project: &Project) -> LimitRange {
+    let defaults = DEFAULT_LIMIT.requirements();
     LimitRange {
         metadata: metadata(project),
         spec: Some(LimitRangeSpec {
             limits: vec![LimitRangeItem {
                 type_: "Container".to_string(),
-                default: Some(resources(256, 250, "")),
-                default_request: Some(resources(64, 50, "")),
+                default: defaults.limits,
+                default_request: defaults.requests,
                 ..Default::default()
             }],
         }),
@@ -113,24 +182,131 @@ pub fn limit_range(project: &Project) -> LimitRange {
 mod tests {
     use super::*;
     use crate::render::fixtures::project;
+    use crate::render::stack::{StackSettings, render};
+    use rand::SeedableRng;
+    use supaplane_crds::InstanceSize;
+
+    fn keys() -> crate::keys::ProjectKeys {
+        crate::keys::ProjectKeys::generate(&mut rand::rngs::StdRng::seed_from_u64(3), 0, None)
+            .expect("keys")
+    }
+
+    fn hard(quota: &ResourceQuota, key: &str) -> f64 {
+        let hard = quota
+            .spec
+            .as_ref()
+            .and_then(|s| s.hard.as_ref())
+            .expect("hard");
+        quantity::value(&hard[key].0).expect("quantity")
+    }
 
     #[test]
-    fn the_quota_grows_with_the_instance_size() {
+    fn every_instance_size_fits_its_own_quota_with_a_rollout_in_flight() {
+        let sizes = [
+            InstanceSize::Nano,
+            InstanceSize::Micro,
+            InstanceSize::Small,
+            InstanceSize::Medium,
+            InstanceSize::Large,
+            InstanceSize::Xlarge,
+            InstanceSize::X2large,
+            InstanceSize::X4large,
+            InstanceSize::X8large,
+            InstanceSize::X12large,
+            InstanceSize::X16large,
+        ];
+        let mut previous = 0.0;
+        for size in sizes {
+            let mut project = project("abc", "acme");
+            project.spec.instance_size = size;
+            project.spec.components.realtime.replicas = Some(2);
+            let stack = render(&project, &keys(), &StackSettings::default());
+            let quota = &stack.resource_quota;
+            // Every pod of the stack, plus one surge pod per Deployment.
+            let mut needed = Totals::default();
+            for deployment in &stack.deployments {
+                let replicas = deployment.spec.replicas.unwrap_or(1);
+                for container in &deployment
+                    .spec
+                    .template
+                    .spec
+                    .as_ref()
+                    .expect("pod")
+                    .containers
+                {
+                    needed.add(container, replicas + 1);
+                }
+            }
+            for stateful_set in &stack.stateful_sets {
+                for container in &stateful_set
+                    .spec
+                    .template
+                    .spec
+                    .as_ref()
+                    .expect("pod")
+                    .containers
+                {
+                    needed.add(container, 1);
+                }
+            }
+            assert!(
+                hard(quota, "limits.memory") >= needed.memory_limits,
+                "{size:?}"
+            );
+            assert!(
+                hard(quota, "requests.memory") >= needed.memory_requests,
+                "{size:?}"
+            );
+            assert!(
+                hard(quota, "limits.cpu") * 1000.0 >= needed.cpu_limits - 0.5,
+                "{size:?}"
+            );
+            assert!(
+                hard(quota, "requests.cpu") * 1000.0 >= needed.cpu_requests - 0.5,
+                "{size:?}"
+            );
+            // And Postgres is what the size says.
+            let (memory_mib, _) = resources::database_compute(size);
+            let db = &stack.stateful_sets[0]
+                .spec
+                .template
+                .spec
+                .as_ref()
+                .expect("pod")
+                .containers[0];
+            let limits = db
+                .resources
+                .as_ref()
+                .and_then(|r| r.limits.clone())
+                .expect("limits");
+            assert_eq!(
+                quantity::value(&limits["memory"].0),
+                Some(f64::from(memory_mib) * 1024.0 * 1024.0),
+                "{size:?}"
+            );
+            assert!(hard(quota, "limits.memory") > previous);
+            previous = hard(quota, "limits.memory");
+        }
+    }
+
+    #[test]
+    fn a_spec_override_is_counted_as_given() {
         let mut project = project("abc", "acme");
-        let nano = resource_quota(&project)
-            .spec
-            .expect("spec")
-            .hard
-            .expect("hard");
-        assert_eq!(nano["limits.memory"], Quantity("2560Mi".into()));
-        project.spec.instance_size = InstanceSize::Large;
-        let large = resource_quota(&project)
-            .spec
-            .expect("spec")
-            .hard
-            .expect("hard");
-        assert_eq!(large["limits.memory"], Quantity("10Gi".into()));
-        assert_eq!(large["limits.cpu"], Quantity("4".into()));
+        let base = render(&project, &keys(), &StackSettings::default());
+        project.spec.components.gateway.resources = Some(
+            resources::Compute {
+                memory_request_mib: 1024,
+                memory_limit_mib: 2048,
+                cpu_request_millis: 500,
+                cpu_limit_millis: 2000,
+            }
+            .requirements(),
+        );
+        let bigger = render(&project, &keys(), &StackSettings::default());
+        let grown = hard(&bigger.resource_quota, "limits.memory")
+            - hard(&base.resource_quota, "limits.memory");
+        // One replica and its surge pod, 1.5 GiB more each.
+        assert_eq!(grown, 2.0 * 1536.0 * 1024.0 * 1024.0);
         assert_eq!(
             limit_range(&project).metadata.namespace.as_deref(),
             Some("project-abc")

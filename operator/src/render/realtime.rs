@@ -54,6 +54,7 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         // a probe would have to carry in its spec; the socket answering is
         // what readiness can honestly check.
         probe: tcp_probe(PORT),
+        liveness: None,
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
 }

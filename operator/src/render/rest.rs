@@ -10,6 +10,8 @@ use crate::images::{PINNED, image_or_pinned};
 use crate::keys::secret_keys;
 
 pub const NAME: &str = "rest";
+/// PostgREST's admin server (`/live`, `/ready`).
+pub const ADMIN_PORT: i32 = 3001;
 pub const PORT: i32 = 3000;
 use supaplane_crds::constants::postgrest;
 /// The schemas PostgREST serves, as in the self-hosting stack.
@@ -43,7 +45,7 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         env("PGRST_DB_USE_LEGACY_GUCS", "false"),
         env_from_keys("PGRST_APP_SETTINGS_JWT_SECRET", secret_keys::JWT_SECRET),
         env("PGRST_APP_SETTINGS_JWT_EXP", jwt_expiry.to_string()),
-        env("PGRST_ADMIN_SERVER_PORT", "3001"),
+        env("PGRST_ADMIN_SERVER_PORT", ADMIN_PORT.to_string()),
     ];
     let component = StatelessComponent {
         name: NAME,
@@ -53,7 +55,10 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         env,
         args: None,
         // PostgREST's admin server answers /ready once its schema cache is loaded.
-        probe: http_probe("/ready", 3001),
+        // PostgREST's admin server: /ready fails while the database is
+        // down, /live only when PostgREST itself is stuck.
+        probe: http_probe("/ready", ADMIN_PORT),
+        liveness: Some(http_probe("/live", ADMIN_PORT)),
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
 }

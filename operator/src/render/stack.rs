@@ -69,7 +69,8 @@ pub fn render(project: &Project, keys: &ProjectKeys, settings: &StackSettings) -
     let database = database::render(project);
     let mut stack = Stack {
         network_policy: network_policy::network_policy(project, &settings.trusted_namespaces),
-        resource_quota: quota::resource_quota(project),
+        // Sized below, from the workloads.
+        resource_quota: Default::default(),
         limit_range: quota::limit_range(project),
         config_maps: vec![database.init_scripts],
         secrets: Vec::new(),
@@ -100,6 +101,7 @@ pub fn render(project: &Project, keys: &ProjectKeys, settings: &StackSettings) -
     stack
         .ingresses
         .extend(ingress::render(project, &settings.ingress));
+    stack.resource_quota = quota::resource_quota(project, &stack.deployments, &stack.stateful_sets);
     stack
 }
 
@@ -116,6 +118,69 @@ mod tests {
 
     fn names<K: ResourceExt>(objects: &[K]) -> Vec<String> {
         objects.iter().map(|o| o.name_any()).collect()
+    }
+
+    fn containers(stack: &Stack) -> Vec<(String, k8s_openapi::api::core::v1::Container)> {
+        let pods = stack
+            .deployments
+            .iter()
+            .map(|d| (d.name_any(), d.spec.template.spec.clone()))
+            .chain(
+                stack
+                    .stateful_sets
+                    .iter()
+                    .map(|s| (s.name_any(), s.spec.template.spec.clone())),
+            );
+        pods.flat_map(|(name, pod)| {
+            pod.expect("pod spec")
+                .containers
+                .into_iter()
+                .map(move |c| (name.clone(), c))
+        })
+        .collect()
+    }
+
+    /// Seconds a startup probe allows before the kubelet restarts the container.
+    fn startup_budget(probe: &k8s_openapi::api::core::v1::Probe) -> i32 {
+        probe.initial_delay_seconds.unwrap_or(0)
+            + probe.period_seconds.unwrap_or(10) * probe.failure_threshold.unwrap_or(3)
+    }
+
+    #[test]
+    fn every_container_has_time_to_start_before_liveness_applies() {
+        let stack = render(&project("abc", "acme"), &keys(), &StackSettings::default());
+        let all = containers(&stack);
+        assert_eq!(all.len(), STATELESS_COMPONENTS.len() + 1);
+        for (workload, container) in all {
+            let startup = container
+                .startup_probe
+                .as_ref()
+                .unwrap_or_else(|| panic!("{workload} has no startup probe"));
+            let liveness = container.liveness_probe.as_ref().expect("liveness");
+            // Liveness counts only once the startup probe passed: no delay of its own.
+            assert_eq!(liveness.initial_delay_seconds, None, "{workload}");
+            let budget = startup_budget(startup);
+            if workload == database::NAME {
+                // initdb and the image's migrations at a small CPU share.
+                assert!(budget >= 20 * 60, "{workload}: {budget} s");
+            } else {
+                assert!(budget >= 5 * 60, "{workload}: {budget} s");
+            }
+        }
+    }
+
+    #[test]
+    fn postgrest_is_restarted_only_when_it_is_stuck_not_when_the_database_is_down() {
+        let stack = render(&project("abc", "acme"), &keys(), &StackSettings::default());
+        let (_, rest) = containers(&stack)
+            .into_iter()
+            .find(|(name, _)| name == rest::NAME)
+            .expect("rest");
+        let path = |probe: Option<k8s_openapi::api::core::v1::Probe>| {
+            probe.and_then(|p| p.http_get).and_then(|h| h.path)
+        };
+        assert_eq!(path(rest.readiness_probe).as_deref(), Some("/ready"));
+        assert_eq!(path(rest.liveness_probe).as_deref(), Some("/live"));
     }
 
     #[test]

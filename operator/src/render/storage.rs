@@ -37,6 +37,15 @@ pub const S3_SECRET_ACCESS_KEY: &str = "secretAccessKey";
 /// The tenant and bucket names the single-tenant file backend uses.
 const SINGLE_TENANT: &str = "stub";
 
+/// The largest upload Storage accepts for this project.
+pub fn file_size_limit_bytes(project: &Project) -> i64 {
+    project
+        .spec
+        .storage
+        .file_size_limit_bytes
+        .unwrap_or(DEFAULT_FILE_SIZE_LIMIT_BYTES)
+}
+
 /// The Storage API's Deployment and Service; none when disabled.
 pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deployment, Service)> {
     let settings = &project.spec.components.storage;
@@ -70,10 +79,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         env("REQUEST_ALLOW_X_FORWARDED_PATH", "true"),
         env(
             "FILE_SIZE_LIMIT",
-            storage
-                .file_size_limit_bytes
-                .unwrap_or(DEFAULT_FILE_SIZE_LIMIT_BYTES)
-                .to_string(),
+            file_size_limit_bytes(project).to_string(),
         ),
         env("TENANT_ID", SINGLE_TENANT),
     ];
@@ -105,6 +111,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         env: variables,
         args: None,
         probe: http_probe("/status", PORT),
+        liveness: None,
     };
     let mut deployment = deployment(project, component);
     if storage.s3.is_none() {

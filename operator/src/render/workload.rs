@@ -89,7 +89,23 @@ pub struct StatelessComponent<'a> {
     pub port: i32,
     pub env: Vec<EnvVar>,
     pub args: Option<Vec<String>>,
+    /// Readiness: whether the component can serve now.
     pub probe: Probe,
+    /// Liveness when it must differ from readiness (readiness that also
+    /// checks the database would restart a healthy server through every
+    /// database restart); None uses the readiness probe.
+    pub liveness: Option<Probe>,
+}
+
+/// How long a component may take to start before the kubelet restarts it:
+/// five minutes, probed every 5 s. Liveness starts only after this.
+pub fn startup_probe(probe: &Probe) -> Probe {
+    Probe {
+        period_seconds: Some(5),
+        failure_threshold: Some(60),
+        initial_delay_seconds: None,
+        ..probe.clone()
+    }
 }
 
 /// The component's Deployment; paused projects run zero replicas.
@@ -126,12 +142,12 @@ pub fn deployment(project: &Project, component: StatelessComponent<'_>) -> Deplo
                             protocol: Some("TCP".to_string()),
                             ..Default::default()
                         }]),
+                        startup_probe: Some(startup_probe(&component.probe)),
                         readiness_probe: Some(component.probe.clone()),
-                        liveness_probe: Some(Probe {
-                            initial_delay_seconds: Some(30),
-                            ..component.probe
-                        }),
-                        resources: component.settings.resources.clone(),
+                        liveness_probe: Some(component.liveness.unwrap_or(component.probe)),
+                        resources: Some(component.settings.resources.clone().unwrap_or_else(
+                            || super::resources::service(component.name).requirements(),
+                        )),
                         ..Default::default()
                     }],
                     ..Default::default()
