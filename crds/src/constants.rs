@@ -58,6 +58,9 @@ pub mod keys_secret {
     pub const VAULT_KEY: &str = "vault-key";
     /// Password of `supabase_read_only_user`, the role of Read-only members' SQL.
     pub const READ_ONLY_PASSWORD: &str = "read-only-password";
+    /// Password of Realtime's admin dashboard (user `supabase`), which
+    /// Realtime refuses to start without.
+    pub const REALTIME_DASHBOARD_PASSWORD: &str = "realtime-dashboard-password";
 }
 
 /// How every project's PostgREST is configured (the self-hosting defaults).

@@ -45,8 +45,14 @@ pub struct ProjectKeys {
     pub pg_meta_crypto_key: String,
     pub realtime_secret_key_base: String,
     pub realtime_db_enc_key: String,
+    pub realtime_dashboard_password: String,
     pub vault_key: String,
 }
+
+/// Entries a newer operator added to the keys Secret that only configure a
+/// service (no database role or data depends on them), so a Secret written
+/// before them gets them generated and added, the rest left untouched.
+pub const LATE_ENTRIES: [&str; 1] = [secret_keys::REALTIME_DASHBOARD_PASSWORD];
 
 /// The keys of the Secret's entries (shared with the facade).
 pub use supaplane_crds::constants::keys_secret as secret_keys;
@@ -114,6 +120,7 @@ impl ProjectKeys {
             pg_meta_crypto_key: random_text(rng, 32),
             realtime_secret_key_base: random_text(rng, 64),
             realtime_db_enc_key: random_text(rng, 16),
+            realtime_dashboard_password: random_text(rng, 32),
             vault_key: random_text(rng, 32),
         })
     }
@@ -133,11 +140,27 @@ impl ProjectKeys {
             (PG_META_CRYPTO_KEY, &self.pg_meta_crypto_key),
             (REALTIME_SECRET_KEY_BASE, &self.realtime_secret_key_base),
             (REALTIME_DB_ENC_KEY, &self.realtime_db_enc_key),
+            (
+                REALTIME_DASHBOARD_PASSWORD,
+                &self.realtime_dashboard_password,
+            ),
             (VAULT_KEY, &self.vault_key),
         ]
         .into_iter()
         .map(|(key, value)| (key.to_string(), value.as_bytes().to_vec()))
         .collect()
+    }
+
+    /// The late entries (see `LATE_ENTRIES`) `data` lacks, freshly generated.
+    pub fn missing_late_entries(
+        rng: &mut impl Rng,
+        data: &BTreeMap<String, Vec<u8>>,
+    ) -> BTreeMap<String, Vec<u8>> {
+        LATE_ENTRIES
+            .iter()
+            .filter(|key| !data.contains_key(**key))
+            .map(|key| (key.to_string(), random_text(rng, 32).into_bytes()))
+            .collect()
     }
 
     /// Reads keys back from a Secret's `data`.
@@ -159,6 +182,7 @@ impl ProjectKeys {
             pg_meta_crypto_key: text(PG_META_CRYPTO_KEY)?,
             realtime_secret_key_base: text(REALTIME_SECRET_KEY_BASE)?,
             realtime_db_enc_key: text(REALTIME_DB_ENC_KEY)?,
+            realtime_dashboard_password: text(REALTIME_DASHBOARD_PASSWORD)?,
             vault_key: text(VAULT_KEY)?,
         })
     }
@@ -184,6 +208,21 @@ mod tests {
             &validation,
         )
         .map(|data| data.claims)
+    }
+
+    #[test]
+    fn only_late_entries_are_generated_for_an_older_secret() {
+        let mut data = keys().to_secret_data();
+        assert!(ProjectKeys::missing_late_entries(&mut StdRng::seed_from_u64(1), &data).is_empty());
+        data.remove(secret_keys::REALTIME_DASHBOARD_PASSWORD);
+        let missing = ProjectKeys::missing_late_entries(&mut StdRng::seed_from_u64(1), &data);
+        assert_eq!(
+            missing.keys().collect::<Vec<_>>(),
+            vec![secret_keys::REALTIME_DASHBOARD_PASSWORD]
+        );
+        assert_eq!(missing[secret_keys::REALTIME_DASHBOARD_PASSWORD].len(), 32);
+        data.extend(missing);
+        assert!(ProjectKeys::from_secret_data(&data).is_ok());
     }
 
     #[test]

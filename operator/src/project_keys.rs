@@ -30,6 +30,7 @@ pub async fn ensure_keys(
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace_name);
     if let Some(existing) = read_secret(&secrets, KEYS_SECRET_NAME).await? {
         adopt_retained(&secrets, &existing, project).await?;
+        let existing = add_late_entries(&secrets, existing).await?;
         return keys_from(&existing).map(Ok);
     }
     let password = match database_password(project, &secrets).await? {
@@ -68,6 +69,46 @@ pub async fn ensure_keys(
             source,
         }),
     }
+}
+
+/// Adds the entries a Secret written by an older operator lacks (only those
+/// no database role depends on), keeping every existing entry as it is.
+/// The patch is conditional on the resourceVersion read, so two reconciles
+/// cannot both add them.
+async fn add_late_entries(secrets: &Api<Secret>, existing: Secret) -> Result<Secret> {
+    let data: std::collections::BTreeMap<String, Vec<u8>> = existing
+        .data
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect();
+    let missing = ProjectKeys::missing_late_entries(&mut rand::rng(), &data);
+    if missing.is_empty() {
+        return Ok(existing);
+    }
+    let added: std::collections::BTreeMap<String, k8s_openapi::ByteString> = missing
+        .into_iter()
+        .map(|(key, value)| (key, k8s_openapi::ByteString(value)))
+        .collect();
+    let patch = json!({
+        "metadata": {"resourceVersion": existing.metadata.resource_version},
+        "data": added,
+    });
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER_OPERATOR.into()),
+        ..Default::default()
+    };
+    let updated = secrets
+        .patch(KEYS_SECRET_NAME, &params, &Patch::Merge(&patch))
+        .await
+        .map_err(|source| Error::Apply {
+            kind: "Secret".into(),
+            name: KEYS_SECRET_NAME.into(),
+            source,
+        })?;
+    info!("added the keys this operator version needs to the project's keys Secret");
+    Ok(updated)
 }
 
 fn keys_from(secret: &Secret) -> Result<ProjectKeys> {

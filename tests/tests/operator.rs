@@ -236,6 +236,55 @@ async fn the_keys_secret_is_never_regenerated() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn a_keys_secret_from_an_older_operator_gets_the_new_entries_and_keeps_the_rest()
+-> anyhow::Result<()> {
+    let running = start().await?;
+    let client = running.cluster.client();
+    let name = unique_name("p");
+    running.create_project(&name, "Delete").await?;
+    let original = keys_secret(&client, &name).await?;
+    let entry = "realtime-dashboard-password";
+    assert!(original.data.as_ref().expect("data").contains_key(entry));
+
+    // As an older operator wrote it: without the entry.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &project_namespace(&name));
+    secrets
+        .patch(
+            KEYS_SECRET_NAME,
+            &PatchParams::default(),
+            &Patch::<()>::Json(serde_json::from_value(json!([
+                {"op": "remove", "path": format!("/data/{entry}")}
+            ]))?),
+        )
+        .await?;
+    let projects: Api<Project> = Api::all(client.clone());
+    projects
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"displayName": "Nudged"}})),
+        )
+        .await?;
+    let restored = wait_for(
+        &secrets,
+        KEYS_SECRET_NAME,
+        |s: Option<&Secret>| {
+            s.and_then(|s| s.data.as_ref())
+                .is_some_and(|d| d.contains_key(entry))
+        },
+        TIMEOUT,
+    )
+    .await?;
+    let (before, after) = (original.data.expect("data"), restored.data.expect("data"));
+    for (key, value) in &before {
+        if key != entry {
+            assert_eq!(after.get(key), Some(value), "{key} was kept");
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn delete_policy_removes_the_namespace() -> anyhow::Result<()> {
     let running = start().await?;
     let client = running.cluster.client();
@@ -435,7 +484,7 @@ async fn a_field_added_by_hand_to_a_child_is_removed_once() -> anyhow::Result<()
         .since(mark)?
         .iter()
         .filter(|e| e.acting_user() == user && e.is_write() && e.resource() == "deployments")
-        .map(|e| format!("{} {}", e.verb, e.object().name))
+        .map(|e| format!("{} {}", e.verb, e.request_uri))
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
     Ok(())
@@ -736,11 +785,13 @@ async fn a_project_becomes_a_full_stack_that_pauses_and_restores() -> anyhow::Re
 
     // Ready children make a healthy project, with a condition per component.
     let projects: Api<Project> = Api::all(client.clone());
-    let project = projects.get(&name).await?;
-    assert_eq!(
-        project.status.and_then(|s| s.status),
-        Some(SupabaseStatus::ComingUp)
-    );
+    wait_for(
+        &projects,
+        &name,
+        has_status(SupabaseStatus::ComingUp),
+        TIMEOUT,
+    )
+    .await?;
     mark_all_ready(&running.cluster, &name).await?;
     let project = wait_for(
         &projects,

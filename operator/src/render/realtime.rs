@@ -16,6 +16,8 @@ pub const PORT: i32 = 4000;
 /// gateway calls `realtime.project-<ref>.svc`, so the seeded tenant must be
 /// named after the Service.
 pub const TENANT: &str = NAME;
+/// The user of Realtime's admin dashboard.
+pub const DASHBOARD_USER: &str = "supabase";
 
 pub fn render(project: &Project) -> Option<(Deployment, Service)> {
     let settings = &project.spec.components.realtime;
@@ -42,6 +44,13 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         env("SELF_HOST_TENANT_NAME", TENANT),
         env("RUN_JANITOR", "true"),
         env("DISABLE_HEALTHCHECK_LOGGING", "true"),
+        // Realtime's config refuses to start without dashboard credentials
+        // (its admin dashboard on this port, never routed by the gateway).
+        env("DASHBOARD_USER", DASHBOARD_USER),
+        env_from_keys(
+            "DASHBOARD_PASSWORD",
+            secret_keys::REALTIME_DASHBOARD_PASSWORD,
+        ),
     ];
     let component = StatelessComponent {
         name: NAME,
@@ -57,4 +66,31 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         liveness: None,
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixtures::project;
+
+    #[test]
+    fn realtime_gets_dashboard_credentials_with_the_password_from_the_keys_secret() {
+        let (deployment, _) = render(&project("abc", "acme")).expect("realtime");
+        let env = deployment.spec.template.spec.expect("pod").containers[0]
+            .env
+            .clone()
+            .expect("env");
+        let user = env
+            .iter()
+            .find(|e| e.name == "DASHBOARD_USER")
+            .expect("user");
+        assert_eq!(user.value.as_deref(), Some(DASHBOARD_USER));
+        let password = env
+            .iter()
+            .find(|e| e.name == "DASHBOARD_PASSWORD")
+            .and_then(|e| e.value_from.as_ref())
+            .and_then(|from| from.secret_key_ref.as_ref())
+            .expect("password from a Secret");
+        assert_eq!(password.key, secret_keys::REALTIME_DASHBOARD_PASSWORD);
+    }
 }
