@@ -92,12 +92,20 @@ fn default_storage_size() -> String {
     "1Gi".to_string()
 }
 
+/// Postgres keeps up to 1 GB of WAL (`max_wal_size`) and its replication
+/// slots may hold up to 4 GB more (the image's `max_slot_wal_keep_size`):
+/// a 1 Gi volume fills with WAL alone. Supabase's own default disk is 8 GB.
+fn default_database_storage_size() -> String {
+    "8Gi".to_string()
+}
+
 /// The project's Postgres.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DatabaseSpec {
-    /// Size of the data volume, a Kubernetes quantity such as `8Gi`.
-    #[serde(default = "default_storage_size")]
+    /// Size of the data volume, a Kubernetes quantity such as `8Gi` (the
+    /// default: room for the data and Postgres' write-ahead log).
+    #[serde(default = "default_database_storage_size")]
     #[schemars(regex(pattern = r"^([+]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"))]
     pub storage_size: String,
     /// StorageClass of the data volume; the cluster default when absent.
@@ -118,7 +126,7 @@ pub struct DatabaseSpec {
 impl Default for DatabaseSpec {
     fn default() -> Self {
         DatabaseSpec {
-            storage_size: default_storage_size(),
+            storage_size: default_database_storage_size(),
             storage_class_name: None,
             password_secret_ref: None,
             image: None,
@@ -454,7 +462,7 @@ mod tests {
         assert_eq!(spec.instance_size, InstanceSize::Nano);
         assert_eq!(spec.deletion_policy, DeletionPolicy::Retain);
         assert!(!spec.paused);
-        assert_eq!(spec.database.storage_size, "1Gi");
+        assert_eq!(spec.database.storage_size, "8Gi");
         assert!(spec.components.auth.enabled && spec.components.gateway.enabled);
     }
 
