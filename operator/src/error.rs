@@ -27,3 +27,39 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A finalizer's failure as the reconcile's result. Removing the finalizer
+/// of an object that is already gone is not one: a reconcile queued while
+/// the object was being finalized runs once more after its deletion.
+pub fn finalizer_outcome(
+    error: kube::runtime::finalizer::Error<Error>,
+) -> Result<kube::runtime::controller::Action> {
+    match error {
+        kube::runtime::finalizer::Error::RemoveFinalizer(kube::Error::Api(status))
+            if status.code == 404 =>
+        {
+            Ok(kube::runtime::controller::Action::await_change())
+        }
+        error => Err(Error::Finalizer(Box::new(error))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::runtime::finalizer::Error as FinalizerError;
+
+    fn api_error(code: u16) -> kube::Error {
+        kube::Error::Api(Box::new(kube::core::Status {
+            code,
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn a_finalizer_removed_from_a_gone_object_is_no_failure() {
+        assert!(finalizer_outcome(FinalizerError::RemoveFinalizer(api_error(404))).is_ok());
+        assert!(finalizer_outcome(FinalizerError::RemoveFinalizer(api_error(500))).is_err());
+        assert!(finalizer_outcome(FinalizerError::AddFinalizer(api_error(404))).is_err());
+    }
+}

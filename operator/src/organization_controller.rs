@@ -85,7 +85,7 @@ pub async fn reconcile(organization: Arc<Organization>, context: Arc<Context>) -
         },
     )
     .await
-    .map_err(|error| Error::Finalizer(Box::new(error)))
+    .or_else(crate::error::finalizer_outcome)
 }
 
 pub fn error_policy(

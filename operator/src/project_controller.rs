@@ -154,7 +154,7 @@ pub async fn reconcile(project: Arc<Project>, context: Arc<Context>) -> Result<A
         },
     )
     .await
-    .map_err(|error| Error::Finalizer(Box::new(error)))
+    .or_else(crate::error::finalizer_outcome)
 }
 
 pub fn error_policy(_project: Arc<Project>, error: &Error, context: Arc<Context>) -> Action {

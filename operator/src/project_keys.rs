@@ -95,20 +95,28 @@ async fn add_late_entries(secrets: &Api<Secret>, existing: Secret) -> Result<Sec
         "metadata": {"resourceVersion": existing.metadata.resource_version},
         "data": added,
     });
+    let updated = merge_into_keys_secret(secrets, &patch).await?;
+    info!("added the keys this operator version needs to the project's keys Secret");
+    Ok(updated)
+}
+
+/// A merge patch of the keys Secret, as the operator.
+async fn merge_into_keys_secret(
+    secrets: &Api<Secret>,
+    patch: &serde_json::Value,
+) -> Result<Secret> {
     let params = PatchParams {
-        field_manager: Some(FIELD_MANAGER_OPERATOR.into()),
+        field_manager: Some(FIELD_MANAGER_OPERATOR.to_string()),
         ..Default::default()
     };
-    let updated = secrets
-        .patch(KEYS_SECRET_NAME, &params, &Patch::Merge(&patch))
+    secrets
+        .patch(KEYS_SECRET_NAME, &params, &Patch::Merge(patch))
         .await
         .map_err(|source| Error::Apply {
             kind: "Secret".into(),
             name: KEYS_SECRET_NAME.into(),
             source,
-        })?;
-    info!("added the keys this operator version needs to the project's keys Secret");
-    Ok(updated)
+        })
 }
 
 fn keys_from(secret: &Secret) -> Result<ProjectKeys> {
@@ -178,17 +186,6 @@ async fn adopt_retained(secrets: &Api<Secret>, existing: &Secret, project: &Proj
             "labels": {LABEL_RETAINED: null},
         }
     });
-    let params = PatchParams {
-        field_manager: Some(FIELD_MANAGER_OPERATOR.to_string()),
-        ..Default::default()
-    };
-    secrets
-        .patch(KEYS_SECRET_NAME, &params, &Patch::Merge(&patch))
-        .await
-        .map_err(|source| Error::Apply {
-            kind: "Secret".into(),
-            name: KEYS_SECRET_NAME.into(),
-            source,
-        })?;
+    merge_into_keys_secret(secrets, &patch).await?;
     Ok(())
 }
