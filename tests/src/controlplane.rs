@@ -168,7 +168,7 @@ pub struct AuditMark(u64);
 pub struct AuditEvent {
     pub stage: String,
     pub verb: String,
-    #[serde(default)]
+    #[serde(default, rename = "requestURI")]
     pub request_uri: String,
     pub user: AuditUser,
     #[serde(default)]

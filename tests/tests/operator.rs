@@ -467,7 +467,10 @@ async fn a_field_added_by_hand_to_a_child_is_removed_once() -> anyhow::Result<()
     .await?;
     assert_eq!(env_names(&restored), rendered);
 
-    // And then it stays put: no patch on every reconcile.
+    // And then it stays put: no patch on every reconcile. (A watch can show
+    // a write before the API server has finished auditing it: let the log
+    // catch up before marking it.)
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let audit = running.cluster.audit().context("audit log")?;
     let mark = audit.mark();
     let projects: Api<Project> = Api::all(client.clone());
