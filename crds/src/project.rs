@@ -219,7 +219,8 @@ pub struct AuthSpec {
     /// Allow sign-up and sign-in with email.
     #[serde(default = "enabled")]
     pub email_enabled: bool,
-    /// Confirm new users' email addresses without sending mail.
+    /// Confirm new users' email addresses without sending mail. Without
+    /// `smtp` they are confirmed anyway: no mail could be sent.
     #[serde(default)]
     pub mailer_autoconfirm: bool,
     /// Allow anonymous sign-ins.
@@ -234,6 +235,13 @@ pub struct AuthSpec {
 pub const DEFAULT_JWT_EXPIRY_SECONDS: i32 = 3600;
 
 impl AuthSpec {
+    /// Whether new users' email addresses count as confirmed at sign-up:
+    /// when asked, and always without an SMTP server, since no
+    /// confirmation mail could reach them (sign-up would be a dead end).
+    pub fn confirms_email_automatically(&self) -> bool {
+        self.mailer_autoconfirm || self.smtp.is_none()
+    }
+
     /// The access-token lifetime GoTrue issues, PostgREST and Postgres expect.
     pub fn jwt_expiry(&self) -> i32 {
         self.jwt_expiry_seconds

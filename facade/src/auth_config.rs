@@ -60,7 +60,7 @@ fn config_of(project: &Project) -> GoTrueConfig {
         DISABLE_SIGNUP: auth.disable_signup,
         JWT_EXP: auth.jwt_expiry(),
         EXTERNAL_EMAIL_ENABLED: auth.email_enabled,
-        MAILER_AUTOCONFIRM: auth.mailer_autoconfirm,
+        MAILER_AUTOCONFIRM: auth.confirms_email_automatically(),
         EXTERNAL_ANONYMOUS_USERS_ENABLED: auth.anonymous_users_enabled,
         EXTERNAL_PHONE_ENABLED: false,
         SMTP_HOST: smtp.map(|s| s.host.clone()),
@@ -194,7 +194,19 @@ fn auth_patch(
             patch.insert(key.into(), json!(value));
         }
     }
-    if let Some(smtp) = smtp_patch(project, body)? {
+    let smtp = smtp_patch(project, body)?;
+    let smtp_after = match &smtp {
+        Some(value) => !value.is_null(),
+        None => project.spec.auth.smtp.is_some(),
+    };
+    if body.MAILER_AUTOCONFIRM == Some(false) && !smtp_after {
+        return Err(ApiError::BadRequest(
+            "MAILER_AUTOCONFIRM can be turned off only with an SMTP server (SMTP_HOST): \
+             without one no confirmation mail could be sent"
+                .into(),
+        ));
+    }
+    if let Some(smtp) = smtp {
         patch.insert("smtp".into(), smtp);
     }
     Ok(patch)

@@ -79,6 +79,24 @@ async fn a_studio_auth_settings_change_reaches_gotrue() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(config["EXTERNAL_EMAIL_ENABLED"], true);
     assert_eq!(config["JWT_EXP"], 3600);
+    // Without an SMTP server no confirmation mail can go out: sign-ups are
+    // confirmed at once, and turning that off needs an SMTP server first.
+    assert_eq!(config["MAILER_AUTOCONFIRM"], true);
+    let (status, answer) = facade
+        .send(
+            &owner,
+            Method::PATCH,
+            &path,
+            json!({"MAILER_AUTOCONFIRM": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("SMTP")
+    );
 
     let (status, _) = facade
         .send(
@@ -199,12 +217,37 @@ async fn a_studio_auth_settings_change_reaches_gotrue() -> anyhow::Result<()> {
     let after = Api::<Project>::all(facade.client()).get(&name).await?;
     assert_eq!(after.spec.auth, project.spec.auth);
 
+    // With SMTP, confirmation mail is sent unless autoconfirm is asked for.
+    let (status, manual) = facade
+        .send(
+            &owner,
+            Method::PATCH,
+            &path,
+            json!({"MAILER_AUTOCONFIRM": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{manual}");
+    assert_eq!(manual["MAILER_AUTOCONFIRM"], false);
+    wait_for(
+        &deployments,
+        "auth",
+        |d: Option<&Deployment>| {
+            d.is_some_and(|d| env_of(d, "GOTRUE_MAILER_AUTOCONFIRM").as_deref() == Some("false"))
+        },
+        Duration::from_secs(30),
+    )
+    .await?;
+
     // Emptying the host removes the SMTP settings.
     let (status, cleared) = facade
         .send(&owner, Method::PATCH, &path, json!({"SMTP_HOST": ""}))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(cleared["SMTP_HOST"].is_null());
+    assert_eq!(
+        cleared["MAILER_AUTOCONFIRM"], true,
+        "no SMTP, no mail to wait for"
+    );
     operator.abort();
     Ok(())
 }

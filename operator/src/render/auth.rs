@@ -100,7 +100,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         ),
         env(
             "GOTRUE_MAILER_AUTOCONFIRM",
-            auth.mailer_autoconfirm.to_string(),
+            auth.confirms_email_automatically().to_string(),
         ),
         env("GOTRUE_MAILER_URLPATHS_INVITE", MAILER_PATH),
         env("GOTRUE_MAILER_URLPATHS_CONFIRMATION", MAILER_PATH),
@@ -121,4 +121,37 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         liveness: None,
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixtures::project;
+
+    #[test]
+    fn sign_ups_are_confirmed_at_once_when_no_mail_can_be_sent() {
+        let autoconfirm = |project: &Project| {
+            let (deployment, _) = render(project, &IngressSettings::default()).expect("auth");
+            deployment.spec.template.spec.expect("pod").containers[0]
+                .env
+                .clone()
+                .expect("env")
+                .into_iter()
+                .find(|e| e.name == "GOTRUE_MAILER_AUTOCONFIRM")
+                .and_then(|e| e.value)
+        };
+        let mut project = project("abc", "acme");
+        assert_eq!(autoconfirm(&project).as_deref(), Some("true"));
+        project.spec.auth.smtp = Some(supaplane_crds::SmtpSpec {
+            host: "smtp.example.com".into(),
+            port: 587,
+            user: None,
+            admin_email: "noreply@example.com".into(),
+            sender_name: None,
+            password_secret_ref: None,
+        });
+        assert_eq!(autoconfirm(&project).as_deref(), Some("false"));
+        project.spec.auth.mailer_autoconfirm = true;
+        assert_eq!(autoconfirm(&project).as_deref(), Some("true"));
+    }
 }
