@@ -23,6 +23,9 @@ pub struct WorkloadObservation {
     pub updated: i32,
     /// Pods that exist at all, ready or not.
     pub running: i32,
+    /// Why the cluster refuses to create its pods (a quota, an admission
+    /// webhook), as its controller reports it.
+    pub refused: Option<String>,
 }
 
 impl WorkloadObservation {
@@ -36,6 +39,7 @@ impl WorkloadObservation {
             ready: 0,
             updated: 0,
             running: 0,
+            refused: None,
         }
     }
 
@@ -54,6 +58,17 @@ impl WorkloadObservation {
             ready: status.ready_replicas.unwrap_or(0),
             updated: status.updated_replicas.unwrap_or(0),
             running: status.replicas.unwrap_or(0),
+            // The deployment controller sets ReplicaFailure when its
+            // ReplicaSet's pods are refused (FailedCreate).
+            refused: status
+                .conditions
+                .unwrap_or_default()
+                .into_iter()
+                .find(|c| {
+                    c.type_.as_deref() == Some("ReplicaFailure")
+                        && c.status.as_deref() == Some("True")
+                })
+                .map(|c| c.message.unwrap_or_else(|| c.reason.unwrap_or_default())),
         }
     }
 
@@ -72,6 +87,7 @@ impl WorkloadObservation {
             ready: status.ready_replicas.unwrap_or(0),
             updated: status.updated_replicas.unwrap_or(0),
             running: status.replicas,
+            refused: None,
         }
     }
 
@@ -95,7 +111,9 @@ impl WorkloadObservation {
     }
 
     fn describe(&self) -> String {
-        if !self.exists {
+        if let Some(why) = &self.refused {
+            format!("{} cannot create its pods: {why}", self.name)
+        } else if !self.exists {
             format!("{} is not created yet", self.name)
         } else {
             format!("{} has {}/{} ready", self.name, self.ready, self.desired)
@@ -163,6 +181,8 @@ pub fn next_status(observed: Observations<'_>) -> ProjectStatus {
             (false, "Paused")
         } else if workload.is_ready() {
             (true, "RolledOut")
+        } else if workload.refused.is_some() {
+            (false, "PodsRefused")
         } else {
             (false, "NotReady")
         };
@@ -303,7 +323,35 @@ mod tests {
             ready,
             updated: ready,
             running: ready,
+            refused: None,
         }
+    }
+
+    #[test]
+    fn pods_the_cluster_refuses_are_told_with_the_reason() {
+        let project = project("abc", "acme");
+        let mut auth = workload("AuthReady", 1, 0);
+        auth.name = "auth";
+        auth.refused = Some("pods \"auth-1\" is forbidden: exceeded quota".into());
+        let status = observe(&project, vec![auth, workload("MetaReady", 1, 1)]);
+        let condition = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "AuthReady")
+            .expect("condition");
+        assert_eq!(condition.reason, "PodsRefused");
+        assert!(
+            condition.message.contains("exceeded quota"),
+            "{}",
+            condition.message
+        );
+        assert!(
+            status
+                .message
+                .unwrap_or_default()
+                .contains("auth cannot create its pods"),
+            "the project's message says why it waits"
+        );
     }
 
     fn observe(project: &Project, workloads: Vec<WorkloadObservation>) -> ProjectStatus {

@@ -285,6 +285,68 @@ async fn a_keys_secret_from_an_older_operator_gets_the_new_entries_and_keeps_the
 }
 
 #[tokio::test]
+async fn pods_the_cluster_refuses_show_on_the_project_with_the_reason() -> anyhow::Result<()> {
+    let running = start().await?;
+    let client = running.cluster.client();
+    let name = unique_name("p");
+    running.create_project(&name, "Delete").await?;
+    wait_for_children(&client, &name).await?;
+    anyhow::ensure!(
+        running.cluster.writes_workload_status(),
+        "stands in for the deployment controller"
+    );
+    // What the deployment controller reports when the quota refuses the
+    // ReplicaSet's pods.
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &project_namespace(&name));
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let refusal = "pods \"auth-5d9c7-x\" is forbidden: exceeded quota: supaplane-instance-size, requested: limits.memory=256Mi";
+    deployments
+        .patch_status(
+            "auth",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {
+                "observedGeneration": 1, "replicas": 0,
+                "conditions": [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                    "message": refusal, "lastUpdateTime": now, "lastTransitionTime": now}],
+            }})),
+        )
+        .await?;
+    let projects: Api<Project> = Api::all(client.clone());
+    let project = wait_for(
+        &projects,
+        &name,
+        |p: Option<&Project>| {
+            p.and_then(|p| p.status.as_ref()).is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == conditions::AUTH_READY && c.reason == "PodsRefused")
+            })
+        },
+        TIMEOUT,
+    )
+    .await?;
+    let status = project.status.expect("status");
+    let condition = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == conditions::AUTH_READY)
+        .expect("condition");
+    assert!(
+        condition.message.contains("exceeded quota"),
+        "{}",
+        condition.message
+    );
+    assert!(
+        status
+            .message
+            .unwrap_or_default()
+            .contains("auth cannot create its pods"),
+        "the project says why it waits"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn delete_policy_removes_the_namespace() -> anyhow::Result<()> {
     let running = start().await?;
     let client = running.cluster.client();
