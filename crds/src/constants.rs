@@ -61,6 +61,9 @@ pub mod keys_secret {
     /// Password of Realtime's admin dashboard (user `supabase`), which
     /// Realtime refuses to start without.
     pub const REALTIME_DASHBOARD_PASSWORD: &str = "realtime-dashboard-password";
+    /// The pgsodium / Vault root key (64 hex characters), which must outlive
+    /// every restart of the database or what Vault encrypted is lost.
+    pub const PGSODIUM_ROOT_KEY: &str = "pgsodium-root-key";
 }
 
 /// How every project's PostgREST is configured (the self-hosting defaults).

@@ -46,13 +46,35 @@ pub struct ProjectKeys {
     pub realtime_secret_key_base: String,
     pub realtime_db_enc_key: String,
     pub realtime_dashboard_password: String,
+    pub pgsodium_root_key: String,
     pub vault_key: String,
 }
 
 /// Entries a newer operator added to the keys Secret that only configure a
 /// service (no database role or data depends on them), so a Secret written
 /// before them gets them generated and added, the rest left untouched.
-pub const LATE_ENTRIES: [&str; 1] = [secret_keys::REALTIME_DASHBOARD_PASSWORD];
+/// The root key was the image's own, regenerated in the container on every
+/// restart, before it was kept here: nothing it encrypted outlived one.
+pub const LATE_ENTRIES: [&str; 2] = [
+    secret_keys::REALTIME_DASHBOARD_PASSWORD,
+    secret_keys::PGSODIUM_ROOT_KEY,
+];
+
+/// `bytes` random bytes as lowercase hex, the root key's format.
+fn random_hex(rng: &mut impl Rng, bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
+}
+
+/// A fresh value for one of the late entries.
+fn late_entry(rng: &mut impl Rng, key: &str) -> String {
+    if key == secret_keys::PGSODIUM_ROOT_KEY {
+        random_hex(rng, 32)
+    } else {
+        random_text(rng, 32)
+    }
+}
 
 /// The keys of the Secret's entries (shared with the facade).
 pub use supaplane_crds::constants::keys_secret as secret_keys;
@@ -121,6 +143,7 @@ impl ProjectKeys {
             realtime_secret_key_base: random_text(rng, 64),
             realtime_db_enc_key: random_text(rng, 16),
             realtime_dashboard_password: random_text(rng, 32),
+            pgsodium_root_key: random_hex(rng, 32),
             vault_key: random_text(rng, 32),
         })
     }
@@ -144,6 +167,7 @@ impl ProjectKeys {
                 REALTIME_DASHBOARD_PASSWORD,
                 &self.realtime_dashboard_password,
             ),
+            (PGSODIUM_ROOT_KEY, &self.pgsodium_root_key),
             (VAULT_KEY, &self.vault_key),
         ]
         .into_iter()
@@ -159,7 +183,7 @@ impl ProjectKeys {
         LATE_ENTRIES
             .iter()
             .filter(|key| !data.contains_key(**key))
-            .map(|key| (key.to_string(), random_text(rng, 32).into_bytes()))
+            .map(|key| (key.to_string(), late_entry(rng, key).into_bytes()))
             .collect()
     }
 
@@ -183,6 +207,7 @@ impl ProjectKeys {
             realtime_secret_key_base: text(REALTIME_SECRET_KEY_BASE)?,
             realtime_db_enc_key: text(REALTIME_DB_ENC_KEY)?,
             realtime_dashboard_password: text(REALTIME_DASHBOARD_PASSWORD)?,
+            pgsodium_root_key: text(PGSODIUM_ROOT_KEY)?,
             vault_key: text(VAULT_KEY)?,
         })
     }
@@ -211,16 +236,30 @@ mod tests {
     }
 
     #[test]
+    fn the_pgsodium_root_key_has_the_format_pgsodium_reads() {
+        let key = keys().pgsodium_root_key;
+        assert_eq!(key.len(), 64);
+        assert!(key.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')));
+    }
+
+    #[test]
     fn only_late_entries_are_generated_for_an_older_secret() {
         let mut data = keys().to_secret_data();
         assert!(ProjectKeys::missing_late_entries(&mut StdRng::seed_from_u64(1), &data).is_empty());
         data.remove(secret_keys::REALTIME_DASHBOARD_PASSWORD);
+        data.remove(secret_keys::PGSODIUM_ROOT_KEY);
         let missing = ProjectKeys::missing_late_entries(&mut StdRng::seed_from_u64(1), &data);
         assert_eq!(
             missing.keys().collect::<Vec<_>>(),
-            vec![secret_keys::REALTIME_DASHBOARD_PASSWORD]
+            vec![
+                secret_keys::PGSODIUM_ROOT_KEY,
+                secret_keys::REALTIME_DASHBOARD_PASSWORD
+            ]
         );
         assert_eq!(missing[secret_keys::REALTIME_DASHBOARD_PASSWORD].len(), 32);
+        let root_key =
+            String::from_utf8(missing[secret_keys::PGSODIUM_ROOT_KEY].clone()).expect("text");
+        assert!(root_key.len() == 64 && root_key.chars().all(|c| c.is_ascii_hexdigit()));
         data.extend(missing);
         assert!(ProjectKeys::from_secret_data(&data).is_ok());
     }

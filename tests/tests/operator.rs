@@ -245,6 +245,13 @@ async fn a_keys_secret_from_an_older_operator_gets_the_new_entries_and_keeps_the
     let original = keys_secret(&client, &name).await?;
     let entry = "realtime-dashboard-password";
     assert!(original.data.as_ref().expect("data").contains_key(entry));
+    assert!(
+        original
+            .data
+            .as_ref()
+            .expect("data")
+            .contains_key("pgsodium-root-key")
+    );
 
     // As an older operator wrote it: without the entry.
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &project_namespace(&name));

@@ -15,7 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::ObjectMeta;
 use supaplane_crds::Project;
-use supaplane_crds::constants::project_namespace;
+use supaplane_crds::constants::{KEYS_SECRET_NAME, project_namespace};
 
 use super::workload::{claim_volume, env, env_from_keys, selector};
 use super::{labels, owner_reference};
@@ -35,6 +35,18 @@ const DATA_PATH: &str = "/var/lib/postgresql/data";
 /// The init SQL: ConfigMap key, where the image's entrypoint runs it, and
 /// the SQL. Mounted file by file so the image's own scripts in the same
 /// directories stay visible.
+/// Where the database container finds the project's pgsodium / Vault root
+/// key and the script that hands it to Postgres.
+const PGSODIUM_DIR: &str = "/etc/supaplane/pgsodium";
+const PGSODIUM_GETKEY_ENTRY: &str = "pgsodium-getkey.sh";
+/// pgsodium and Vault run `*.getkey_script` at server start and read the
+/// root key (64 hex characters) from its output. The image's own script
+/// makes a new key inside the container, so one restart loses it; this one
+/// prints the key kept in the project's keys Secret.
+fn pgsodium_getkey_script() -> String {
+    format!("#!/bin/sh\nexec cat {PGSODIUM_DIR}/root.key\n")
+}
+
 pub const INIT_SQL: [(&str, &str, &str); 7] = [
     (
         "webhooks.sql",
@@ -129,6 +141,49 @@ fn pg_isready() -> Probe {
     }
 }
 
+/// The getkey script (executable) and the root key (readable by the
+/// `postgres` user the image steps down to) in one read-only directory.
+fn pgsodium_volume() -> Volume {
+    use k8s_openapi::api::core::v1::{
+        ConfigMapProjection, KeyToPath, ProjectedVolumeSource, SecretProjection, VolumeProjection,
+    };
+    let item = |key: &str, path: &str, mode: i32| KeyToPath {
+        key: key.to_string(),
+        path: path.to_string(),
+        mode: Some(mode),
+        ..Default::default()
+    };
+    Volume {
+        name: "pgsodium".to_string(),
+        projected: Some(ProjectedVolumeSource {
+            sources: Some(vec![
+                VolumeProjection {
+                    config_map: Some(ConfigMapProjection {
+                        name: INIT_SCRIPTS.to_string(),
+                        items: Some(vec![item(PGSODIUM_GETKEY_ENTRY, "getkey", 0o555)]),
+                        optional: Some(false),
+                    }),
+                    ..Default::default()
+                },
+                VolumeProjection {
+                    secret: Some(SecretProjection {
+                        name: KEYS_SECRET_NAME.to_string(),
+                        items: Some(vec![item(
+                            secret_keys::PGSODIUM_ROOT_KEY,
+                            "root.key",
+                            0o444,
+                        )]),
+                        optional: Some(false),
+                    }),
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 pub fn render(project: &Project) -> DatabaseObjects {
     let spec = &project.spec.database;
     let jwt_expiry = project.spec.auth.jwt_expiry();
@@ -167,6 +222,12 @@ pub fn render(project: &Project) -> DatabaseObjects {
         read_only: Some(true),
         ..Default::default()
     }));
+    mounts.push(VolumeMount {
+        name: "pgsodium".to_string(),
+        mount_path: PGSODIUM_DIR.to_string(),
+        read_only: Some(true),
+        ..Default::default()
+    });
     let container = Container {
         name: NAME.to_string(),
         image: Some(image_or_pinned(spec.image.as_ref(), PINNED.postgres)),
@@ -179,7 +240,14 @@ pub fn render(project: &Project) -> DatabaseObjects {
                 "log_min_messages=fatal",
             ]
             .map(String::from)
-            .to_vec(),
+            .into_iter()
+            .chain(["pgsodium", "vault"].into_iter().flat_map(|extension| {
+                [
+                    "-c".to_string(),
+                    format!("{extension}.getkey_script={PGSODIUM_DIR}/getkey"),
+                ]
+            }))
+            .collect(),
         ),
         env: Some(env),
         ports: Some(vec![ContainerPort {
@@ -230,6 +298,7 @@ pub fn render(project: &Project) -> DatabaseObjects {
                             }),
                             ..Default::default()
                         },
+                        pgsodium_volume(),
                     ]),
                     ..Default::default()
                 }),
@@ -276,6 +345,7 @@ pub fn render(project: &Project) -> DatabaseObjects {
             INIT_SQL
                 .iter()
                 .map(|(key, _, sql)| (key.to_string(), sql.to_string()))
+                .chain([(PGSODIUM_GETKEY_ENTRY.to_string(), pgsodium_getkey_script())])
                 .collect(),
         ),
         ..Default::default()
@@ -359,12 +429,63 @@ mod tests {
     }
 
     #[test]
+    fn the_vault_root_key_comes_from_the_keys_secret_on_every_start() {
+        let objects = render(&project("abc", "acme"));
+        let container = container(&objects);
+        let args = container.args.clone().expect("args");
+        for extension in ["pgsodium", "vault"] {
+            let setting = format!("{extension}.getkey_script={PGSODIUM_DIR}/getkey");
+            assert!(args.contains(&setting), "{setting} in {args:?}");
+        }
+        let script = &objects.init_scripts.data.clone().expect("data")[PGSODIUM_GETKEY_ENTRY];
+        assert!(script.starts_with("#!/bin/sh\n"));
+        assert!(script.contains(&format!("cat {PGSODIUM_DIR}/root.key")));
+        let mount = container
+            .volume_mounts
+            .clone()
+            .expect("mounts")
+            .into_iter()
+            .find(|m| m.mount_path == PGSODIUM_DIR)
+            .expect("mounted");
+        let pod = objects
+            .stateful_set
+            .spec
+            .template
+            .spec
+            .clone()
+            .expect("pod");
+        let volume = pod
+            .volumes
+            .expect("volumes")
+            .into_iter()
+            .find(|v| v.name == mount.name)
+            .expect("volume");
+        let sources = volume.projected.and_then(|p| p.sources).expect("projected");
+        let key = sources
+            .iter()
+            .find_map(|s| s.secret.as_ref())
+            .and_then(|s| s.items.clone())
+            .expect("secret items");
+        assert_eq!(key[0].key, secret_keys::PGSODIUM_ROOT_KEY);
+        assert_eq!(key[0].path, "root.key");
+        let getkey = sources
+            .iter()
+            .find_map(|s| s.config_map.as_ref())
+            .and_then(|c| c.items.clone())
+            .expect("config map items");
+        assert_eq!(
+            (getkey[0].path.as_str(), getkey[0].mode),
+            ("getkey", Some(0o555))
+        );
+    }
+
+    #[test]
     fn each_script_is_mounted_once_by_sub_path() {
         let objects = render(&project("abc", "acme"));
         let mounts = container(&objects).volume_mounts.expect("mounts");
         let data = objects.init_scripts.data.clone().expect("data");
-        assert_eq!(data.len(), INIT_SQL.len());
-        for key in data.keys() {
+        assert_eq!(data.len(), INIT_SQL.len() + 1);
+        for key in data.keys().filter(|k| k.as_str() != PGSODIUM_GETKEY_ENTRY) {
             let using: Vec<_> = mounts
                 .iter()
                 .filter(|m| m.sub_path.as_deref() == Some(key.as_str()))
