@@ -19,8 +19,6 @@ pub const REST_READY: &str = "RestReady";
 pub const REALTIME_READY: &str = "RealtimeReady";
 /// The Storage API is ready.
 pub const STORAGE_READY: &str = "StorageReady";
-/// imgproxy is ready.
-pub const IMGPROXY_READY: &str = "ImgproxyReady";
 /// pg-meta is ready.
 pub const META_READY: &str = "MetaReady";
 /// The API gateway is ready.

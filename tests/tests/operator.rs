@@ -588,12 +588,12 @@ async fn a_refused_volume_change_is_a_condition_and_the_rest_still_reconciles() 
             &PatchParams::default(),
             &Patch::Merge(json!({"spec": {
                 "database": {"storageClassName": "fast-ssd"},
-                "components": {"imgproxy": {"enabled": false}},
+                "components": {"realtime": {"enabled": false}},
             }})),
         )
         .await?;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &project_namespace(&name));
-    wait_deleted(&deployments, "imgproxy", TIMEOUT).await?;
+    wait_deleted(&deployments, "realtime", TIMEOUT).await?;
     let project = wait_for(
         &projects,
         &name,
@@ -881,7 +881,6 @@ async fn a_project_becomes_a_full_stack_that_pauses_and_restores() -> anyhow::Re
         conditions::REST_READY,
         conditions::REALTIME_READY,
         conditions::STORAGE_READY,
-        conditions::IMGPROXY_READY,
         conditions::META_READY,
         conditions::GATEWAY_READY,
     ] {

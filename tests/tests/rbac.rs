@@ -333,7 +333,7 @@ async fn the_operator_uses_exactly_what_the_chart_grants() -> anyhow::Result<()>
         )
         .await?;
     let deployments: Api<Deployment> = Api::namespaced(admin.clone(), &project_namespace(first));
-    wait_deleted(&deployments, "imgproxy", TIMEOUT).await?;
+    wait_deleted(&deployments, "gateway", TIMEOUT).await?;
     for name in &names {
         projects.delete(name, &DeleteParams::default()).await?;
         wait_deleted(&projects, name, TIMEOUT).await?;

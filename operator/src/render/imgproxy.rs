@@ -1,20 +1,11 @@
 //! imgproxy: Storage's image transformer. It reads objects straight from
-//! Storage's file volume, so it runs beside the Storage pod (a
-//! ReadWriteOnce volume is shared only on one node).
+//! Storage's file volume, so it runs in the Storage pod.
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{
-    Affinity, ExecAction, PodAffinity, PodAffinityTerm, Probe, Service,
-};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::api::core::v1::{Container, ExecAction, Probe, VolumeMount};
 use supaplane_crds::Project;
 
 use super::storage;
-use super::workload::{
-    StatelessComponent, claim_volume, deployment, env, mount_volume, selector, service,
-};
+use super::workload::{self, StatelessComponent, env};
 use crate::images::{PINNED, image_or_pinned};
 
 pub const NAME: &str = "imgproxy";
@@ -27,7 +18,10 @@ pub fn runs(project: &Project) -> bool {
         && project.spec.storage.s3.is_none()
 }
 
-pub fn render(project: &Project) -> Option<(Deployment, Service)> {
+/// imgproxy's container, run in the Storage pod: it reads Storage's file
+/// volume, which only one node can mount (ReadWriteOnce), so it goes
+/// wherever Storage goes. Its port is named `imgproxy` (`http` is Storage's).
+pub fn container(project: &Project) -> Option<Container> {
     let settings = &project.spec.components.imgproxy;
     if !runs(project) {
         return None;
@@ -56,28 +50,15 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         },
         liveness: None,
     };
-    let mut deployment = deployment(project, component);
-    mount_volume(
-        &mut deployment,
-        claim_volume("storage", storage::DATA_CLAIM),
-        storage::FILE_ROOT,
-        true,
-    );
-    if let Some(pod) = deployment.spec.template.spec.as_mut() {
-        pod.affinity = Some(Affinity {
-            pod_affinity: Some(PodAffinity {
-                required_during_scheduling_ignored_during_execution: Some(vec![PodAffinityTerm {
-                    label_selector: Some(LabelSelector {
-                        match_labels: Some(BTreeMap::from_iter(selector(project, storage::NAME))),
-                        ..Default::default()
-                    }),
-                    topology_key: "kubernetes.io/hostname".to_string(),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
+    let mut container = workload::container(component);
+    for port in container.ports.iter_mut().flatten() {
+        port.name = Some(NAME.to_string());
     }
-    Some((deployment, service(project, NAME, PORT)))
+    container.volume_mounts = Some(vec![VolumeMount {
+        name: storage::DATA_VOLUME.to_string(),
+        mount_path: storage::FILE_ROOT.to_string(),
+        read_only: Some(true),
+        ..Default::default()
+    }]);
+    Some(container)
 }

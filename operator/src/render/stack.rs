@@ -10,8 +10,7 @@ use supaplane_crds::{Project, conditions};
 
 use super::ingress::IngressSettings;
 use super::{
-    auth, database, gateway, imgproxy, ingress, meta, network_policy, quota, realtime, rest,
-    storage,
+    auth, database, gateway, ingress, meta, network_policy, quota, realtime, rest, storage,
 };
 use crate::keys::ProjectKeys;
 
@@ -46,7 +45,6 @@ pub fn condition_of(workload: &str) -> Option<&'static str> {
         rest::NAME => conditions::REST_READY,
         realtime::NAME => conditions::REALTIME_READY,
         storage::NAME => conditions::STORAGE_READY,
-        imgproxy::NAME => conditions::IMGPROXY_READY,
         meta::NAME => conditions::META_READY,
         gateway::NAME => conditions::GATEWAY_READY,
         _ => return None,
@@ -55,12 +53,12 @@ pub fn condition_of(workload: &str) -> Option<&'static str> {
 
 /// Every stateless component a project may run, by name. Names not in the
 /// rendered stack are the ones to remove.
-pub const STATELESS_COMPONENTS: [&str; 7] = [
+/// (imgproxy runs in the Storage pod.)
+pub const STATELESS_COMPONENTS: [&str; 6] = [
     auth::NAME,
     rest::NAME,
     realtime::NAME,
     storage::NAME,
-    imgproxy::NAME,
     meta::NAME,
     gateway::NAME,
 ];
@@ -86,7 +84,6 @@ pub fn render(project: &Project, keys: &ProjectKeys, settings: &StackSettings) -
         rest::render(project),
         realtime::render(project),
         storage::render(project, &settings.ingress),
-        imgproxy::render(project),
         meta::render(project),
     ];
     for (deployment, service) in stateless.into_iter().flatten() {
@@ -150,7 +147,8 @@ mod tests {
     fn every_container_has_time_to_start_before_liveness_applies() {
         let stack = render(&project("abc", "acme"), &keys(), &StackSettings::default());
         let all = containers(&stack);
-        assert_eq!(all.len(), STATELESS_COMPONENTS.len() + 1);
+        // Every component and the database, imgproxy in the Storage pod.
+        assert_eq!(all.len(), STATELESS_COMPONENTS.len() + 2);
         for (workload, container) in all {
             let startup = container
                 .startup_probe
@@ -214,7 +212,7 @@ mod tests {
         project.spec.components.storage.enabled = false;
         let stack = render(&project, &keys(), &StackSettings::default());
         let deployments = names(&stack.deployments);
-        for absent in [realtime::NAME, gateway::NAME, storage::NAME, imgproxy::NAME] {
+        for absent in [realtime::NAME, gateway::NAME, storage::NAME] {
             assert!(!deployments.contains(&absent.to_string()), "{absent}");
         }
         assert!(stack.ingresses.is_empty());

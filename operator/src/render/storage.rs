@@ -27,6 +27,8 @@ pub const NAME: &str = "storage";
 pub const PORT: i32 = 5000;
 /// The PersistentVolumeClaim of the file backend.
 pub const DATA_CLAIM: &str = "storage-data";
+/// The pod volume of Storage's files (imgproxy mounts it too).
+pub const DATA_VOLUME: &str = "storage";
 /// Where the file backend keeps objects (imgproxy reads them there too).
 pub const FILE_ROOT: &str = "/var/lib/storage";
 /// Storage's default upload limit, as the self-hosting stack sets it.
@@ -95,9 +97,10 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
     if imgproxy::runs(project) {
         variables.extend([
             env("ENABLE_IMAGE_TRANSFORMATION", "true"),
+            // imgproxy runs in this pod (see imgproxy::container).
             env(
                 "IMGPROXY_URL",
-                service_url(project, imgproxy::NAME, imgproxy::PORT),
+                format!("http://localhost:{}", imgproxy::PORT),
             ),
         ]);
     } else {
@@ -117,10 +120,16 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
     if storage.s3.is_none() {
         mount_volume(
             &mut deployment,
-            claim_volume("storage", DATA_CLAIM),
+            claim_volume(DATA_VOLUME, DATA_CLAIM),
             FILE_ROOT,
             false,
         );
+        if let (Some(pod), Some(imgproxy)) = (
+            deployment.spec.template.spec.as_mut(),
+            imgproxy::container(project),
+        ) {
+            pod.containers.push(imgproxy);
+        }
         // A ReadWriteOnce volume cannot be attached to a new pod on another
         // node while the old one runs: replace, never overlap.
         deployment.spec.strategy = Some(DeploymentStrategy {
@@ -207,10 +216,7 @@ mod tests {
         let env = env_of(&deployment);
         assert_eq!(value(&env, "STORAGE_BACKEND"), Some("file"));
         assert_eq!(value(&env, "FILE_STORAGE_BACKEND_PATH"), Some(FILE_ROOT));
-        assert_eq!(
-            value(&env, "IMGPROXY_URL"),
-            Some("http://imgproxy.project-abc.svc:5001")
-        );
+        assert_eq!(value(&env, "IMGPROXY_URL"), Some("http://localhost:5001"));
         assert_eq!(
             value(&env, "STORAGE_PUBLIC_URL"),
             Some("http://abc.supaplane.localhost")
@@ -269,7 +275,7 @@ mod tests {
             ("s3-credentials", S3_SECRET_ACCESS_KEY)
         );
         assert!(claim(&project).is_none());
-        assert!(imgproxy::render(&project).is_none());
+        assert!(imgproxy::container(&project).is_none());
         assert_eq!(value(&env, "ENABLE_IMAGE_TRANSFORMATION"), Some("false"));
         assert!(
             deployment
@@ -283,27 +289,40 @@ mod tests {
     }
 
     #[test]
-    fn imgproxy_shares_the_volume_read_only_on_the_storage_node() {
+    fn imgproxy_runs_in_the_storage_pod_and_reads_its_volume() {
         let project = project("abc", "acme");
-        let (deployment, _) = imgproxy::render(&project).expect("imgproxy");
+        let (deployment, _) = render(&project, &IngressSettings::default()).expect("storage");
+        assert_eq!(
+            value(&env_of(&deployment), "IMGPROXY_URL"),
+            Some("http://localhost:5001")
+        );
         let pod = deployment.spec.template.spec.expect("pod");
-        let mount = &pod.containers[0].volume_mounts.as_ref().expect("mounts")[0];
+        let names: Vec<&str> = pod.containers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec![NAME, imgproxy::NAME]);
+        let imgproxy = &pod.containers[1];
+        let mount = &imgproxy.volume_mounts.as_ref().expect("mounts")[0];
         assert_eq!(
-            (mount.mount_path.as_str(), mount.read_only),
-            (FILE_ROOT, Some(true))
+            (
+                mount.name.as_str(),
+                mount.mount_path.as_str(),
+                mount.read_only
+            ),
+            (DATA_VOLUME, FILE_ROOT, Some(true))
         );
-        let term = &pod
-            .affinity
-            .and_then(|a| a.pod_affinity)
-            .and_then(|a| a.required_during_scheduling_ignored_during_execution)
-            .expect("affinity")[0];
-        assert_eq!(term.topology_key, "kubernetes.io/hostname");
-        assert_eq!(
-            term.label_selector
-                .as_ref()
-                .and_then(|s| s.match_labels.as_ref())
-                .map(|l| l["app.kubernetes.io/component"].as_str()),
-            Some(NAME)
+        assert!(
+            pod.volumes
+                .expect("volumes")
+                .iter()
+                .any(|v| v.name == DATA_VOLUME)
         );
+        // Port names are unique in a pod.
+        let ports: Vec<_> = pod
+            .containers
+            .iter()
+            .flat_map(|c| c.ports.clone().unwrap_or_default())
+            .filter_map(|p| p.name)
+            .collect();
+        assert_eq!(ports, vec!["http".to_string(), imgproxy::NAME.to_string()]);
+        assert!(imgproxy.startup_probe.is_some() && imgproxy.resources.is_some());
     }
 }

@@ -108,6 +108,34 @@ pub fn startup_probe(probe: &Probe) -> Probe {
     }
 }
 
+/// The component's container: its port named `http`, probes, and resources
+/// (the spec's, or what the component needs).
+pub fn container(component: StatelessComponent<'_>) -> Container {
+    Container {
+        name: component.name.to_string(),
+        image: Some(component.image),
+        args: component.args,
+        env: Some(component.env),
+        ports: Some(vec![ContainerPort {
+            name: Some("http".to_string()),
+            container_port: component.port,
+            protocol: Some("TCP".to_string()),
+            ..Default::default()
+        }]),
+        startup_probe: Some(startup_probe(&component.probe)),
+        readiness_probe: Some(component.probe.clone()),
+        liveness_probe: Some(component.liveness.unwrap_or(component.probe)),
+        resources: Some(
+            component
+                .settings
+                .resources
+                .clone()
+                .unwrap_or_else(|| super::resources::service(component.name).requirements()),
+        ),
+        ..Default::default()
+    }
+}
+
 /// The component's Deployment; paused projects run zero replicas.
 pub fn deployment(project: &Project, component: StatelessComponent<'_>) -> Deployment {
     let replicas = if project.spec.paused {
@@ -116,12 +144,13 @@ pub fn deployment(project: &Project, component: StatelessComponent<'_>) -> Deplo
         component.settings.replicas.unwrap_or(1)
     };
     let pod_labels = labels(project, component.name);
+    let name = component.name;
     Deployment {
-        metadata: metadata(project, component.name),
+        metadata: metadata(project, name),
         spec: DeploymentSpec {
             replicas: Some(replicas),
             selector: LabelSelector {
-                match_labels: Some(selector(project, component.name)),
+                match_labels: Some(selector(project, name)),
                 ..Default::default()
             },
             template: PodTemplateSpec {
@@ -131,25 +160,7 @@ pub fn deployment(project: &Project, component: StatelessComponent<'_>) -> Deplo
                 }),
                 spec: Some(PodSpec {
                     automount_service_account_token: Some(false),
-                    containers: vec![Container {
-                        name: component.name.to_string(),
-                        image: Some(component.image),
-                        args: component.args,
-                        env: Some(component.env),
-                        ports: Some(vec![ContainerPort {
-                            name: Some("http".to_string()),
-                            container_port: component.port,
-                            protocol: Some("TCP".to_string()),
-                            ..Default::default()
-                        }]),
-                        startup_probe: Some(startup_probe(&component.probe)),
-                        readiness_probe: Some(component.probe.clone()),
-                        liveness_probe: Some(component.liveness.unwrap_or(component.probe)),
-                        resources: Some(component.settings.resources.clone().unwrap_or_else(
-                            || super::resources::service(component.name).requirements(),
-                        )),
-                        ..Default::default()
-                    }],
+                    containers: vec![container(component)],
                     ..Default::default()
                 }),
             },
