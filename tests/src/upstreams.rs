@@ -17,7 +17,7 @@ pub const READ_ONLY_PASSWORD: &str = "read-only-test-password";
 /// The key pg-meta decrypts `x-connection-encrypted` with.
 pub const PG_META_CRYPTO_KEY: &str = "pg-meta-crypto-key-for-tests-0123456789";
 
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -280,6 +280,28 @@ impl PgMetaServer {
             .env("PG_META_DB_USER", "postgres")
             .env("PG_META_DB_PASSWORD", "")
             .env("CRYPTO_KEY", PG_META_CRYPTO_KEY)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting pg-meta with node")?;
+        wait_for_port(port, "pg-meta", &mut child)?;
+        Ok(PgMetaServer { port, child })
+    }
+
+    /// pg-meta started with exactly `env` (and PATH), as a container would
+    /// be; it listens on `PG_META_PORT`.
+    pub fn start_with_env(env: &[(String, String)]) -> anyhow::Result<PgMetaServer> {
+        let port: u16 = env
+            .iter()
+            .find(|(name, _)| name == "PG_META_PORT")
+            .context("the environment sets no PG_META_PORT")?
+            .1
+            .parse()?;
+        let mut child = Command::new("node")
+            .arg(pg_meta_package()?)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
