@@ -58,3 +58,28 @@ mod tests {
         assert!(pinned_postgres_version().starts_with("15."));
     }
 }
+
+#[cfg(test)]
+mod readme {
+    use super::PINNED;
+
+    #[test]
+    fn the_readme_names_every_pinned_image() {
+        let readme = include_str!("../../README.md");
+        for image in [
+            PINNED.postgres,
+            PINNED.auth,
+            PINNED.rest,
+            PINNED.realtime,
+            PINNED.storage,
+            PINNED.imgproxy,
+            PINNED.meta,
+            PINNED.gateway,
+        ] {
+            assert!(
+                readme.contains(&format!("`{image}`")),
+                "README's image table does not name {image}"
+            );
+        }
+    }
+}
