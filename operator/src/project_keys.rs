@@ -76,14 +76,7 @@ pub async fn ensure_keys(
 /// The patch is conditional on the resourceVersion read, so two reconciles
 /// cannot both add them.
 async fn add_late_entries(secrets: &Api<Secret>, existing: Secret) -> Result<Secret> {
-    let data: std::collections::BTreeMap<String, Vec<u8>> = existing
-        .data
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect();
-    let missing = ProjectKeys::missing_late_entries(&mut rand::rng(), &data);
+    let missing = ProjectKeys::missing_late_entries(&mut rand::rng(), &secret_data(&existing));
     if missing.is_empty() {
         return Ok(existing);
     }
@@ -119,15 +112,19 @@ async fn merge_into_keys_secret(
         })
 }
 
-fn keys_from(secret: &Secret) -> Result<ProjectKeys> {
-    let data = secret
+/// A Secret's entries as bytes.
+fn secret_data(secret: &Secret) -> std::collections::BTreeMap<String, Vec<u8>> {
+    secret
         .data
         .clone()
         .unwrap_or_default()
         .into_iter()
         .map(|(k, v)| (k, v.0))
-        .collect();
-    Ok(ProjectKeys::from_secret_data(&data)?)
+        .collect()
+}
+
+fn keys_from(secret: &Secret) -> Result<ProjectKeys> {
+    Ok(ProjectKeys::from_secret_data(&secret_data(secret))?)
 }
 
 async fn read_secret(secrets: &Api<Secret>, name: &str) -> Result<Option<Secret>> {

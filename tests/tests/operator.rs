@@ -319,25 +319,8 @@ async fn pods_the_cluster_refuses_show_on_the_project_with_the_reason() -> anyho
         )
         .await?;
     let projects: Api<Project> = Api::all(client.clone());
-    let project = wait_for(
-        &projects,
-        &name,
-        |p: Option<&Project>| {
-            p.and_then(|p| p.status.as_ref()).is_some_and(|s| {
-                s.conditions
-                    .iter()
-                    .any(|c| c.type_ == conditions::AUTH_READY && c.reason == "PodsRefused")
-            })
-        },
-        TIMEOUT,
-    )
-    .await?;
-    let status = project.status.expect("status");
-    let condition = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == conditions::AUTH_READY)
-        .expect("condition");
+    let (status, condition) =
+        condition_with_reason(&projects, &name, conditions::AUTH_READY, "PodsRefused").await?;
     assert!(
         condition.message.contains("exceeded quota"),
         "{}",
@@ -594,25 +577,13 @@ async fn a_refused_volume_change_is_a_condition_and_the_rest_still_reconciles() 
         .await?;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &project_namespace(&name));
     wait_deleted(&deployments, "realtime", TIMEOUT).await?;
-    let project = wait_for(
+    let (status, condition) = condition_with_reason(
         &projects,
         &name,
-        |p: Option<&Project>| {
-            p.and_then(|p| p.status.as_ref()).is_some_and(|s| {
-                s.conditions.iter().any(|c| {
-                    c.type_ == conditions::VOLUMES_READY && c.reason == "VolumeChangeRefused"
-                })
-            })
-        },
-        TIMEOUT,
+        conditions::VOLUMES_READY,
+        "VolumeChangeRefused",
     )
     .await?;
-    let status = project.status.expect("status");
-    let condition = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == conditions::VOLUMES_READY)
-        .expect("condition");
     assert_eq!(condition.status, "False");
     assert!(
         condition.message.contains("db-data") && condition.message.contains("set the spec back"),
@@ -751,6 +722,40 @@ async fn projects_of_two_organizations_are_isolated_and_sized() -> anyhow::Resul
         "the quota holds the database and the services: {quota_memory} GiB"
     );
     Ok(())
+}
+
+/// Waits until the project's condition `type_` has `reason`; answers the
+/// status and that condition.
+async fn condition_with_reason(
+    projects: &Api<Project>,
+    name: &str,
+    type_: &'static str,
+    reason: &'static str,
+) -> anyhow::Result<(
+    supaplane_crds::ProjectStatus,
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition,
+)> {
+    let project = wait_for(
+        projects,
+        name,
+        |p: Option<&Project>| {
+            p.and_then(|p| p.status.as_ref()).is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == type_ && c.reason == reason)
+            })
+        },
+        TIMEOUT,
+    )
+    .await?;
+    let status = project.status.context("status")?;
+    let condition = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .cloned()
+        .context("condition")?;
+    Ok((status, condition))
 }
 
 /// Every workload of a default project: the database and the stateless
