@@ -128,16 +128,21 @@ fn overlay(live: &Value, desired: &Value) -> Value {
             }
             Value::Object(merged)
         }
-        (Value::Array(actual), Value::Array(wanted)) => Value::Array(
-            wanted
-                .iter()
-                .enumerate()
-                .map(|(index, value)| match counterpart(actual, wanted, index) {
-                    Some(found) => overlay(found, value),
-                    None => value.clone(),
-                })
-                .collect(),
-        ),
+        (Value::Array(actual), Value::Array(wanted)) => {
+            let by_name = names_identify(wanted);
+            Value::Array(
+                wanted
+                    .iter()
+                    .enumerate()
+                    .map(
+                        |(index, value)| match counterpart(actual, value, index, by_name) {
+                            Some(found) => overlay(found, value),
+                            None => value.clone(),
+                        },
+                    )
+                    .collect(),
+            )
+        }
         (Value::String(actual), Value::String(wanted)) if same_quantity(actual, wanted) => {
             live.clone()
         }
@@ -145,19 +150,28 @@ fn overlay(live: &Value, desired: &Value) -> Value {
     }
 }
 
+fn name_of(item: &Value) -> Option<&str> {
+    item.get("name").and_then(Value::as_str)
+}
+
+/// Whether every item of a list has a `name` and no two share one.
+fn names_identify(items: &[Value]) -> bool {
+    let mut seen = std::collections::BTreeSet::new();
+    items
+        .iter()
+        .all(|item| name_of(item).is_some_and(|name| seen.insert(name)))
+}
+
 /// The live item a desired list item is compared with: the one of the same
 /// `name` when names identify the items, else the one at the same position.
-fn counterpart<'a>(actual: &'a [Value], wanted: &[Value], index: usize) -> Option<&'a Value> {
-    let name_of = |item: &Value| item.get("name").and_then(Value::as_str).map(str::to_string);
-    let names: Vec<Option<String>> = wanted.iter().map(name_of).collect();
-    let unique = names.iter().all(Option::is_some)
-        && names
-            .iter()
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
-            == names.len();
-    if unique {
-        actual.iter().find(|item| name_of(item) == names[index])
+fn counterpart<'a>(
+    actual: &'a [Value],
+    wanted: &Value,
+    index: usize,
+    by_name: bool,
+) -> Option<&'a Value> {
+    if by_name {
+        actual.iter().find(|item| name_of(item) == name_of(wanted))
     } else {
         actual.get(index)
     }

@@ -67,7 +67,8 @@ fn random_hex(rng: &mut impl Rng, bytes: usize) -> String {
         .collect()
 }
 
-/// A fresh value for one of the late entries.
+/// A fresh value for one of the late entries, at first generation or when
+/// added to an older Secret.
 fn late_entry(rng: &mut impl Rng, key: &str) -> String {
     if key == secret_keys::PGSODIUM_ROOT_KEY {
         random_hex(rng, 32)
@@ -142,8 +143,8 @@ impl ProjectKeys {
             pg_meta_crypto_key: random_text(rng, 32),
             realtime_secret_key_base: random_text(rng, 64),
             realtime_db_enc_key: random_text(rng, 16),
-            realtime_dashboard_password: random_text(rng, 32),
-            pgsodium_root_key: random_hex(rng, 32),
+            realtime_dashboard_password: late_entry(rng, secret_keys::REALTIME_DASHBOARD_PASSWORD),
+            pgsodium_root_key: late_entry(rng, secret_keys::PGSODIUM_ROOT_KEY),
             vault_key: random_text(rng, 32),
         })
     }

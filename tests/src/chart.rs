@@ -11,9 +11,7 @@ use kube::Api;
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use crate::harness::TestCluster;
-
-const FIELD_MANAGER: &str = "supaplane-tests";
+use crate::harness::{FIELD_MANAGER, TestCluster};
 
 /// The namespace the chart is rendered into.
 pub const RELEASE_NAMESPACE: &str = "supaplane-system";

@@ -249,6 +249,15 @@ impl AuditLog {
         AuditMark(std::fs::metadata(&self.path).map_or(0, |m| m.len()))
     }
 
+    /// A mark taken once what just happened has settled: the reconciles a
+    /// write triggered have run, and the API server has audited every write
+    /// a watch already showed (it audits after answering, and a watch event
+    /// can arrive first).
+    pub async fn mark_when_settled(&self) -> AuditMark {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        self.mark()
+    }
+
     /// Every completed request (and every watch started) logged since `mark`.
     pub fn since(&self, mark: AuditMark) -> anyhow::Result<Vec<AuditEvent>> {
         let mut file = std::fs::File::open(&self.path)

@@ -19,7 +19,8 @@ use crate::controlplane::{AuditLog, ControlPlane};
 
 /// The environment variable that points the suite at a real cluster.
 pub const KUBECONFIG_ENV: &str = "SUPAPLANE_TEST_KUBECONFIG";
-const FIELD_MANAGER: &str = "supaplane-tests";
+/// The field manager of what the tests themselves apply.
+pub const FIELD_MANAGER: &str = "supaplane-tests";
 
 /// A Kubernetes API for one test.
 pub struct TestCluster {

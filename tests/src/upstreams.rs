@@ -269,23 +269,17 @@ pub struct PgMetaServer {
 
 impl PgMetaServer {
     pub fn start(database: &PostgresServer) -> anyhow::Result<PgMetaServer> {
-        let port = free_port()?;
-        let mut child = Command::new("node")
-            .arg(pg_meta_package()?)
-            .env("PG_META_HOST", "127.0.0.1")
-            .env("PG_META_PORT", port.to_string())
-            .env("PG_META_DB_HOST", "127.0.0.1")
-            .env("PG_META_DB_PORT", database.port.to_string())
-            .env("PG_META_DB_NAME", "postgres")
-            .env("PG_META_DB_USER", "postgres")
-            .env("PG_META_DB_PASSWORD", "")
-            .env("CRYPTO_KEY", PG_META_CRYPTO_KEY)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting pg-meta with node")?;
-        wait_for_port(port, "pg-meta", &mut child)?;
-        Ok(PgMetaServer { port, child })
+        let env = [
+            ("PG_META_HOST", "127.0.0.1".to_string()),
+            ("PG_META_PORT", free_port()?.to_string()),
+            ("PG_META_DB_HOST", "127.0.0.1".to_string()),
+            ("PG_META_DB_PORT", database.port.to_string()),
+            ("PG_META_DB_NAME", "postgres".to_string()),
+            ("PG_META_DB_USER", "postgres".to_string()),
+            ("PG_META_DB_PASSWORD", String::new()),
+            ("CRYPTO_KEY", PG_META_CRYPTO_KEY.to_string()),
+        ];
+        Self::start_with_env(&env.map(|(name, value)| (name.to_string(), value)))
     }
 
     /// pg-meta started with exactly `env` (and PATH), as a container would

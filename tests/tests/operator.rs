@@ -58,31 +58,43 @@ async fn start() -> anyhow::Result<Running> {
     let cluster = TestCluster::start().await?;
     let run_id = unique_name("run");
     let operator = cluster
-        .client_as(&format!("operator-{run_id}"), &["system:masters"])
+        .client_as(&operator_user(&run_id), &["system:masters"])
         .await?;
-    let mut running = Running {
+    let controller = tokio::spawn(project_controller::run(operator_context(
+        &operator, &run_id,
+    )));
+    Ok(Running {
         cluster,
-        controller: tokio::spawn(async {}),
+        controller,
         run_id,
         operator,
-    };
-    running.controller = tokio::spawn(project_controller::run(running.context()));
-    Ok(running)
+    })
+}
+
+/// The user a test's operator acts as, so the audit log tells its requests
+/// from every other test's.
+fn operator_user(run_id: &str) -> String {
+    format!("operator-{run_id}")
+}
+
+/// A test operator's context: only the Projects labelled with its run id.
+fn operator_context(operator: &Client, run_id: &str) -> Arc<Context> {
+    Arc::new(Context {
+        client: operator.clone(),
+        metrics: Default::default(),
+        settings: test_settings(),
+        selector: Some(format!("{TEST_RUN_LABEL}={run_id}")),
+    })
 }
 
 impl Running {
     fn context(&self) -> Arc<Context> {
-        Arc::new(Context {
-            client: self.operator.clone(),
-            metrics: Default::default(),
-            settings: test_settings(),
-            selector: Some(format!("{TEST_RUN_LABEL}={}", self.run_id)),
-        })
+        operator_context(&self.operator, &self.run_id)
     }
 
     /// The user the operator's requests are audited as.
     fn operator_user(&self) -> String {
-        format!("operator-{}", self.run_id)
+        operator_user(&self.run_id)
     }
 
     /// A Project of `organization` for this test's operator.
@@ -435,9 +447,7 @@ async fn a_resync_of_an_unchanged_project_writes_nothing() -> anyhow::Result<()>
         .cluster
         .audit()
         .context("writes are read from our control plane's audit log")?;
-    // Let the reconciles the status write triggered settle.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let mark = audit.mark();
+    let mark = audit.mark_when_settled().await;
 
     // A restarted controller lists and reconciles every Project again.
     running.controller.abort();
@@ -519,12 +529,9 @@ async fn a_field_added_by_hand_to_a_child_is_removed_once() -> anyhow::Result<()
     .await?;
     assert_eq!(env_names(&restored), rendered);
 
-    // And then it stays put: no patch on every reconcile. (A watch can show
-    // a write before the API server has finished auditing it: let the log
-    // catch up before marking it.)
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // And then it stays put: no patch on every reconcile.
     let audit = running.cluster.audit().context("audit log")?;
-    let mark = audit.mark();
+    let mark = audit.mark_when_settled().await;
     let projects: Api<Project> = Api::all(client.clone());
     projects
         .patch(

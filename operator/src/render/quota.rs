@@ -52,33 +52,32 @@ pub struct Totals {
 
 impl Totals {
     fn add(&mut self, container: &Container, pods: i32) {
+        const MIB: f64 = 1024.0 * 1024.0;
         let pods = f64::from(pods.max(0));
-        let resources = container.resources.clone().unwrap_or_default();
-        let read = |map: &Option<BTreeMap<String, Quantity>>, key: &str| {
-            map.as_ref()
+        let resources = container.resources.as_ref();
+        let read = |requests: bool, key: &str| {
+            resources
+                .and_then(|r| {
+                    if requests {
+                        r.requests.as_ref()
+                    } else {
+                        r.limits.as_ref()
+                    }
+                })
                 .and_then(|m| m.get(key))
                 .and_then(|q| quantity::value(&q.0))
         };
-        const MIB: f64 = 1024.0 * 1024.0;
-        let memory_limit = read(&resources.limits, "memory")
-            .unwrap_or(f64::from(DEFAULT_LIMIT.memory_limit_mib) * MIB);
-        let cpu_limit = read(&resources.limits, "cpu")
-            .unwrap_or(f64::from(DEFAULT_LIMIT.cpu_limit_millis) / 1000.0);
-        // Without a request Kubernetes requests the limit, when one is set.
-        let memory_request = read(&resources.requests, "memory").unwrap_or(
-            if read(&resources.limits, "memory").is_some() {
-                memory_limit
-            } else {
-                f64::from(DEFAULT_LIMIT.memory_request_mib) * MIB
-            },
-        );
-        let cpu_request = read(&resources.requests, "cpu").unwrap_or(
-            if read(&resources.limits, "cpu").is_some() {
-                cpu_limit
-            } else {
-                f64::from(DEFAULT_LIMIT.cpu_request_millis) / 1000.0
-            },
-        );
+        let (memory_limit, cpu_limit) = (read(false, "memory"), read(false, "cpu"));
+        // Without a request Kubernetes requests the limit, when one is set;
+        // without either the LimitRange's defaults apply.
+        let memory_request = read(true, "memory")
+            .or(memory_limit)
+            .unwrap_or(f64::from(DEFAULT_LIMIT.memory_request_mib) * MIB);
+        let cpu_request = read(true, "cpu")
+            .or(cpu_limit)
+            .unwrap_or(f64::from(DEFAULT_LIMIT.cpu_request_millis) / 1000.0);
+        let memory_limit = memory_limit.unwrap_or(f64::from(DEFAULT_LIMIT.memory_limit_mib) * MIB);
+        let cpu_limit = cpu_limit.unwrap_or(f64::from(DEFAULT_LIMIT.cpu_limit_millis) / 1000.0);
         self.memory_requests += memory_request * pods;
         self.memory_limits += memory_limit * pods;
         self.cpu_requests += cpu_request * 1000.0 * pods;
