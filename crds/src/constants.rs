@@ -55,7 +55,6 @@ pub mod keys_secret {
     pub const PG_META_CRYPTO_KEY: &str = "pg-meta-crypto-key";
     pub const REALTIME_SECRET_KEY_BASE: &str = "realtime-secret-key-base";
     pub const REALTIME_DB_ENC_KEY: &str = "realtime-db-enc-key";
-    pub const VAULT_KEY: &str = "vault-key";
     /// Password of `supabase_read_only_user`, the role of Read-only members' SQL.
     pub const READ_ONLY_PASSWORD: &str = "read-only-password";
     /// Password of Realtime's admin dashboard (user `supabase`), which
@@ -64,6 +63,8 @@ pub mod keys_secret {
     /// The pgsodium / Vault root key (64 hex characters), which must outlive
     /// every restart of the database or what Vault encrypted is lost.
     pub const PGSODIUM_ROOT_KEY: &str = "pgsodium-root-key";
+    /// The Erlang cookie of the project's Realtime cluster.
+    pub const REALTIME_RELEASE_COOKIE: &str = "realtime-release-cookie";
 }
 
 /// How every project's PostgREST is configured (the self-hosting defaults).

@@ -2,9 +2,14 @@
 //! official self-hosting stack (supabase/supabase docker/docker-compose.yml)
 //! at the release supaplane follows. A project may override each one.
 
+use crate::PostgresVersion;
+
 /// The pinned image of each component.
 pub struct Images {
-    pub postgres: &'static str,
+    /// Postgres 15 (`docker-compose.yml`).
+    pub postgres_15: &'static str,
+    /// Postgres 17 (`docker-compose.pg17.yml`).
+    pub postgres_17: &'static str,
     pub auth: &'static str,
     pub rest: &'static str,
     pub realtime: &'static str,
@@ -15,7 +20,8 @@ pub struct Images {
 }
 
 pub const PINNED: Images = Images {
-    postgres: "supabase/postgres:15.8.1.085",
+    postgres_15: "supabase/postgres:15.8.1.085",
+    postgres_17: "supabase/postgres:17.6.1.084",
     auth: "supabase/gotrue:v2.186.0",
     rest: "postgrest/postgrest:v14.5",
     realtime: "supabase/realtime:v2.78.15",
@@ -30,19 +36,17 @@ pub fn image_or_pinned(overridden: Option<&String>, pinned: &'static str) -> Str
     overridden.cloned().unwrap_or_else(|| pinned.to_string())
 }
 
-/// The Postgres major version the pinned image runs: the one version a
-/// project can be created with.
-pub fn pinned_postgres_major() -> &'static str {
-    pinned_postgres_version()
-        .split('.')
-        .next()
-        .unwrap_or_default()
+/// The pinned image of a Postgres major version.
+pub fn postgres(version: PostgresVersion) -> &'static str {
+    match version {
+        PostgresVersion::V15 => PINNED.postgres_15,
+        PostgresVersion::V17 => PINNED.postgres_17,
+    }
 }
 
-/// The full version of the pinned Postgres image (its tag).
-pub fn pinned_postgres_version() -> &'static str {
-    PINNED
-        .postgres
+/// The full Postgres version the pinned image of `version` runs (its tag).
+pub fn postgres_release(version: PostgresVersion) -> &'static str {
+    postgres(version)
         .rsplit_once(':')
         .map(|(_, tag)| tag)
         .unwrap_or_default()
@@ -53,9 +57,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_pinned_postgres_version_comes_from_the_image_tag() {
-        assert_eq!(pinned_postgres_major(), "15");
-        assert!(pinned_postgres_version().starts_with("15."));
+    fn each_postgres_version_runs_an_image_of_that_major_version() {
+        for version in PostgresVersion::ALL {
+            let release = postgres_release(version);
+            assert!(
+                release.starts_with(&format!("{}.", version.major())),
+                "{version:?} pins {release}"
+            );
+        }
     }
 }
 
@@ -67,7 +76,8 @@ mod readme {
     fn the_readme_names_every_pinned_image() {
         let readme = include_str!("../../README.md");
         for image in [
-            PINNED.postgres,
+            PINNED.postgres_15,
+            PINNED.postgres_17,
             PINNED.auth,
             PINNED.rest,
             PINNED.realtime,

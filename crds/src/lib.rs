@@ -18,8 +18,8 @@ pub use organization::{
 };
 pub use project::{
     AuthSpec, ComponentSpec, ComponentsSpec, DatabaseSpec, DeletionPolicy, InstanceSize,
-    PasswordSecretRef, Project, ProjectEndpoints, ProjectSpec, ProjectStatus, S3Spec, SmtpSpec,
-    StorageSpec, SupabaseStatus,
+    PasswordSecretRef, PostgresVersion, Project, ProjectEndpoints, ProjectSpec, ProjectStatus,
+    S3Spec, SmtpSpec, StorageSpec, SupabaseStatus,
 };
 
 /// Every CRD supaplane defines, in install order.

@@ -55,6 +55,38 @@ pub enum InstanceSize {
     X16large,
 }
 
+/// The Postgres major versions a project can run. New projects get 17; 15
+/// stays for projects created with it. A project keeps its major version:
+/// moving data between majors needs pg_upgrade, which supaplane does not run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum PostgresVersion {
+    #[serde(rename = "15")]
+    V15,
+    #[default]
+    #[serde(rename = "17")]
+    V17,
+}
+
+impl PostgresVersion {
+    /// Every version offered, newest first (the order Studio lists them).
+    pub const ALL: [PostgresVersion; 2] = [PostgresVersion::V17, PostgresVersion::V15];
+
+    /// The major version as Studio and the Management API name it.
+    pub fn major(self) -> &'static str {
+        match self {
+            PostgresVersion::V15 => "15",
+            PostgresVersion::V17 => "17",
+        }
+    }
+
+    /// The version named `major`, if one is offered.
+    pub fn from_major(major: &str) -> Option<PostgresVersion> {
+        PostgresVersion::ALL
+            .into_iter()
+            .find(|version| version.major() == major)
+    }
+}
+
 /// What happens to a project's data when the Project is deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum DeletionPolicy {
@@ -294,10 +326,6 @@ fn default_region() -> String {
     "local".to_string()
 }
 
-fn default_postgres_version() -> String {
-    "15".to_string()
-}
-
 /// A Supabase project: its organization, size, state and services.
 #[derive(CustomResource, KubeSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[kube(
@@ -332,10 +360,10 @@ pub struct ProjectSpec {
     /// Compute size; sets the namespace's resource quota and default limits.
     #[serde(default)]
     pub instance_size: InstanceSize,
-    /// Major version of Postgres.
-    #[serde(default = "default_postgres_version")]
-    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)*$"))]
-    pub postgres_version: String,
+    /// Major version of Postgres: 17 (the default) or 15. Cannot change.
+    #[serde(default)]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("postgresVersion is immutable: moving data to another major version needs pg_upgrade, which supaplane does not run; create a new project with the version you want and restore a backup into it"))]
+    pub postgres_version: PostgresVersion,
     /// Scale every workload to zero, keeping the data.
     #[serde(default)]
     pub paused: bool,

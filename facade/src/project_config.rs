@@ -6,8 +6,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Serialize;
+use supaplane_crds::PostgresVersion;
 use supaplane_crds::constants::postgrest;
-use supaplane_crds::images::{pinned_postgres_major, pinned_postgres_version};
+use supaplane_crds::images::postgres_release;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access;
@@ -59,20 +60,24 @@ struct AvailableVersion {
     version: String,
 }
 
-/// `OrganizationSlugAvailableVersionsResponse` / `UnpauseProjectAvailableVersionsResponse`:
-/// the one Postgres the pinned image runs.
+/// `OrganizationSlugAvailableVersionsResponse` / `UnpauseProjectAvailableVersionsResponse`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AvailableVersions {
     available_versions: Vec<AvailableVersion>,
 }
 
-fn pinned_versions() -> AvailableVersions {
-    AvailableVersions {
-        available_versions: vec![AvailableVersion {
-            postgres_engine: pinned_postgres_major(),
-            release_channel: "ga",
-            version: format!("supabase-postgres-{}", pinned_postgres_version()),
-        }],
+impl AvailableVersions {
+    fn of(versions: impl IntoIterator<Item = PostgresVersion>) -> AvailableVersions {
+        AvailableVersions {
+            available_versions: versions
+                .into_iter()
+                .map(|version| AvailableVersion {
+                    postgres_engine: version.major(),
+                    release_channel: "ga",
+                    version: format!("supabase-postgres-{}", postgres_release(version)),
+                })
+                .collect(),
+        }
     }
 }
 
@@ -84,7 +89,8 @@ async fn organization_versions(
     Path(slug): Path<String>,
 ) -> ApiResult<Json<AvailableVersions>> {
     access::organization(&state, &caller, &slug)?;
-    Ok(Json(pinned_versions()))
+    // Every version a new project can run, newest (the default) first.
+    Ok(Json(AvailableVersions::of(PostgresVersion::ALL)))
 }
 
 #[utoipa::path(get, path = "/platform/projects/{ref}/restore/versions", tag = "projects",
@@ -94,8 +100,13 @@ async fn restore_versions(
     caller: Caller,
     Path(project_ref): Path<String>,
 ) -> ApiResult<Json<AvailableVersions>> {
-    access::project(&state, &caller, &project_ref)?;
-    Ok(Json(pinned_versions()))
+    let access = access::project(&state, &caller, &project_ref)?;
+    // A paused project resumes on its own major version: supaplane does
+    // not upgrade data between majors.
+    Ok(Json(AvailableVersions::of([access
+        .project
+        .spec
+        .postgres_version])))
 }
 
 /// `GetJwtSecretUpdateStatus`: no JWT secret change is ever in progress

@@ -20,7 +20,9 @@ use supaplane_crds::constants::{
     DATABASE_PASSWORD_KEY, DATABASE_PASSWORD_SECRET_NAME, FIELD_MANAGER_FACADE, LABEL_MANAGED_BY,
     LABEL_ORGANIZATION, LABEL_PROJECT, MANAGED_BY_VALUE, project_namespace,
 };
-use supaplane_crds::{InstanceSize, PasswordSecretRef, Project, ProjectSpec, SupabaseStatus};
+use supaplane_crds::{
+    InstanceSize, PasswordSecretRef, PostgresVersion, Project, ProjectSpec, SupabaseStatus,
+};
 
 use crate::access::{self, OrganizationAccess, ProjectAccess};
 use crate::auth::Caller;
@@ -196,7 +198,7 @@ struct NewProject {
     name: String,
     region: String,
     instance_size: InstanceSize,
-    postgres_version: String,
+    postgres_version: PostgresVersion,
 }
 
 const PASSWORD_MIN: usize = 8;
@@ -251,15 +253,15 @@ fn check_create(state: &AppState, body: &CreateProjectBody) -> ApiResult<NewProj
                 ))
             })?,
     };
-    let offered = supaplane_crds::images::pinned_postgres_major();
     let postgres_version = match body.postgres_engine.as_deref() {
-        None => offered.to_string(),
-        Some(engine) if engine == offered => offered.to_string(),
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "postgres_engine {other:?} is not offered; the pinned image runs Postgres {offered}"
-            )));
-        }
+        None => PostgresVersion::default(),
+        Some(engine) => PostgresVersion::from_major(engine).ok_or_else(|| {
+            let offered: Vec<&str> = PostgresVersion::ALL.iter().map(|v| v.major()).collect();
+            ApiError::BadRequest(format!(
+                "postgres_engine {engine:?} is not offered; choose one of {}",
+                offered.join(", ")
+            ))
+        })?,
     };
     Ok(NewProject {
         name,
@@ -343,7 +345,7 @@ pub async fn create_project(
                 display_name: new.name.clone(),
                 region: new.region.clone(),
                 instance_size: new.instance_size,
-                postgres_version: new.postgres_version.clone(),
+                postgres_version: new.postgres_version,
                 paused: false,
                 deletion_policy: Default::default(),
                 database: Default::default(),

@@ -412,7 +412,10 @@ impl ProjectDetailResponse {
             region: project.spec.region.clone(),
             cloud_provider: CLOUD_PROVIDER,
             db_host: host,
-            db_version: project.spec.postgres_version.clone(),
+            db_version: format!(
+                "supabase-postgres-{}",
+                supaplane_crds::images::postgres_release(project.spec.postgres_version)
+            ),
             rest_url: format!("{}/rest/v1/", api_url(project, config)),
             connection_string,
             inserted_at: created_at(&project.metadata),

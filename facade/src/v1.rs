@@ -161,8 +161,9 @@ fn project_v1(project: &Project, with_database: bool) -> ProjectV1 {
         status: status_text(status_of(project)),
         database: with_database.then(|| DatabaseV1 {
             host: database_host(project),
-            version: project.spec.postgres_version.clone(),
-            postgres_engine: project.spec.postgres_version.clone(),
+            version: supaplane_crds::images::postgres_release(project.spec.postgres_version)
+                .to_string(),
+            postgres_engine: project.spec.postgres_version.major().to_string(),
             release_channel: "ga",
         }),
     }

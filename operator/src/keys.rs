@@ -47,7 +47,10 @@ pub struct ProjectKeys {
     pub realtime_db_enc_key: String,
     pub realtime_dashboard_password: String,
     pub pgsodium_root_key: String,
-    pub vault_key: String,
+    /// The Erlang distribution cookie Realtime's nodes share to form a
+    /// cluster; without it they would use the one built into the image,
+    /// which everyone who has the image knows.
+    pub realtime_release_cookie: String,
 }
 
 /// Entries a newer operator added to the keys Secret that only configure a
@@ -55,9 +58,10 @@ pub struct ProjectKeys {
 /// before them gets them generated and added, the rest left untouched.
 /// The root key was the image's own, regenerated in the container on every
 /// restart, before it was kept here: nothing it encrypted outlived one.
-pub const LATE_ENTRIES: [&str; 2] = [
+pub const LATE_ENTRIES: [&str; 3] = [
     secret_keys::REALTIME_DASHBOARD_PASSWORD,
     secret_keys::PGSODIUM_ROOT_KEY,
+    secret_keys::REALTIME_RELEASE_COOKIE,
 ];
 
 /// `bytes` random bytes as lowercase hex, the root key's format.
@@ -145,7 +149,7 @@ impl ProjectKeys {
             realtime_db_enc_key: random_text(rng, 16),
             realtime_dashboard_password: late_entry(rng, secret_keys::REALTIME_DASHBOARD_PASSWORD),
             pgsodium_root_key: late_entry(rng, secret_keys::PGSODIUM_ROOT_KEY),
-            vault_key: random_text(rng, 32),
+            realtime_release_cookie: late_entry(rng, secret_keys::REALTIME_RELEASE_COOKIE),
         })
     }
 
@@ -169,7 +173,7 @@ impl ProjectKeys {
                 &self.realtime_dashboard_password,
             ),
             (PGSODIUM_ROOT_KEY, &self.pgsodium_root_key),
-            (VAULT_KEY, &self.vault_key),
+            (REALTIME_RELEASE_COOKIE, &self.realtime_release_cookie),
         ]
         .into_iter()
         .map(|(key, value)| (key.to_string(), value.as_bytes().to_vec()))
@@ -209,7 +213,7 @@ impl ProjectKeys {
             realtime_db_enc_key: text(REALTIME_DB_ENC_KEY)?,
             realtime_dashboard_password: text(REALTIME_DASHBOARD_PASSWORD)?,
             pgsodium_root_key: text(PGSODIUM_ROOT_KEY)?,
-            vault_key: text(VAULT_KEY)?,
+            realtime_release_cookie: text(REALTIME_RELEASE_COOKIE)?,
         })
     }
 }
@@ -294,7 +298,7 @@ mod tests {
         let mut values: Vec<&String> = vec![
             &keys.jwt_secret,
             &keys.postgres_password,
-            &keys.vault_key,
+            &keys.realtime_release_cookie,
             &keys.pg_meta_crypto_key,
             &keys.authenticator_password,
             &keys.auth_admin_password,
@@ -327,10 +331,10 @@ mod tests {
         let data = keys.to_secret_data();
         assert_eq!(ProjectKeys::from_secret_data(&data).expect("parses"), keys);
         let mut incomplete = data.clone();
-        incomplete.remove(secret_keys::VAULT_KEY);
+        incomplete.remove(secret_keys::JWT_SECRET);
         assert!(matches!(
             ProjectKeys::from_secret_data(&incomplete),
-            Err(KeysError::Missing("vault-key"))
+            Err(KeysError::Missing("jwt-secret"))
         ));
     }
 }

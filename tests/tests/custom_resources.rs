@@ -185,6 +185,47 @@ async fn the_organization_of_a_project_cannot_change() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn a_project_keeps_its_postgres_major_version() -> anyhow::Result<()> {
+    let cluster = TestCluster::start().await?;
+    let api = projects(cluster.client());
+    let name = unique_name("proj");
+    let created = api
+        .create(&PostParams::default(), &project_body(&name, "acme"))
+        .await?;
+    assert_eq!(
+        created.data["spec"]["postgresVersion"], "17",
+        "new projects default to Postgres 17"
+    );
+
+    let upgraded = api_error(
+        api.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"postgresVersion": "15"}})),
+        )
+        .await,
+    );
+    assert_eq!(upgraded.code, 422, "{upgraded:?}");
+    assert!(
+        upgraded.message.contains("postgresVersion is immutable"),
+        "{}",
+        upgraded.message
+    );
+
+    let mut unknown = project_body(&unique_name("proj"), "acme");
+    unknown.data["spec"]["postgresVersion"] = json!("16");
+    let refused = api_error(api.create(&PostParams::default(), &unknown).await);
+    assert_eq!(refused.code, 422);
+    assert!(
+        causes(&refused)
+            .iter()
+            .any(|(field, _)| field == "spec.postgresVersion"),
+        "{refused:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn project_status_is_written_through_the_status_subresource_only() -> anyhow::Result<()> {
     let cluster = TestCluster::start().await?;
     let api = projects(cluster.client());

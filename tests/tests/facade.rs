@@ -1,4 +1,4 @@
-//! The facade, running with its caches against the test API server (or a
+//! The facade, running with its caches against the real control plane (or a
 //! real cluster), called as Studio and Management API scripts call it.
 
 use axum::http::{Method, StatusCode};
@@ -8,7 +8,8 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use serde_json::{Value, json};
 use supaplane_crds::constants::{DATABASE_PASSWORD_KEY, keys_secret, project_namespace};
-use supaplane_crds::{OrganizationRole, Project};
+use supaplane_crds::images;
+use supaplane_crds::{OrganizationRole, PostgresVersion, Project};
 use supaplane_tests::facade::{TestFacade, User};
 
 /// Creates a Project resource directly, as `kubectl apply -f` would.
@@ -214,6 +215,41 @@ async fn creating_an_organization_then_a_project_writes_the_resources() -> anyho
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(detail["name"], "Shop");
+    // New projects run Postgres 17 unless they ask for 15.
+    assert_eq!(project.spec.postgres_version, PostgresVersion::V17);
+    assert_eq!(
+        detail["dbVersion"],
+        format!(
+            "supabase-postgres-{}",
+            images::postgres_release(PostgresVersion::V17)
+        )
+    );
+    let mut on_15 = create_body(&slug, "Legacy");
+    on_15["postgres_engine"] = json!("15");
+    let (status, created) = facade
+        .send(&user, Method::POST, "/platform/projects", on_15)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let legacy_ref = created["ref"].as_str().expect("ref").to_string();
+    let legacy = Api::<Project>::all(facade.client())
+        .get(&legacy_ref)
+        .await?;
+    assert_eq!(legacy.spec.postgres_version, PostgresVersion::V15);
+    let (_, versions) = facade
+        .get(
+            &user,
+            &format!("/platform/projects/{legacy_ref}/restore/versions"),
+        )
+        .await;
+    assert_eq!(
+        versions["available_versions"],
+        json!([{
+            "postgres_engine": "15",
+            "release_channel": "ga",
+            "version": format!("supabase-postgres-{}", images::postgres_release(PostgresVersion::V15)),
+        }]),
+        "a paused project resumes on its own major version"
+    );
 
     // A second project with the same name in the organization is refused.
     let (status, body) = facade
@@ -858,12 +894,27 @@ async fn settings_pages_read_what_the_operator_runs() -> anyhow::Result<()> {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let pinned = supaplane_crds::images::pinned_postgres_version();
+    let offered: Vec<(String, String)> = versions["available_versions"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|v| {
+            (
+                v["postgres_engine"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                v["version"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
     assert_eq!(
-        versions["available_versions"][0]["version"],
-        format!("supabase-postgres-{pinned}")
+        offered,
+        [PostgresVersion::V17, PostgresVersion::V15].map(|v| (
+            v.major().to_string(),
+            format!("supabase-postgres-{}", images::postgres_release(v))
+        ))
     );
-    assert_eq!(versions["available_versions"][0]["postgres_engine"], "15");
 
     let (_, legacy) = facade
         .get(&owner, &format!("/v1/projects/{project}/api-keys/legacy"))

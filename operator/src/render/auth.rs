@@ -119,6 +119,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         args: None,
         probe: http_probe("/health", PORT),
         liveness: None,
+        waits_for_database: true,
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
 }

@@ -19,7 +19,7 @@ use supaplane_crds::constants::{KEYS_SECRET_NAME, project_namespace};
 
 use super::workload::{claim_volume, env, env_from_keys, selector};
 use super::{labels, owner_reference};
-use crate::images::{PINNED, image_or_pinned};
+use crate::images::{self, image_or_pinned};
 use crate::keys::secret_keys;
 
 /// The StatefulSet, its headless Service and the component label.
@@ -184,6 +184,15 @@ fn pgsodium_volume() -> Volume {
     }
 }
 
+/// The Postgres image the project runs: its override, else the pinned image
+/// of its major version.
+pub fn image(project: &Project) -> String {
+    image_or_pinned(
+        project.spec.database.image.as_ref(),
+        images::postgres(project.spec.postgres_version),
+    )
+}
+
 pub fn render(project: &Project) -> DatabaseObjects {
     let spec = &project.spec.database;
     let jwt_expiry = project.spec.auth.jwt_expiry();
@@ -230,7 +239,7 @@ pub fn render(project: &Project) -> DatabaseObjects {
     });
     let container = Container {
         name: NAME.to_string(),
-        image: Some(image_or_pinned(spec.image.as_ref(), PINNED.postgres)),
+        image: Some(image(project)),
         args: Some(
             [
                 "postgres",
@@ -477,6 +486,28 @@ mod tests {
             (getkey[0].path.as_str(), getkey[0].mode),
             ("getkey", Some(0o555))
         );
+    }
+
+    #[test]
+    fn the_image_is_the_pinned_one_of_the_projects_major_version() {
+        let image_of = |project: &Project| {
+            render(project)
+                .stateful_set
+                .spec
+                .template
+                .spec
+                .expect("pod")
+                .containers[0]
+                .image
+                .clone()
+                .expect("image")
+        };
+        let mut project = project("abc", "acme");
+        assert_eq!(image_of(&project), "supabase/postgres:17.6.1.084");
+        project.spec.postgres_version = supaplane_crds::PostgresVersion::V15;
+        assert_eq!(image_of(&project), "supabase/postgres:15.8.1.085");
+        project.spec.database.image = Some("registry.local/postgres:15-custom".into());
+        assert_eq!(image_of(&project), "registry.local/postgres:15-custom");
     }
 
     #[test]

@@ -308,6 +308,7 @@ pub fn render(project: &Project, keys: &ProjectKeys) -> Option<(Deployment, Serv
         // Kong 2.8's status API answers 200 once the proxy is serving.
         probe: http_probe("/status", STATUS_PORT),
         liveness: None,
+        waits_for_database: false,
     };
     let mut deployment = deployment(project, component);
 

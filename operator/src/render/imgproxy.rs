@@ -49,6 +49,7 @@ pub fn container(project: &Project) -> Option<Container> {
             ..Default::default()
         },
         liveness: None,
+        waits_for_database: false,
     };
     let mut container = workload::container(component);
     for port in container.ports.iter_mut().flatten() {

@@ -35,6 +35,7 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         args: None,
         probe: http_probe("/health", PORT),
         liveness: None,
+        waits_for_database: false,
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
 }

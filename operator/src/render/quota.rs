@@ -51,9 +51,9 @@ pub struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, container: &Container, pods: i32) {
+    /// What one container requests and may use.
+    fn of_container(container: &Container) -> Totals {
         const MIB: f64 = 1024.0 * 1024.0;
-        let pods = f64::from(pods.max(0));
         let resources = container.resources.as_ref();
         let read = |requests: bool, key: &str| {
             resources
@@ -78,40 +78,65 @@ impl Totals {
             .unwrap_or(f64::from(DEFAULT_LIMIT.cpu_request_millis) / 1000.0);
         let memory_limit = memory_limit.unwrap_or(f64::from(DEFAULT_LIMIT.memory_limit_mib) * MIB);
         let cpu_limit = cpu_limit.unwrap_or(f64::from(DEFAULT_LIMIT.cpu_limit_millis) / 1000.0);
-        self.memory_requests += memory_request * pods;
-        self.memory_limits += memory_limit * pods;
-        self.cpu_requests += cpu_request * 1000.0 * pods;
-        self.cpu_limits += cpu_limit * 1000.0 * pods;
+        Totals {
+            memory_requests: memory_request,
+            memory_limits: memory_limit,
+            cpu_requests: cpu_request * 1000.0,
+            cpu_limits: cpu_limit * 1000.0,
+        }
+    }
+
+    fn combine(self, other: Totals, pick: impl Fn(f64, f64) -> f64) -> Totals {
+        Totals {
+            memory_requests: pick(self.memory_requests, other.memory_requests),
+            memory_limits: pick(self.memory_limits, other.memory_limits),
+            cpu_requests: pick(self.cpu_requests, other.cpu_requests),
+            cpu_limits: pick(self.cpu_limits, other.cpu_limits),
+        }
+    }
+
+    /// What the quota charges one pod: its containers together, or its
+    /// largest init container if that is more (init containers run one at
+    /// a time, before the others start).
+    fn of_pod(pod: Option<&PodSpec>) -> Totals {
+        let Some(pod) = pod else {
+            return Totals::default();
+        };
+        let running = pod
+            .containers
+            .iter()
+            .map(Totals::of_container)
+            .fold(Totals::default(), |sum, c| sum.combine(c, |a, b| a + b));
+        pod.init_containers
+            .iter()
+            .flatten()
+            .map(Totals::of_container)
+            .fold(running, |most, c| most.combine(c, f64::max))
+    }
+
+    fn times(self, pods: i32) -> Totals {
+        let pods = f64::from(pods.max(0));
+        self.combine(Totals::default(), |value, _| value * pods)
     }
 
     /// What the pods of these workloads use together at most: every replica,
     /// and during a rolling update of a Deployment its surge pods too
     /// (maxSurge 25%, rounded up). A StatefulSet replaces pods one at a time.
     pub fn of(deployments: &[Deployment], stateful_sets: &[StatefulSet]) -> Totals {
-        let mut totals = Totals::default();
-        for deployment in deployments {
+        let sum = |a: f64, b: f64| a + b;
+        let deployments = deployments.iter().map(|deployment| {
             let replicas = deployment.spec.replicas.unwrap_or(1);
             let surge = (replicas + 3) / 4;
-            for container in pod_containers(deployment.spec.template.spec.as_ref()) {
-                totals.add(container, replicas + surge);
-            }
-        }
-        for stateful_set in stateful_sets {
-            let replicas = stateful_set.spec.replicas.unwrap_or(1);
-            for container in pod_containers(stateful_set.spec.template.spec.as_ref()) {
-                totals.add(container, replicas);
-            }
-        }
-        totals
+            Totals::of_pod(deployment.spec.template.spec.as_ref()).times(replicas + surge)
+        });
+        let stateful_sets = stateful_sets.iter().map(|stateful_set| {
+            Totals::of_pod(stateful_set.spec.template.spec.as_ref())
+                .times(stateful_set.spec.replicas.unwrap_or(1))
+        });
+        deployments
+            .chain(stateful_sets)
+            .fold(Totals::default(), |total, pods| total.combine(pods, sum))
     }
-}
-
-fn pod_containers(pod: Option<&PodSpec>) -> impl Iterator<Item = &Container> {
-    pod.into_iter().flat_map(|pod| {
-        pod.containers
-            .iter()
-            .chain(pod.init_containers.iter().flatten())
-    })
 }
 
 fn mebibytes_of(bytes: f64) -> Quantity {
@@ -223,30 +248,18 @@ mod tests {
             let quota = &stack.resource_quota;
             // Every pod of the stack, plus one surge pod per Deployment.
             let mut needed = Totals::default();
+            let mut add = |pod: Option<&PodSpec>, pods: i32| {
+                for container in &pod.expect("pod").containers {
+                    let one = Totals::of_container(container).times(pods);
+                    needed = needed.combine(one, |a, b| a + b);
+                }
+            };
             for deployment in &stack.deployments {
                 let replicas = deployment.spec.replicas.unwrap_or(1);
-                for container in &deployment
-                    .spec
-                    .template
-                    .spec
-                    .as_ref()
-                    .expect("pod")
-                    .containers
-                {
-                    needed.add(container, replicas + 1);
-                }
+                add(deployment.spec.template.spec.as_ref(), replicas + 1);
             }
             for stateful_set in &stack.stateful_sets {
-                for container in &stateful_set
-                    .spec
-                    .template
-                    .spec
-                    .as_ref()
-                    .expect("pod")
-                    .containers
-                {
-                    needed.add(container, 1);
-                }
+                add(stateful_set.spec.template.spec.as_ref(), 1);
             }
             assert!(
                 hard(quota, "limits.memory") >= needed.memory_limits,
@@ -286,6 +299,32 @@ mod tests {
             assert!(hard(quota, "limits.memory") > previous);
             previous = hard(quota, "limits.memory");
         }
+    }
+
+    #[test]
+    fn a_pod_is_charged_its_containers_or_its_largest_init_container() {
+        let sized = |name: &str, memory_mib: u32| Container {
+            name: name.to_string(),
+            resources: Some(
+                resources::Compute {
+                    memory_request_mib: memory_mib,
+                    memory_limit_mib: memory_mib,
+                    cpu_request_millis: 10,
+                    cpu_limit_millis: 10,
+                }
+                .requirements(),
+            ),
+            ..Default::default()
+        };
+        let pod = |init: u32| PodSpec {
+            containers: vec![sized("a", 100), sized("b", 50)],
+            init_containers: Some(vec![sized("wait", init)]),
+            ..Default::default()
+        };
+        const MIB: f64 = 1024.0 * 1024.0;
+        assert_eq!(Totals::of_pod(Some(&pod(16))).memory_limits, 150.0 * MIB);
+        assert_eq!(Totals::of_pod(Some(&pod(400))).memory_limits, 400.0 * MIB);
+        assert_eq!(Totals::of_pod(Some(&pod(16))).cpu_requests, 20.0);
     }
 
     #[test]

@@ -6,7 +6,9 @@ use k8s_openapi::api::core::v1::Service;
 use supaplane_crds::Project;
 
 use super::database::{DATABASE_NAME, database_host, database_port};
-use super::workload::{StatelessComponent, deployment, env, env_from_keys, service, tcp_probe};
+use super::workload::{
+    StatelessComponent, deployment, env, env_from_keys, pod_ip, service, tcp_probe,
+};
 use crate::images::{PINNED, image_or_pinned};
 use crate::keys::secret_keys;
 
@@ -37,6 +39,13 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         env_from_keys("SECRET_KEY_BASE", secret_keys::REALTIME_SECRET_KEY_BASE),
         env_from_keys("METRICS_JWT_SECRET", secret_keys::JWT_SECRET),
         env("ERL_AFLAGS", "-proto_dist inet_tcp"),
+        // Replicas find each other through the database (Realtime's
+        // default in production, named here so nobody has to look it up),
+        // each named realtime@<pod IP> by the image's rel/env.sh, and
+        // connect with the project's own cookie.
+        env("CLUSTER_STRATEGIES", "POSTGRES"),
+        pod_ip(),
+        env_from_keys("RELEASE_COOKIE", secret_keys::REALTIME_RELEASE_COOKIE),
         env("DNS_NODES", "''"),
         env("RLIMIT_NOFILE", "10000"),
         env("APP_NAME", "realtime"),
@@ -64,6 +73,7 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         // what readiness can honestly check.
         probe: tcp_probe(PORT),
         liveness: None,
+        waits_for_database: true,
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
 }
@@ -92,5 +102,33 @@ mod tests {
             .and_then(|from| from.secret_key_ref.as_ref())
             .expect("password from a Secret");
         assert_eq!(password.key, secret_keys::REALTIME_DASHBOARD_PASSWORD);
+    }
+
+    #[test]
+    fn replicas_can_cluster_with_their_pod_ip_and_the_projects_own_cookie() {
+        let (deployment, _) = render(&project("abc", "acme")).expect("realtime");
+        let env = deployment.spec.template.spec.expect("pod").containers[0]
+            .env
+            .clone()
+            .expect("env");
+        let find = |name: &str| env.iter().find(|e| e.name == name).cloned();
+        // rel/env.sh names the node realtime@$POD_IP; without it every
+        // replica is realtime@127.0.0.1 and none can reach another.
+        let pod_ip = find("POD_IP")
+            .and_then(|e| e.value_from)
+            .and_then(|f| f.field_ref);
+        assert_eq!(
+            pod_ip.map(|f| f.field_path).as_deref(),
+            Some("status.podIP")
+        );
+        let cookie = find("RELEASE_COOKIE")
+            .and_then(|e| e.value_from)
+            .and_then(|f| f.secret_key_ref)
+            .expect("cookie from the keys Secret");
+        assert_eq!(cookie.key, secret_keys::REALTIME_RELEASE_COOKIE);
+        assert_eq!(
+            find("CLUSTER_STRATEGIES").and_then(|e| e.value).as_deref(),
+            Some("POSTGRES")
+        );
     }
 }

@@ -73,6 +73,14 @@ pub fn service(component: &str) -> Compute {
     }
 }
 
+/// The init container that waits for the database: a shell and `pg_isready`.
+pub const WAIT_FOR_DATABASE: Compute = Compute {
+    memory_request_mib: 16,
+    memory_limit_mib: 64,
+    cpu_request_millis: 10,
+    cpu_limit_millis: 100,
+};
+
 impl Compute {
     pub fn requirements(self) -> ResourceRequirements {
         ResourceRequirements {

@@ -59,6 +59,7 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         // down, /live only when PostgREST itself is stuck.
         probe: http_probe("/ready", ADMIN_PORT),
         liveness: Some(http_probe("/live", ADMIN_PORT)),
+        waits_for_database: false,
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
 }

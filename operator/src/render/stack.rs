@@ -234,4 +234,42 @@ mod tests {
         );
         assert_eq!(stack.claims.len(), 2);
     }
+
+    #[test]
+    fn services_that_migrate_at_start_wait_for_the_database_first() {
+        let mut project = project("abc", "acme");
+        project.spec.postgres_version = supaplane_crds::PostgresVersion::V15;
+        let stack = render(&project, &keys(), &StackSettings::default());
+        let mut waiting = Vec::new();
+        for deployment in &stack.deployments {
+            let pod = deployment.spec.template.spec.as_ref().expect("pod");
+            let Some(init) = pod.init_containers.as_ref() else {
+                continue;
+            };
+            waiting.push(deployment.name_any());
+            assert_eq!(init.len(), 1);
+            let wait = &init[0];
+            // The project's own Postgres image, for its pg_isready.
+            assert_eq!(
+                wait.image.as_deref(),
+                Some(crate::images::postgres(project.spec.postgres_version))
+            );
+            let script = wait.command.as_ref().expect("command").join(" ");
+            assert!(script.contains("pg_isready"), "{script}");
+            assert!(
+                !script.contains("project-abc"),
+                "values come in as variables, never in the script: {script}"
+            );
+            let host = wait
+                .env
+                .iter()
+                .flatten()
+                .find(|e| e.name == "DB_HOST")
+                .and_then(|e| e.value.clone());
+            assert_eq!(host, Some(super::super::database::database_host(&project)));
+            assert!(wait.resources.is_some(), "sized, so the quota counts it");
+        }
+        waiting.sort();
+        assert_eq!(waiting, ["auth", "realtime", "storage"]);
+    }
 }

@@ -115,6 +115,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         args: None,
         probe: http_probe("/status", PORT),
         liveness: None,
+        waits_for_database: true,
     };
     let mut deployment = deployment(project, component);
     if storage.s3.is_none() {

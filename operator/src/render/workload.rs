@@ -44,6 +44,21 @@ pub fn env_from_keys(name: &str, key: &str) -> EnvVar {
     }
 }
 
+/// `POD_IP`, from the downward API: the address other pods reach this one at.
+pub fn pod_ip() -> EnvVar {
+    EnvVar {
+        name: "POD_IP".to_string(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(k8s_openapi::api::core::v1::ObjectFieldSelector {
+                field_path: "status.podIP".to_string(),
+                api_version: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// The labels that select one component's pods.
 pub fn selector(project: &Project, component: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -95,6 +110,39 @@ pub struct StatelessComponent<'a> {
     /// checks the database would restart a healthy server through every
     /// database restart); None uses the readiness probe.
     pub liveness: Option<Probe>,
+    /// Hold the pod until Postgres accepts connections: for components that
+    /// migrate at start and exit while the database is down.
+    pub waits_for_database: bool,
+}
+
+/// The database client's wait loop. Fixed text: the host and port come in
+/// as environment variables, never spliced into the script.
+const WAIT_FOR_DATABASE: &str =
+    r#"until pg_isready --quiet --host="$DB_HOST" --port="$DB_PORT" --timeout=5; do sleep 2; done"#;
+
+/// An init container that waits, however long it takes, until Postgres
+/// accepts connections. GoTrue, Storage and Realtime run migrations at start
+/// and exit when the database is not up; during a first boot (initdb and
+/// the image's migrations take minutes on a small instance) they would
+/// otherwise crash-loop into back-offs of up to five minutes. It runs the
+/// project's own Postgres image, the one image sure to have `pg_isready`.
+pub fn wait_for_database(project: &Project) -> Container {
+    let wait = super::resources::WAIT_FOR_DATABASE;
+    Container {
+        name: "wait-for-database".to_string(),
+        image: Some(super::database::image(project)),
+        command: Some(vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            WAIT_FOR_DATABASE.to_string(),
+        ]),
+        env: Some(vec![
+            env("DB_HOST", super::database::database_host(project)),
+            env("DB_PORT", super::database::database_port().to_string()),
+        ]),
+        resources: Some(wait.requirements()),
+        ..Default::default()
+    }
 }
 
 /// How long a component may take to start before the kubelet restarts it:
@@ -145,6 +193,9 @@ pub fn deployment(project: &Project, component: StatelessComponent<'_>) -> Deplo
     };
     let pod_labels = labels(project, component.name);
     let name = component.name;
+    let init_containers = component
+        .waits_for_database
+        .then(|| vec![wait_for_database(project)]);
     Deployment {
         metadata: metadata(project, name),
         spec: DeploymentSpec {
@@ -160,6 +211,7 @@ pub fn deployment(project: &Project, component: StatelessComponent<'_>) -> Deplo
                 }),
                 spec: Some(PodSpec {
                     automount_service_account_token: Some(false),
+                    init_containers,
                     containers: vec![container(component)],
                     ..Default::default()
                 }),
