@@ -3,10 +3,13 @@
 //!
 //! Studio's own `x-connection-encrypted` header is an opaque token to us
 //! (it is the project's public connection string) and is never passed on.
-//! Members who may write SQL reach pg-meta's default connection (the
-//! project's admin role); Read-only members get a connection as the
-//! image's read-only role, encrypted with the project's pg-meta key, and
-//! may not call pg-meta's mutating endpoints.
+//! Every request carries a connection we choose, encrypted with the
+//! project's pg-meta key: members who may write SQL connect as `postgres`,
+//! which the supabase/postgres image makes a non-superuser (as Supabase's
+//! dashboard does: no `COPY … PROGRAM`, no server files, no superuser
+//! grants), never through pg-meta's own `supabase_admin` connection.
+//! Read-only members connect as the image's read-only role and may not call
+//! pg-meta's mutating endpoints.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -26,27 +29,36 @@ use crate::project_keys::KeysSecret;
 use crate::shapes::{self};
 use crate::state::AppState;
 use crate::upstream::{relay, require_running};
+use crate::validate;
 
 /// The role the supabase/postgres image gives read-only dashboard access.
 pub const READ_ONLY_ROLE: &str = "supabase_read_only_user";
+/// The role dashboard SQL runs as for members who may write: the image's
+/// `postgres`, demoted from superuser by its migrations.
+pub const DASHBOARD_ROLE: &str = "postgres";
 
 /// Request headers Studio sends that pg-meta uses; nothing else is passed.
 const FORWARDED_REQUEST_HEADERS: [&str; 3] = ["content-type", "accept", "x-pg-application-name"];
 
-/// `x-connection-encrypted` for a Read-only member: the read-only role's
-/// connection, encrypted as pg-meta expects.
-async fn read_only_connection(state: &AppState, access: &ProjectAccess) -> ApiResult<String> {
+/// `x-connection-encrypted`: the connection of `role` with the password in
+/// the keys Secret's `password_entry`, encrypted as pg-meta expects.
+async fn connection_as(
+    state: &AppState,
+    access: &ProjectAccess,
+    role: &str,
+    password_entry: &str,
+) -> ApiResult<String> {
     let secret = KeysSecret::read(state, access).await?;
     let unavailable = |what: &str| {
         ApiError::Unavailable(format!(
-            "Project {} has no {what} yet; read-only SQL is not available",
+            "Project {} has no {what} yet; SQL is not available",
             access.reference()
         ))
     };
     let password = secret
-        .entry(keys_secret::READ_ONLY_PASSWORD)
+        .entry(password_entry)
         .filter(|p| !p.is_empty())
-        .ok_or_else(|| unavailable("read-only database password"))?;
+        .ok_or_else(|| unavailable("database password"))?;
     let crypto_key = secret
         .entry(keys_secret::PG_META_CRYPTO_KEY)
         .filter(|k| !k.is_empty())
@@ -56,7 +68,7 @@ async fn read_only_connection(state: &AppState, access: &ProjectAccess) -> ApiRe
         return Err(unavailable("database endpoint"));
     }
     let url = format!(
-        "postgresql://{READ_ONLY_ROLE}:{}@{host}:{}/postgres",
+        "postgresql://{role}:{}@{host}:{}/postgres",
         percent_encode(&password),
         shapes::database_port(&access.project)
     );
@@ -122,14 +134,28 @@ async fn forward(
             request = request.header(name, value);
         }
     }
-    if !may_write {
-        let connection = read_only_connection(state, &access).await?;
-        request = request.header(
-            "x-connection-encrypted",
-            HeaderValue::from_str(&connection)
-                .map_err(|e| ApiError::Internal(format!("connection header: {e}")))?,
-        );
-    }
+    let connection = if may_write {
+        connection_as(
+            state,
+            &access,
+            DASHBOARD_ROLE,
+            keys_secret::POSTGRES_PASSWORD,
+        )
+        .await?
+    } else {
+        connection_as(
+            state,
+            &access,
+            READ_ONLY_ROLE,
+            keys_secret::READ_ONLY_PASSWORD,
+        )
+        .await?
+    };
+    request = request.header(
+        "x-connection-encrypted",
+        HeaderValue::from_str(&connection)
+            .map_err(|e| ApiError::Internal(format!("connection header: {e}")))?,
+    );
     let request = request
         .body(Full::new(body))
         .map_err(|e| ApiError::BadRequest(format!("Cannot forward this request: {e}")))?;
@@ -181,7 +207,7 @@ async fn resource(
 ) -> ApiResult<Response> {
     let forwarded = Forwarded {
         method,
-        rest: resource,
+        rest: validate::path_segment("resource", &resource)?,
         query,
         headers,
         body,
@@ -201,7 +227,11 @@ async fn resource_item(
 ) -> ApiResult<Response> {
     let forwarded = Forwarded {
         method,
-        rest: format!("{resource}/{item}"),
+        rest: format!(
+            "{}/{}",
+            validate::path_segment("resource", &resource)?,
+            validate::path_segment("item", &item)?
+        ),
         query,
         headers,
         body,

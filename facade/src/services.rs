@@ -20,6 +20,7 @@ use crate::permissions::Action;
 use crate::project_keys::KeysSecret;
 use crate::state::AppState;
 use crate::upstream::{relay, require_running};
+use crate::validate;
 
 #[derive(Debug, Clone, Copy)]
 enum Service {
@@ -105,24 +106,6 @@ fn project_for(
     Ok(access)
 }
 
-/// A path segment from the caller, checked so it cannot reach another path.
-fn segment(field: &str, value: &str) -> ApiResult<String> {
-    let valid = !value.is_empty()
-        && value.len() <= 100
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && value != "."
-        && value != "..";
-    if valid {
-        Ok(value.to_string())
-    } else {
-        Err(ApiError::BadRequest(format!(
-            "{field} may hold only letters, digits and - _ . (1 to 100 characters)"
-        )))
-    }
-}
-
 /// `CreateUserBody`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CreateUserBody {
@@ -178,7 +161,7 @@ async fn update_user(
     JsonBody(body): JsonBody<UpdateUserBody>,
 ) -> ApiResult<Response> {
     let access = project_for(&state, &caller, &project_ref, Action::ChangeProjectData)?;
-    let id = segment("id", &id)?;
+    let id = validate::path_segment("id", &id)?;
     let payload = json!({"ban_duration": body.ban_duration});
     call(
         &state,
@@ -200,7 +183,7 @@ async fn delete_user(
     Path((project_ref, id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let access = project_for(&state, &caller, &project_ref, Action::ChangeProjectData)?;
-    let id = segment("id", &id)?;
+    let id = validate::path_segment("id", &id)?;
     call(
         &state,
         &access,
@@ -325,7 +308,7 @@ async fn create_bucket(
     JsonBody(body): JsonBody<CreateBucketBody>,
 ) -> ApiResult<Response> {
     let access = project_for(&state, &caller, &project_ref, Action::ChangeProjectData)?;
-    let id = segment("id", &body.id)?;
+    let id = validate::path_segment("id", &body.id)?;
     let payload = json!({
         "id": id, "name": id, "public": body.public,
         "file_size_limit": body.file_size_limit, "allowed_mime_types": body.allowed_mime_types,
@@ -350,7 +333,7 @@ async fn get_bucket(
     Path((project_ref, id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let access = project_for(&state, &caller, &project_ref, Action::Read)?;
-    let id = segment("id", &id)?;
+    let id = validate::path_segment("id", &id)?;
     call(
         &state,
         &access,
@@ -382,7 +365,7 @@ async fn update_bucket(
     JsonBody(body): JsonBody<UpdateBucketBody>,
 ) -> ApiResult<Response> {
     let access = project_for(&state, &caller, &project_ref, Action::ChangeProjectData)?;
-    let id = segment("id", &id)?;
+    let id = validate::path_segment("id", &id)?;
     let payload = json!({
         "public": body.public, "file_size_limit": body.file_size_limit,
         "allowed_mime_types": body.allowed_mime_types,
@@ -407,7 +390,7 @@ async fn delete_bucket(
     Path((project_ref, id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let access = project_for(&state, &caller, &project_ref, Action::ChangeProjectData)?;
-    let id = segment("id", &id)?;
+    let id = validate::path_segment("id", &id)?;
     call(
         &state,
         &access,
@@ -428,7 +411,7 @@ async fn empty_bucket(
     Path((project_ref, id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let access = project_for(&state, &caller, &project_ref, Action::ChangeProjectData)?;
-    let id = segment("id", &id)?;
+    let id = validate::path_segment("id", &id)?;
     call(
         &state,
         &access,
@@ -479,7 +462,7 @@ async fn list_objects(
     JsonBody(body): JsonBody<ListObjectsBody>,
 ) -> ApiResult<Response> {
     let access = project_for(&state, &caller, &project_ref, Action::Read)?;
-    let id = segment("id", &id)?;
+    let id = validate::path_segment("id", &id)?;
     let options = body.options.unwrap_or_default();
     let sort = options.sort_by.unwrap_or_default();
     let payload = json!({

@@ -37,6 +37,26 @@ pub fn display_name(field: &str, value: &str) -> ApiResult<String> {
     Ok(name.to_string())
 }
 
+/// A path segment from the caller, checked so it cannot reach another path
+/// of the upstream it is forwarded to: no `/`, `?`, `#`, `%`, `:` or `..`
+/// (axum has already percent-decoded it).
+pub fn path_segment(field: &str, value: &str) -> ApiResult<String> {
+    let valid = !value.is_empty()
+        && value.len() <= 100
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && value != "."
+        && value != "..";
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "{field} may hold only letters, digits and - _ . (1 to 100 characters)"
+        )))
+    }
+}
+
 /// An email address, loosely: something@domain.
 pub fn email(value: &str) -> ApiResult<String> {
     let email = value.trim();

@@ -14,6 +14,13 @@ use anyhow::{Context, bail};
 /// the harness creates it as the image does.
 pub const READ_ONLY_ROLE: &str = "supabase_read_only_user";
 pub const READ_ONLY_PASSWORD: &str = "read-only-test-password";
+/// The image's bootstrap superuser, which the harness's own psql (over the
+/// Unix socket) and pg-meta's default connection use.
+pub const SUPERUSER: &str = "supabase_admin";
+pub const SUPERUSER_PASSWORD: &str = "supabase-admin-test-password";
+/// The password of `postgres`, the role dashboard SQL runs as (in the keys
+/// Secret as `postgres-password`).
+pub const POSTGRES_PASSWORD: &str = "postgres-test-password";
 /// The key pg-meta decrypts `x-connection-encrypted` with.
 pub const PG_META_CRYPTO_KEY: &str = "pg-meta-crypto-key-for-tests-0123456789";
 
@@ -116,7 +123,7 @@ impl PostgresServer {
         initdb
             .args([
                 "--auth=trust",
-                "--username=postgres",
+                "--username=supabase_admin",
                 "--encoding=UTF8",
                 "-D",
             ])
@@ -128,12 +135,11 @@ impl PostgresServer {
         if !output.status.success() {
             bail!("initdb failed: {}", String::from_utf8_lossy(&output.stderr));
         }
-        // As in a project database: other roles need their password; the
-        // superuser is trusted on loopback (the harness's own psql, and
-        // pg-meta's default connection standing in for supabase_admin's).
+        // As in a project database: every role needs its password over
+        // TCP; the harness's own psql comes through the Unix socket.
         std::fs::write(
             data.join("pg_hba.conf"),
-            "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
         )?;
         let port = free_port()?;
         let mut server = Command::new(postgres_binary("postgres")?);
@@ -178,10 +184,24 @@ impl PostgresServer {
         Ok(command)
     }
 
+    /// psql as the superuser, through the Unix socket.
+    fn psql_superuser(&self) -> anyhow::Result<Command> {
+        let mut command = Command::new(postgres_binary("psql")?);
+        command.arg("-h").arg(&self.directory).args([
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            SUPERUSER,
+            "-d",
+            "postgres",
+        ]);
+        Ok(command)
+    }
+
     /// Runs SQL as the superuser through psql.
     pub fn psql(&self, sql: &str) -> anyhow::Result<String> {
         let output = self
-            .psql_as("postgres")?
+            .psql_superuser()?
             .args(["-v", "ON_ERROR_STOP=1", "-qAtc", sql])
             .output()?;
         if !output.status.success() {
@@ -195,7 +215,7 @@ impl PostgresServer {
     pub fn psql_script(&self, script: &str, env: &[(&str, &str)]) -> anyhow::Result<String> {
         use std::io::Write;
         let mut child = self
-            .psql_as("postgres")?
+            .psql_superuser()?
             .args(["-v", "ON_ERROR_STOP=1", "-qAt", "-f", "-"])
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
@@ -225,10 +245,15 @@ impl PostgresServer {
     }
 
     /// What the supabase/postgres image provides that the proxy relies on:
-    /// the read-only role, able to log in with a password and read all.
+    /// `postgres` as its migrations leave it (no superuser; its
+    /// `demote-postgres` migration's attributes and grants), and the
+    /// read-only role, able to log in with a password and read all.
     fn prepare(&self) -> anyhow::Result<()> {
         self.psql(&format!(
-            "CREATE ROLE {READ_ONLY_ROLE} LOGIN PASSWORD '{READ_ONLY_PASSWORD}' IN ROLE pg_read_all_data"
+            "ALTER ROLE {SUPERUSER} PASSWORD '{SUPERUSER_PASSWORD}'; \
+             CREATE ROLE postgres NOSUPERUSER CREATEDB CREATEROLE LOGIN REPLICATION BYPASSRLS PASSWORD '{POSTGRES_PASSWORD}'; \
+             GRANT ALL ON DATABASE postgres TO postgres; GRANT ALL ON SCHEMA public TO postgres; \
+             CREATE ROLE {READ_ONLY_ROLE} LOGIN PASSWORD '{READ_ONLY_PASSWORD}' IN ROLE pg_read_all_data"
         ))?;
         Ok(())
     }
@@ -275,8 +300,8 @@ impl PgMetaServer {
             ("PG_META_DB_HOST", "127.0.0.1".to_string()),
             ("PG_META_DB_PORT", database.port.to_string()),
             ("PG_META_DB_NAME", "postgres".to_string()),
-            ("PG_META_DB_USER", "postgres".to_string()),
-            ("PG_META_DB_PASSWORD", String::new()),
+            ("PG_META_DB_USER", SUPERUSER.to_string()),
+            ("PG_META_DB_PASSWORD", SUPERUSER_PASSWORD.to_string()),
             ("CRYPTO_KEY", PG_META_CRYPTO_KEY.to_string()),
         ];
         Self::start_with_env(&env.map(|(name, value)| (name.to_string(), value)))

@@ -105,7 +105,7 @@ async fn pg_meta_boots_on_the_rendered_database_roles_and_lists_tables() -> anyh
     // with the database container's rendered environment.
     let database = PostgresServer::start()?;
     database.psql(
-        "create role supabase_admin superuser login; create role pgbouncer login; \
+        "create role pgbouncer login; \
          create role authenticator login; create role supabase_auth_admin login; \
          create role supabase_storage_admin login; \
          alter role supabase_read_only_user nologin password null; \

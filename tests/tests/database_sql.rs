@@ -10,7 +10,7 @@ fn roles_sql_sets_every_service_password() -> anyhow::Result<()> {
     let database = PostgresServer::start()?;
     // The roles the supabase/postgres image creates before running it.
     database.psql(
-        "create role supabase_admin login; create role pgbouncer login; create role authenticator login; \
+        "create role pgbouncer login; create role authenticator login; \
          create role supabase_auth_admin login; create role supabase_storage_admin login; \
          alter role supabase_read_only_user nologin password null",
     )?;

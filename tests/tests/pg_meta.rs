@@ -10,7 +10,7 @@ use supaplane_crds::{OrganizationRole, Project};
 use supaplane_tests::facade::{TestFacade, User};
 use supaplane_tests::harness::unique_name;
 use supaplane_tests::upstreams::{
-    PG_META_CRYPTO_KEY, PgMetaServer, PostgresServer, READ_ONLY_PASSWORD,
+    PG_META_CRYPTO_KEY, POSTGRES_PASSWORD, PgMetaServer, PostgresServer, READ_ONLY_PASSWORD,
 };
 
 /// A running project whose database is `database`, as the operator reports it.
@@ -35,6 +35,7 @@ async fn running_project(
             &[
                 (keys_secret::PG_META_CRYPTO_KEY, PG_META_CRYPTO_KEY),
                 (keys_secret::READ_ONLY_PASSWORD, READ_ONLY_PASSWORD),
+                (keys_secret::POSTGRES_PASSWORD, POSTGRES_PASSWORD),
             ],
         )
         .await?;
@@ -219,6 +220,90 @@ async fn studio_reaches_the_project_database_through_pg_meta() -> anyhow::Result
     Ok(())
 }
 
+fn message(answer: &Value) -> String {
+    answer["message"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn dashboard_sql_runs_as_postgres_which_cannot_reach_the_server() -> anyhow::Result<()> {
+    let database = PostgresServer::start()?;
+    let pg_meta = PgMetaServer::start(&database)?;
+    let facade = TestFacade::start_with(|config| config.pg_meta_url = pg_meta.url()).await?;
+    let developer = User::new("developer");
+    let slug = facade
+        .organization_with(&[(&developer, OrganizationRole::Developer)])
+        .await?;
+    let project = running_project(&facade, &slug, &database).await?;
+
+    let (status, who) = sql(
+        &facade,
+        &developer,
+        &project,
+        "select current_user as name, (select rolsuper from pg_roles where rolname = current_user) as superuser",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{who}");
+    assert_eq!(who, json!([{"name": "postgres", "superuser": false}]));
+
+    for (what, statement) in [
+        ("run a program", "copy (select 1) to program 'id'"),
+        ("read a server file", "select pg_read_file('/etc/passwd')"),
+        ("become superuser", "alter role postgres superuser"),
+        (
+            "write a server file",
+            "copy (select 1) to '/tmp/supaplane-escape'",
+        ),
+    ] {
+        let (status, refused) = sql(&facade, &developer, &project, statement).await;
+        assert!(status.is_client_error(), "{what}: {status} {refused}");
+        let text = message(&refused);
+        assert!(
+            text.contains("permission denied") || text.contains("must be superuser"),
+            "{what}: {text}"
+        );
+    }
+    assert!(!std::path::Path::new("/tmp/supaplane-escape").exists());
+    Ok(())
+}
+
+#[tokio::test]
+async fn pg_meta_paths_from_the_caller_cannot_leave_the_resource() -> anyhow::Result<()> {
+    let database = PostgresServer::start()?;
+    let pg_meta = PgMetaServer::start(&database)?;
+    let facade = TestFacade::start_with(|config| config.pg_meta_url = pg_meta.url()).await?;
+    let owner = User::new("owner");
+    let slug = facade
+        .organization_with(&[(&owner, OrganizationRole::Owner)])
+        .await?;
+    let project = running_project(&facade, &slug, &database).await?;
+    for path in [
+        "tables%2F..%2F..%2Fquery",
+        "tables/..%2Fquery",
+        "tables%3Fx=1",
+        "tables/1%3Fx=1",
+        "tables/http:%2F%2Fexample.com",
+        "..",
+    ] {
+        let (status, answer) = facade
+            .get(&owner, &format!("/platform/pg-meta/{project}/{path}"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {answer}");
+        assert!(
+            message(&answer).contains("may hold only"),
+            "{path}: {answer}"
+        );
+    }
+    // What Studio sends still passes.
+    let (status, answer) = facade
+        .get(
+            &owner,
+            &format!("/platform/pg-meta/{project}/tables?included_schemas=public"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn an_unreachable_pg_meta_answers_503_not_a_hang() -> anyhow::Result<()> {
     // A port nothing listens on.
@@ -250,6 +335,22 @@ async fn an_unreachable_pg_meta_answers_503_not_a_hang() -> anyhow::Result<()> {
                 .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
                 .is_some()
         })
+        .await?;
+    // Coming up, with its keys and endpoint, but pg-meta not answering yet.
+    facade
+        .write_status(
+            &name,
+            json!({"status": "COMING_UP", "endpoints": {"databaseHost": "127.0.0.1", "databasePort": 5432}}),
+        )
+        .await?;
+    facade
+        .write_keys(
+            &name,
+            &[
+                (keys_secret::PG_META_CRYPTO_KEY, PG_META_CRYPTO_KEY),
+                (keys_secret::POSTGRES_PASSWORD, POSTGRES_PASSWORD),
+            ],
+        )
         .await?;
     let (status, answer) = sql(&facade, &owner, &name, "select 1").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
