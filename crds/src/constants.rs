@@ -23,6 +23,11 @@ pub const LABEL_ORGANIZATION: &str = "supaplane.io/organization";
 /// Retain policy, so a new Project with the same ref can adopt it.
 pub const LABEL_RETAINED: &str = "supaplane.io/retained";
 
+/// Set on a project namespace the facade is still creating; taken off once
+/// its Project exists. The operator deletes a namespace that keeps it
+/// without a Project past a grace period (what a crash mid-create left).
+pub const LABEL_CREATING: &str = "supaplane.io/creating";
+
 /// Hash of what the operator last applied, to skip writes that change nothing.
 pub const ANNOTATION_SPEC_HASH: &str = "supaplane.io/spec-hash";
 

@@ -17,8 +17,8 @@ use kube::{Api, ResourceExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use supaplane_crds::constants::{
-    DATABASE_PASSWORD_KEY, DATABASE_PASSWORD_SECRET_NAME, FIELD_MANAGER_FACADE, LABEL_MANAGED_BY,
-    LABEL_ORGANIZATION, LABEL_PROJECT, MANAGED_BY_VALUE, project_namespace,
+    DATABASE_PASSWORD_KEY, DATABASE_PASSWORD_SECRET_NAME, FIELD_MANAGER_FACADE, LABEL_CREATING,
+    LABEL_MANAGED_BY, LABEL_ORGANIZATION, LABEL_PROJECT, MANAGED_BY_VALUE, project_namespace,
 };
 use supaplane_crds::{
     InstanceSize, PasswordSecretRef, PostgresVersion, Project, ProjectSpec, SupabaseStatus,
@@ -280,8 +280,14 @@ fn facade_labels(project_ref: &str, organization: &str) -> BTreeMap<String, Stri
 }
 
 /// Creates a project: its namespace, the Secret with the database password
-/// (a password never goes into a spec), then the Project. When a step
-/// fails, what the earlier steps made is removed again.
+/// (a password never goes into a spec), then the Project.
+///
+/// As seen from outside this is all or nothing. The steps run in a task of
+/// their own, so a caller who goes away (a reset connection, the request
+/// timeout) does not stop them half-way; a failed step removes what the
+/// earlier ones made; and the namespace carries `supaplane.io/creating`
+/// until the Project exists, so what a crash leaves is collected by the
+/// operator's sweep (`operator/src/orphans.rs`).
 pub async fn create_project(
     state: &AppState,
     caller: &Caller,
@@ -302,15 +308,46 @@ pub async fn create_project(
             new.name
         )));
     }
+    let steps = create_resources(state.clone(), slug, new, body.db_pass.clone());
+    let created = tokio::spawn(async move {
+        tokio::time::timeout(CREATE_DEADLINE, steps)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ApiError::Unavailable(
+                    "Creating the project took too long; nothing was kept, try again".into(),
+                ))
+            })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("the project create stopped: {e}")))??;
+    await_cached(&state.projects, ObjectRef::from_obj(&created), |cached| {
+        includes_write(cached, &created)
+    })
+    .await;
+    Ok((created, organization))
+}
+
+/// The longest a create may take before what it made is removed again
+/// (well under the operator sweep's grace period).
+const CREATE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn create_resources(
+    state: AppState,
+    slug: String,
+    new: NewProject,
+    db_pass: String,
+) -> ApiResult<Project> {
     let project_ref = validate::random_ref();
     let namespace_name = project_namespace(&project_ref);
     let labels = facade_labels(&project_ref, &slug);
+    let mut namespace_labels = labels.clone();
+    namespace_labels.insert(LABEL_CREATING.to_string(), "true".to_string());
 
     let namespaces: Api<Namespace> = Api::all(state.client.clone());
     let namespace = Namespace {
         metadata: ObjectMeta {
             name: Some(namespace_name.clone()),
-            labels: Some(labels.clone()),
+            labels: Some(namespace_labels),
             ..Default::default()
         },
         ..Default::default()
@@ -330,7 +367,7 @@ pub async fn create_project(
             },
             string_data: Some(BTreeMap::from([(
                 DATABASE_PASSWORD_KEY.to_string(),
-                body.db_pass.clone(),
+                db_pass,
             )])),
             ..Default::default()
         };
@@ -372,11 +409,20 @@ pub async fn create_project(
 
     match result {
         Ok(created) => {
-            await_cached(&state.projects, ObjectRef::from_obj(&created), |cached| {
-                includes_write(cached, &created)
-            })
-            .await;
-            Ok((created, organization))
+            // Complete: the namespace is no longer the sweep's. Should this
+            // fail, the sweep sees the Project and takes the label off.
+            let done = json!({"metadata": {"labels": {LABEL_CREATING: null}}});
+            if let Err(error) = namespaces
+                .patch(
+                    &namespace_name,
+                    &PatchParams::default(),
+                    &Patch::Merge(&done),
+                )
+                .await
+            {
+                tracing::warn!(namespace = %namespace_name, %error, "could not mark the project namespace complete");
+            }
+            Ok(created)
         }
         Err(error) => {
             // Nothing half-created: the namespace takes the Secret with it.
@@ -384,7 +430,7 @@ pub async fn create_project(
                 .delete(&namespace_name, &DeleteParams::background())
                 .await
             {
-                tracing::error!(namespace = %namespace_name, error = %cleanup, "could not remove the namespace of a failed project create");
+                tracing::error!(namespace = %namespace_name, error = %cleanup, "could not remove the namespace of a failed project create; the operator's sweep will");
             }
             Err(error)
         }

@@ -53,6 +53,16 @@ pub struct OperatorConfig {
     #[arg(long, env = "SUPAPLANE_TLS_CLUSTER_ISSUER")]
     pub tls_cluster_issuer: Option<String>,
 
+    /// How old a namespace of an unfinished project create (one a crashed
+    /// facade left, holding a database password) must be before the
+    /// operator deletes it, in seconds.
+    #[arg(
+        long,
+        env = "SUPAPLANE_UNFINISHED_CREATE_GRACE_SECONDS",
+        default_value_t = 600
+    )]
+    pub unfinished_create_grace_seconds: u64,
+
     /// Reconcile only the Organizations and Projects whose labels match this
     /// selector (for example `shard=a`), so several operators can split a
     /// fleet; every one when unset.

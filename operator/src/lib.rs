@@ -9,6 +9,7 @@ pub mod keys;
 pub mod leader;
 pub mod metrics;
 pub mod organization_controller;
+pub mod orphans;
 pub mod project_controller;
 pub mod project_keys;
 pub mod project_status;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use supaplane_operator::leader::LeaderElector;
 use supaplane_operator::metrics::Metrics;
-use supaplane_operator::{organization_controller, project_controller};
+use supaplane_operator::{organization_controller, orphans, project_controller};
 
 use std::sync::Arc;
 
@@ -52,6 +52,11 @@ async fn main() -> anyhow::Result<()> {
         settings: config.stack_settings(),
         selector: config.selector.clone(),
     }));
+    let sweep = orphans::run(
+        client.clone(),
+        Duration::from_secs(60),
+        Duration::from_secs(config.unfinished_create_grace_seconds),
+    );
     let organizations = organization_controller::run(Arc::new(organization_controller::Context {
         client,
         metrics,
@@ -60,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::select! {
         result = health_server => result?,
         _ = futures::future::join(projects, organizations) => info!("the controllers stopped"),
+        () = sweep => info!("the sweep stopped"),
         () = elector.hold(Duration::from_secs(5)) => anyhow::bail!("lost the leader lease"),
     }
     Ok(())

@@ -595,6 +595,71 @@ async fn a_revoked_access_token_is_refused() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn a_create_the_caller_abandons_leaves_a_whole_project_or_nothing() -> anyhow::Result<()> {
+    use supaplane_crds::constants::{LABEL_CREATING, LABEL_ORGANIZATION};
+    let facade = TestFacade::start().await?;
+    let user = User::new("impatient");
+    let slug = facade
+        .organization_with(&[(&user, OrganizationRole::Owner)])
+        .await?;
+    // The caller goes away 0 to 19 ms in: the handler's future is dropped,
+    // as when a client resets the connection or the request times out.
+    for delay in 0..20u64 {
+        let send = facade.send(
+            &user,
+            Method::POST,
+            "/platform/projects",
+            create_body(&slug, &format!("Shop {delay}")),
+        );
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(delay), send).await;
+    }
+    // What was started finishes on its own, then every namespace of the
+    // organization belongs to a Project, and no create is left unfinished.
+    let selector = format!("{LABEL_ORGANIZATION}={slug}");
+    let namespaces = Api::<Namespace>::all(facade.client());
+    let projects = Api::<Project>::all(facade.client());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let listed = namespaces
+            .list(&ListParams::default().labels(&selector))
+            .await?;
+        let live: Vec<_> = listed
+            .items
+            .iter()
+            .filter(|n| n.metadata.deletion_timestamp.is_none())
+            .collect();
+        let unfinished = live
+            .iter()
+            .filter(|n| n.labels().contains_key(LABEL_CREATING))
+            .count();
+        let made = projects
+            .list(&ListParams::default().labels(&selector))
+            .await?;
+        let mut with_project = 0;
+        for namespace in &live {
+            let project_ref = namespace
+                .name_any()
+                .trim_start_matches("project-")
+                .to_string();
+            if made.items.iter().any(|p| p.name_any() == project_ref) {
+                with_project += 1;
+            }
+        }
+        if unfinished == 0 && with_project == live.len() && made.items.len() == live.len() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} namespaces ({unfinished} unfinished, {with_project} with a Project), {} Projects",
+            live.len(),
+            made.items.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn bad_input_gets_a_clear_error_and_creates_nothing() -> anyhow::Result<()> {
     let facade = TestFacade::start().await?;
     let user = User::new("careless");

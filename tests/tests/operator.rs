@@ -1,5 +1,5 @@
-//! The operator's Project controller, running in-process against the test
-//! API server (or a real cluster), driven through the resources only.
+//! The operator's Project controller, running in-process against the real
+//! control plane (or a real cluster), driven through the resources only.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -1144,5 +1144,94 @@ async fn retain_removes_the_workloads_and_keeps_volumes_and_keys() -> anyhow::Re
         assert!(!claim.labels().contains_key(LABEL_RETAINED));
     }
     assert_eq!(keys_secret(&client, &name).await?.data, original.data);
+    Ok(())
+}
+
+/// A namespace as the facade makes one mid-create: labelled with its
+/// project and, while unfinished, `supaplane.io/creating`.
+async fn facade_namespace(
+    client: &Client,
+    project_ref: &str,
+    run: &str,
+    creating: bool,
+) -> anyhow::Result<Namespace> {
+    let mut labels = json!({
+        supaplane_crds::constants::LABEL_PROJECT: project_ref,
+        "supaplane.io/test-run": run,
+    });
+    if creating {
+        labels[supaplane_crds::constants::LABEL_CREATING] = json!("true");
+    }
+    let namespace: Namespace = serde_json::from_value(json!({
+        "metadata": {"name": project_namespace(project_ref), "labels": labels},
+    }))?;
+    Ok(Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await?)
+}
+
+#[tokio::test]
+async fn the_sweep_collects_only_namespaces_of_creates_that_never_finished() -> anyhow::Result<()> {
+    use supaplane_crds::constants::LABEL_CREATING;
+    use supaplane_operator::orphans::{Swept, sweep};
+    let cluster = TestCluster::start().await?;
+    let client = cluster.client();
+    let run = unique_name("sweep");
+    let selector = format!("supaplane.io/test-run={run}");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+
+    // A crash after the namespace and before the Project...
+    let abandoned = unique_name("abandoned");
+    facade_namespace(&client, &abandoned, &run, true).await?;
+    // ...a crash after the Project, before the label came off...
+    let finished = unique_name("finished");
+    facade_namespace(&client, &finished, &run, true).await?;
+    let project: Project = serde_json::from_value(json!({
+        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+        "metadata": {"name": finished},
+        "spec": {"organization": "acme", "displayName": "Finished"},
+    }))?;
+    Api::<Project>::all(client.clone())
+        .create(&PostParams::default(), &project)
+        .await?;
+    // ...and a namespace the Retain policy kept, with no Project.
+    let retained = unique_name("retained");
+    facade_namespace(&client, &retained, &run, false).await?;
+
+    // Within the grace period nothing is deleted.
+    let early = sweep(&client, Duration::from_secs(600), Some(&selector)).await?;
+    assert_eq!(
+        early,
+        Swept {
+            deleted: 0,
+            completed: 1
+        }
+    );
+    let label_of = |namespace: &Namespace| namespace.labels().get(LABEL_CREATING).cloned();
+    assert_eq!(
+        label_of(&namespaces.get(&project_namespace(&finished)).await?),
+        None
+    );
+
+    let late = sweep(&client, Duration::ZERO, Some(&selector)).await?;
+    assert_eq!(
+        late,
+        Swept {
+            deleted: 1,
+            completed: 0
+        }
+    );
+    let gone = namespaces.get_opt(&project_namespace(&abandoned)).await?;
+    assert!(
+        gone.is_none_or(|n| n.metadata.deletion_timestamp.is_some()),
+        "the abandoned namespace is being deleted"
+    );
+    for kept in [&finished, &retained] {
+        let namespace = namespaces.get(&project_namespace(kept)).await?;
+        assert!(
+            namespace.metadata.deletion_timestamp.is_none(),
+            "{kept} is kept"
+        );
+    }
     Ok(())
 }
