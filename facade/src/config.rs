@@ -100,15 +100,27 @@ pub struct FacadeConfig {
     pub storage_url: String,
 
     /// Longest wait for a project's service to start answering, in seconds.
-    #[arg(long, env = "SUPAPLANE_UPSTREAM_TIMEOUT_SECONDS", default_value_t = 60)]
+    /// Must be shorter than the request timeout, so a slow service is
+    /// answered 503 rather than cut off.
+    #[arg(long, env = "SUPAPLANE_UPSTREAM_TIMEOUT_SECONDS", default_value_t = 50)]
     pub upstream_timeout_seconds: u64,
 
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SUPAPLANE_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,
 
+    /// Longest wait for a request's head on a connection (a new one, or a
+    /// kept-alive one between requests), in seconds; the connection is
+    /// closed after it.
+    #[arg(
+        long,
+        env = "SUPAPLANE_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
+    pub header_read_timeout_seconds: u64,
+
     /// Longest a request may take, in seconds.
-    #[arg(long, env = "SUPAPLANE_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    #[arg(long, env = "SUPAPLANE_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
     pub request_timeout_seconds: u64,
 }
 
@@ -126,6 +138,18 @@ impl FacadeConfig {
 
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_secs(self.upstream_timeout_seconds)
+    }
+
+    /// Settings that contradict each other, refused at start.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.upstream_timeout_seconds >= self.request_timeout_seconds {
+            anyhow::bail!(
+                "--upstream-timeout-seconds ({}) must be shorter than --request-timeout-seconds ({}), or a slow project service is cut off without an answer",
+                self.upstream_timeout_seconds,
+                self.request_timeout_seconds
+            );
+        }
+        Ok(())
     }
 
     /// The configured regions; a bare `code` is its own name.

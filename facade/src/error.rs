@@ -22,7 +22,11 @@ pub enum ApiError {
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
+    TooManyRequests(String),
+    #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    Timeout(String),
     /// A failure of ours or of the Kubernetes API; the detail is logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -44,7 +48,9 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,9 +88,20 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (self.status(), Json(ErrorBody { message })).into_response()
+        let mut response = (self.status(), Json(ErrorBody { message })).into_response();
+        // When to try again: an answer that will change by itself soon.
+        if let ApiError::Unavailable(_) | ApiError::TooManyRequests(_) = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
+        response
     }
 }
+
+/// The `Retry-After` of 429 and 503 answers, in seconds.
+pub const RETRY_AFTER_SECONDS: &str = "5";
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
@@ -119,8 +136,16 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        let Json(value) = Json::<T>::from_request(request, state).await?;
-        Ok(JsonBody(value))
+        // Through a Value first: serde would take an array for a struct.
+        let Json(value) = Json::<serde_json::Value>::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::BadRequest(
+                "The request body must be a JSON object".into(),
+            ));
+        }
+        serde_json::from_value(value)
+            .map(JsonBody)
+            .map_err(|error| ApiError::BadRequest(format!("Invalid request body: {error}")))
     }
 }
 

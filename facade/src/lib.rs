@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod access_tokens;
+pub mod answers;
 pub mod auth;
 pub mod auth_config;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod profile;
 pub mod project_config;
 pub mod project_keys;
 pub mod projects;
+pub mod server;
 pub mod services;
 pub mod shapes;
 pub mod state;
@@ -34,7 +36,6 @@ use axum::http::{HeaderValue, Method};
 use axum::middleware;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -67,10 +68,11 @@ pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
         .merge(health::routes(readiness))
         .merge(authenticated)
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::GATEWAY_TIMEOUT,
+        .layer(middleware::from_fn_with_state(
             config.request_timeout(),
+            answers::deadline,
         ))
+        .layer(middleware::from_fn(answers::errors_as_json))
         .layer(cors(config.studio_origin.as_deref()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {

@@ -2,6 +2,7 @@
 //! talk to, backed by the Organization and Project resources.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use tracing::info;
@@ -9,6 +10,7 @@ use tracing::info;
 use supaplane_facade::config::FacadeConfig;
 use supaplane_facade::health::Readiness;
 use supaplane_facade::router;
+use supaplane_facade::server::{self, ConnectionLimits};
 use supaplane_facade::state::AppState;
 
 #[tokio::main]
@@ -18,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
     let readiness = Arc::new(Readiness::default());
     let client = kube::Client::try_default().await?;
     let address = config.listen_address;
+    let header_read_timeout_seconds = config.header_read_timeout_seconds;
     let (state, _caches) = AppState::start(client, config)?;
 
     let caches_ready = state.clone();
@@ -34,9 +37,17 @@ async fn main() -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(address).await?;
     info!(%address, "serving the platform and management APIs");
-    axum::serve(listener, router(state, readiness))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let limits = ConnectionLimits {
+        header_read_timeout: Duration::from_secs(header_read_timeout_seconds),
+        max_header_bytes: 64 * 1024,
+    };
+    server::serve(
+        listener,
+        router(state, readiness),
+        limits,
+        shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -65,6 +65,7 @@ impl AppState {
         client: Client,
         config: FacadeConfig,
     ) -> anyhow::Result<(AppState, Vec<JoinHandle<()>>)> {
+        config.check()?;
         let (organizations, organizations_task) = cache(
             Api::<Organization>::all(client.clone()),
             watcher::Config::default(),

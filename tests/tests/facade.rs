@@ -1308,3 +1308,136 @@ async fn answers_without_a_body_say_so_for_studios_client() -> anyhow::Result<()
     }
     Ok(())
 }
+
+/// Reads from `stream` until the server closes it; how long that took.
+async fn time_until_closed(stream: &mut tokio::net::TcpStream) -> std::time::Duration {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buffer = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(20), stream.read(&mut buffer))
+            .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => return started.elapsed(),
+            Ok(Ok(_)) => continue,
+            Err(_) => return started.elapsed(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn idle_and_trickling_connections_are_closed_after_the_header_timeout() -> anyhow::Result<()>
+{
+    use supaplane_facade::server::{ConnectionLimits, serve};
+    use tokio::io::AsyncWriteExt;
+    let facade = TestFacade::start().await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let limits = ConnectionLimits {
+        header_read_timeout: std::time::Duration::from_secs(1),
+        max_header_bytes: 64 * 1024,
+    };
+    let server = tokio::spawn(serve(
+        listener,
+        facade.router.clone(),
+        limits,
+        std::future::pending(),
+    ));
+
+    // A connection that never sends a byte.
+    let mut idle = tokio::net::TcpStream::connect(address).await?;
+    let waited = time_until_closed(&mut idle).await;
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "idle for {waited:?}"
+    );
+
+    // A client sending one header line every 300 ms, never finishing.
+    let mut trickle = tokio::net::TcpStream::connect(address).await?;
+    trickle
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await?;
+    let writer = async {
+        for line in 0..30 {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            if trickle
+                .write_all(format!("X-Slow-{line}: 1\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                return line;
+            }
+        }
+        30
+    };
+    let lines = writer.await;
+    assert!(
+        lines < 30,
+        "the server took {lines} header lines without closing"
+    );
+
+    // A whole request is served, and a kept-alive connection is closed
+    // once idle past the timeout too.
+    let mut client = tokio::net::TcpStream::connect(address).await?;
+    client
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await?;
+    let mut answer = vec![0u8; 512];
+    let read = tokio::io::AsyncReadExt::read(&mut client, &mut answer).await?;
+    assert!(String::from_utf8_lossy(&answer[..read]).starts_with("HTTP/1.1 200"));
+    let waited = time_until_closed(&mut client).await;
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "kept alive for {waited:?}"
+    );
+    server.abort();
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_error_answer_is_json_and_bodies_must_be_objects() -> anyhow::Result<()> {
+    let facade = TestFacade::start_with(|config| config.body_limit_bytes = 1024).await?;
+    let user = User::new("shaper");
+    // Too large a body: 413, JSON.
+    let (status, body) = facade
+        .raw(
+            Method::POST,
+            "/platform/organizations",
+            Some(&user.token),
+            Some(format!("{{\"name\": \"{}\"}}", "x".repeat(4096))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body["message"].is_string(), "{body}");
+    // An array where an object is expected.
+    let (status, body) = facade
+        .raw(
+            Method::POST,
+            "/platform/organizations",
+            Some(&user.token),
+            Some(r#"["Acme", "tier_free", "COMPANY", "1"]"#.into()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["message"], "The request body must be a JSON object");
+    // A wrong method and a query that does not parse.
+    let (status, body) = facade
+        .raw(Method::PUT, "/platform/profile", Some(&user.token), None)
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(body["message"].is_string(), "{body}");
+    let slug = facade
+        .organization_with(&[(&user, OrganizationRole::Owner)])
+        .await?;
+    let (status, body) = facade
+        .raw(
+            Method::GET,
+            &format!("/platform/organizations/{slug}/projects?limit=many"),
+            Some(&user.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["message"].is_string(), "{body}");
+    Ok(())
+}

@@ -363,3 +363,51 @@ async fn an_unreachable_pg_meta_answers_503_not_a_hang() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_stalled_pg_meta_answers_503_with_a_retry_hint_before_the_request_deadline()
+-> anyhow::Result<()> {
+    // Accepts connections and never answers.
+    let stalled = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = stalled.local_addr()?.port();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = stalled.accept().await {
+            held.push(socket);
+        }
+    });
+    let facade = TestFacade::start_with(|config| {
+        config.pg_meta_url = format!("http://127.0.0.1:{port}");
+        config.upstream_timeout_seconds = 1;
+        config.request_timeout_seconds = 3;
+    })
+    .await?;
+    let owner = User::new("owner");
+    let slug = facade
+        .organization_with(&[(&owner, OrganizationRole::Owner)])
+        .await?;
+    let database = PostgresServer::start()?;
+    let project = running_project(&facade, &slug, &database).await?;
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(format!("/platform/pg-meta/{project}/query"))
+        .header("authorization", format!("Bearer {}", owner.token))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            json!({"query": "select 1"}).to_string(),
+        ))?;
+    let response = tower::ServiceExt::oneshot(facade.router.clone(), request).await?;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    let body: Value = serde_json::from_slice(&body)?;
+    assert!(message(&body).contains("timed out"), "{body}");
+    holder.abort();
+    Ok(())
+}
