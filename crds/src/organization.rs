@@ -37,7 +37,7 @@ pub struct OrganizationMember {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizationInvitation {
-    /// The invited email address; the user who signs in with it verified becomes a member.
+    /// The invited email address: only a user signed in with it may accept.
     #[schemars(length(min = 3, max = 320))]
     pub email: String,
     /// The role the invited user will get.
@@ -48,6 +48,12 @@ pub struct OrganizationInvitation {
     /// The user id of who invited them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invited_by: Option<String>,
+    /// SHA-256 (hex) of the one-time token the invitee accepts with. The
+    /// token itself is given once, to whoever made the invitation, to pass
+    /// on; an invitation without one cannot be accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(equal = 64))]
+    pub token_sha256: Option<String>,
 }
 
 fn default_plan() -> String {

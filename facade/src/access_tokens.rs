@@ -15,7 +15,6 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::auth::{AuthMethod, Caller};
 use crate::error::{ApiError, ApiResult, JsonBody};
@@ -38,10 +37,7 @@ fn secret_name(token: &str) -> String {
 }
 
 fn hash_hex(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::ids::sha256_hex(token)
 }
 
 fn expired(secret: &Secret) -> bool {

@@ -90,6 +90,8 @@ impl TokenVerifier {
         let mut validation = Validation::new(algorithm);
         validation.set_audience(&[self.audience.as_str()]);
         validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        // A token not valid yet is refused like an expired one.
+        validation.validate_nbf = true;
         if let Some(issuer) = &self.issuer {
             validation.set_issuer(&[issuer.as_str()]);
         }

@@ -12,6 +12,14 @@ pub fn numeric_id(uid: &str) -> u64 {
     u64::from_be_bytes(bytes).max(1)
 }
 
+/// SHA-256 of `text`, as lowercase hex: how one-time tokens are kept.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

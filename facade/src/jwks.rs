@@ -30,13 +30,20 @@ pub struct SigningKey {
 #[derive(Default)]
 struct Fetched {
     keys: HashMap<String, SigningKey>,
+    /// When the keys were last fetched successfully.
     at: Option<Instant>,
+    /// When a fetch was last tried, whatever came of it.
+    tried: Option<Instant>,
 }
 
 pub struct Jwks {
     url: String,
     http: UpstreamClient,
     fetched: Mutex<Fetched>,
+    fetch_count: std::sync::atomic::AtomicU64,
+    /// Held while one fetch runs: the callers that need it meanwhile wait
+    /// for its outcome instead of fetching too (single flight).
+    fetching: tokio::sync::Mutex<()>,
 }
 
 fn asymmetric(algorithm: Algorithm) -> bool {
@@ -52,34 +59,56 @@ impl Jwks {
             url: url.to_string(),
             http,
             fetched: Mutex::new(Fetched::default()),
+            fetch_count: Default::default(),
+            fetching: tokio::sync::Mutex::new(()),
         }
     }
 
+    /// The cached key `kid` names while the set is fresh, and whether a
+    /// fetch may be tried now (none in the last `REFETCH_INTERVAL`).
     fn cached(&self, kid: &str) -> (Option<SigningKey>, bool) {
         let fetched = self.fetched.lock().unwrap_or_else(|p| p.into_inner());
         let fresh = fetched.at.is_some_and(|at| at.elapsed() < MAX_AGE);
-        let may_refetch = fetched.at.is_none_or(|at| at.elapsed() >= REFETCH_INTERVAL);
+        let may_refetch = fetched
+            .tried
+            .is_none_or(|tried| tried.elapsed() >= REFETCH_INTERVAL);
         let key = fresh.then(|| fetched.keys.get(kid).cloned()).flatten();
         (key, may_refetch)
     }
 
-    /// The key a token's `kid` names, fetching the set when needed.
+    /// How many fetches were tried (for tests and metrics).
+    pub fn fetches(&self) -> u64 {
+        self.fetch_count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The key a token's `kid` names, fetching the set when needed: at most
+    /// one fetch at a time and one per `REFETCH_INTERVAL`, however many
+    /// tokens with unknown kids arrive, and whether or not it succeeds.
     pub async fn key(&self, kid: &str) -> Result<SigningKey, String> {
         let (key, may_refetch) = self.cached(kid);
         if let Some(key) = key {
             return Ok(key);
         }
         if may_refetch {
-            match self.fetch().await {
-                Ok(keys) => {
-                    let mut fetched = self.fetched.lock().unwrap_or_else(|p| p.into_inner());
-                    fetched.keys = keys;
-                    fetched.at = Some(Instant::now());
-                }
-                Err(error) => {
-                    tracing::warn!(url = %self.url, %error, "fetching the dashboard GoTrue's JWKS failed");
-                    let mut fetched = self.fetched.lock().unwrap_or_else(|p| p.into_inner());
-                    fetched.at = Some(Instant::now() - MAX_AGE + REFETCH_INTERVAL);
+            let _only_fetch = self.fetching.lock().await;
+            // Another caller may have fetched while this one waited.
+            let (key, may_refetch) = self.cached(kid);
+            if let Some(key) = key {
+                return Ok(key);
+            }
+            if may_refetch {
+                self.fetched.lock().unwrap_or_else(|p| p.into_inner()).tried = Some(Instant::now());
+                self.fetch_count
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                match self.fetch().await {
+                    Ok(keys) => {
+                        let mut fetched = self.fetched.lock().unwrap_or_else(|p| p.into_inner());
+                        fetched.keys = keys;
+                        fetched.at = Some(Instant::now());
+                    }
+                    Err(error) => {
+                        tracing::warn!(url = %self.url, %error, "fetching the dashboard GoTrue's JWKS failed");
+                    }
                 }
             }
         }
@@ -124,5 +153,68 @@ impl Jwks {
             }
         }
         Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::*;
+    use axum::Router;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+
+    /// A JWKS endpoint that counts its requests, answering `status` after
+    /// `delay` with an empty key set.
+    async fn issuer(status: StatusCode, delay: Duration) -> (String, Arc<AtomicU64>) {
+        let hits = Arc::new(AtomicU64::new(0));
+        let counted = hits.clone();
+        let app = Router::new().route(
+            "/jwks",
+            get(move || {
+                let counted = counted.clone();
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(delay).await;
+                    (status, r#"{"keys": []}"#)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{address}/jwks"), hits)
+    }
+
+    #[tokio::test]
+    async fn a_failing_issuer_is_asked_once_per_interval_however_many_tokens_arrive() {
+        let (url, hits) = issuer(StatusCode::SERVICE_UNAVAILABLE, Duration::ZERO).await;
+        let jwks = Jwks::new(&url, crate::state::upstream_client().expect("client"));
+        for n in 0..50 {
+            assert!(jwks.key(&format!("unknown-{n}")).await.is_err());
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(jwks.fetches(), 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_unknown_kids_share_one_fetch_of_a_slow_issuer() {
+        let (url, hits) = issuer(StatusCode::OK, Duration::from_millis(300)).await;
+        let jwks = Arc::new(Jwks::new(
+            &url,
+            crate::state::upstream_client().expect("client"),
+        ));
+        let lookups = (0..40).map(|n| {
+            let jwks = jwks.clone();
+            tokio::spawn(async move { jwks.key(&format!("unknown-{n}")).await })
+        });
+        for lookup in futures::future::join_all(lookups).await {
+            assert!(lookup.expect("task").is_err());
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
     }
 }

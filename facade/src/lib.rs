@@ -12,6 +12,7 @@ pub mod crypto_js;
 pub mod error;
 pub mod health;
 pub mod ids;
+pub mod invitations;
 pub mod jwks;
 pub mod organizations;
 pub mod permissions;
@@ -89,6 +90,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(profile::routes())
         .merge(access_tokens::routes())
         .merge(organizations::routes())
+        .merge(invitations::routes())
         .merge(projects::routes())
         .merge(project_config::routes())
         .merge(pg_meta::routes())

@@ -5,19 +5,16 @@ use crate::error::ErrorBody;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 use kube::runtime::reflector::ObjectRef;
-use kube::{Api, ResourceExt};
 use serde::{Deserialize, Serialize};
-use supaplane_crds::{
-    Organization, OrganizationInvitation, OrganizationMember, OrganizationRole, OrganizationSpec,
-};
+use supaplane_crds::{Organization, OrganizationMember, OrganizationRole, OrganizationSpec};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access::{self, OrganizationAccess, organizations_of, role_name};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, JsonBody};
-use crate::ids::numeric_id;
 use crate::permissions::Action;
 use crate::profile::update_organization;
 use crate::shapes::{OrganizationDetailResponse, OrganizationResponse, uid_id};
@@ -41,7 +38,7 @@ pub fn role_id(role: OrganizationRole) -> u64 {
     }
 }
 
-fn role_for_id(id: u64) -> ApiResult<OrganizationRole> {
+pub(crate) fn role_for_id(id: u64) -> ApiResult<OrganizationRole> {
     ROLES
         .into_iter()
         .find(|role| role_id(*role) == id)
@@ -352,7 +349,7 @@ async fn roles(
 }
 
 /// Changing roles: managers may change non-owners; only owners touch owners.
-fn require_role_change(
+pub(crate) fn require_role_change(
     access: &OrganizationAccess,
     from: Option<OrganizationRole>,
     to: Option<OrganizationRole>,
@@ -456,123 +453,6 @@ async fn remove_member(
     refusal.map_or(Ok(StatusCode::OK), Err)
 }
 
-fn invitation_id(organization: &Organization, email: &str) -> u64 {
-    numeric_id(&format!(
-        "{}/{}",
-        organization.uid().unwrap_or_default(),
-        email.to_ascii_lowercase()
-    ))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-struct InvitationEntry {
-    id: u64,
-    invited_at: String,
-    invited_email: String,
-    role_id: u64,
-}
-
-/// `InvitationResponse`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-struct InvitationsResponse {
-    invitations: Vec<InvitationEntry>,
-}
-
-#[utoipa::path(get, path = "/platform/organizations/{slug}/members/invitations", tag = "organizations", responses((status = 200, body = InvitationsResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
-async fn invitations(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(slug): Path<String>,
-) -> ApiResult<Json<InvitationsResponse>> {
-    let access = access::organization(&state, &caller, &slug)?;
-    let organization = &access.organization;
-    Ok(Json(InvitationsResponse {
-        invitations: organization
-            .spec
-            .invitations
-            .iter()
-            .map(|i| InvitationEntry {
-                id: invitation_id(organization, &i.email),
-                invited_at: i.invited_at.clone().unwrap_or_default(),
-                invited_email: i.email.clone(),
-                role_id: role_id(i.role),
-            })
-            .collect(),
-    }))
-}
-
-/// `CreateInvitationBody`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-struct CreateInvitationBody {
-    email: String,
-    role_id: u64,
-}
-
-#[utoipa::path(post, path = "/platform/organizations/{slug}/members/invitations", tag = "organizations", request_body = CreateInvitationBody, responses((status = 201), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
-async fn invite(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(slug): Path<String>,
-    JsonBody(body): JsonBody<CreateInvitationBody>,
-) -> ApiResult<StatusCode> {
-    let access = access::organization(&state, &caller, &slug)?;
-    let role = role_for_id(body.role_id)?;
-    let email = validate::email(&body.email)?;
-    require_role_change(&access, None, Some(role))?;
-    let mut refusal = None;
-    update_organization(&state, &slug, |organization| {
-        if organization
-            .spec
-            .members
-            .iter()
-            .any(|m| m.email.eq_ignore_ascii_case(&email))
-        {
-            refusal = Some(ApiError::Conflict(format!(
-                "{email} is already a member of this organization"
-            )));
-            return false;
-        }
-        organization
-            .spec
-            .invitations
-            .retain(|i| !i.email.eq_ignore_ascii_case(&email));
-        organization.spec.invitations.push(OrganizationInvitation {
-            email: email.clone(),
-            role,
-            invited_at: Some(chrono::Utc::now().to_rfc3339()),
-            invited_by: Some(caller.user_id.clone()),
-        });
-        true
-    })
-    .await?;
-    refusal.map_or(Ok(StatusCode::CREATED), Err)
-}
-
-#[utoipa::path(delete, path = "/platform/organizations/{slug}/members/invitations/{id}", tag = "organizations", responses((status = 200), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
-async fn uninvite(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((slug, id)): Path<(String, u64)>,
-) -> ApiResult<StatusCode> {
-    let access = access::organization(&state, &caller, &slug)?;
-    access.require(Action::ManageMembers)?;
-    let organization = &access.organization;
-    let email = organization
-        .spec
-        .invitations
-        .iter()
-        .find(|i| invitation_id(organization, &i.email) == id)
-        .map(|i| i.email.clone())
-        .ok_or_else(|| ApiError::NotFound(format!("Invitation {id} not found")))?;
-    update_organization(&state, &slug, |organization| {
-        let before = organization.spec.invitations.len();
-        organization.spec.invitations.retain(|i| i.email != email);
-        organization.spec.invitations.len() != before
-    })
-    .await?;
-    Ok(StatusCode::OK)
-}
-
 /// Nobody reaches a free project limit here: projects are not billed.
 #[utoipa::path(get, path = "/platform/organizations/{slug}/members/reached-free-project-limit", tag = "organizations", responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn reached_free_project_limit(
@@ -590,8 +470,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, update, remove))
         .routes(routes!(members))
         .routes(routes!(roles))
-        .routes(routes!(invitations, invite))
-        .routes(routes!(uninvite))
         .routes(routes!(reached_free_project_limit))
         .routes(routes!(assign_role, remove_member))
 }

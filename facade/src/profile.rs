@@ -1,7 +1,7 @@
 //! The signed-in user: profile (from the dashboard identity, no store of
 //! our own), the permission list Studio shows or hides actions by, and the
-//! sign-in audit. Signing in also turns pending invitations for the user's
-//! email into memberships.
+//! sign-in audit. Signing in joins no organization by itself: invitations
+//! are accepted with their token (`invitations`).
 
 use crate::error::ErrorBody;
 use axum::Json;
@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use kube::Api;
 use kube::api::PostParams;
 use serde::Serialize;
-use supaplane_crds::{Organization, OrganizationMember};
+use supaplane_crds::Organization;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access::organizations_of;
@@ -69,22 +69,14 @@ fn profile_of(caller: &Caller) -> ProfileResponse {
 }
 
 #[utoipa::path(get, path = "/platform/profile", tag = "profile", responses((status = 200, body = ProfileResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
-async fn get_profile(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<ProfileResponse>> {
-    accept_invitations(&state, &caller).await?;
+async fn get_profile(caller: Caller) -> ApiResult<Json<ProfileResponse>> {
     Ok(Json(profile_of(&caller)))
 }
 
 /// Studio creates the profile on first sign-in; ours comes from the
 /// identity, so creating is reading.
 #[utoipa::path(post, path = "/platform/profile", tag = "profile", responses((status = 201, body = ProfileResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
-async fn create_profile(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<(StatusCode, Json<ProfileResponse>)> {
-    accept_invitations(&state, &caller).await?;
+async fn create_profile(caller: Caller) -> ApiResult<(StatusCode, Json<ProfileResponse>)> {
     Ok((StatusCode::CREATED, Json(profile_of(&caller))))
 }
 
@@ -102,55 +94,6 @@ async fn permissions(State(state): State<AppState>, caller: Caller) -> Json<Vec<
 async fn audit_login(caller: Caller) -> StatusCode {
     tracing::info!(user = %caller.user_id, "dashboard sign-in");
     StatusCode::CREATED
-}
-
-/// Binds invitations for the caller's email to the caller: each becomes a
-/// membership with the invited role. The email comes from the dashboard
-/// GoTrue's signed token, which GoTrue only issues for confirmed addresses.
-pub async fn accept_invitations(state: &AppState, caller: &Caller) -> ApiResult<()> {
-    let Some(email) = caller.email.as_deref() else {
-        return Ok(());
-    };
-    let invited: Vec<String> = state
-        .organizations
-        .state()
-        .iter()
-        .filter(|o| {
-            o.spec
-                .invitations
-                .iter()
-                .any(|i| i.email.eq_ignore_ascii_case(email))
-        })
-        .filter_map(|o| o.metadata.name.clone())
-        .collect();
-    for slug in invited {
-        update_organization(state, &slug, |organization| {
-            let Some(position) = organization
-                .spec
-                .invitations
-                .iter()
-                .position(|i| i.email.eq_ignore_ascii_case(email))
-            else {
-                return false;
-            };
-            let invitation = organization.spec.invitations.remove(position);
-            if !organization
-                .spec
-                .members
-                .iter()
-                .any(|m| m.user_id == caller.user_id)
-            {
-                organization.spec.members.push(OrganizationMember {
-                    user_id: caller.user_id.clone(),
-                    email: email.to_string(),
-                    role: invitation.role,
-                });
-            }
-            true
-        })
-        .await?;
-    }
-    Ok(())
 }
 
 /// Reads an organization fresh, lets `change` edit it, and replaces it with

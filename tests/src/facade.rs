@@ -58,10 +58,14 @@ impl User {
 
 /// A token as the dashboard GoTrue issues: HS256, audience `authenticated`.
 pub fn session_token(user_id: &str, email: &str) -> String {
-    let claims = json!({
+    signed_token(json!({
         "sub": user_id, "email": email, "aud": "authenticated", "role": "authenticated",
         "exp": chrono::Utc::now().timestamp() + 3600, "iat": chrono::Utc::now().timestamp(),
-    });
+    }))
+}
+
+/// `claims`, signed with the dashboard GoTrue's test secret.
+pub fn signed_token(claims: Value) -> String {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,

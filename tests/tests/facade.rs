@@ -542,6 +542,27 @@ async fn organizations_are_isolated_and_secrets_follow_roles() -> anyhow::Result
 }
 
 #[tokio::test]
+async fn a_token_not_valid_yet_is_refused() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let now = chrono::Utc::now().timestamp();
+    let claims = |nbf: i64| {
+        json!({"sub": "later", "email": "later@example.com", "aud": "authenticated",
+               "exp": now + 7200, "iat": now, "nbf": nbf})
+    };
+    let early = supaplane_tests::facade::signed_token(claims(now + 3600));
+    let (status, body) = facade
+        .raw(Method::GET, "/platform/profile", Some(&early), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let due = supaplane_tests::facade::signed_token(claims(now - 10));
+    let (status, body) = facade
+        .raw(Method::GET, "/platform/profile", Some(&due), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_revoked_access_token_is_refused() -> anyhow::Result<()> {
     let facade = TestFacade::start().await?;
     let user = User::new("scripter");
@@ -752,65 +773,205 @@ async fn bad_input_gets_a_clear_error_and_creates_nothing() -> anyhow::Result<()
 }
 
 #[tokio::test]
-async fn invitations_bind_to_the_user_who_signs_in_with_that_email() -> anyhow::Result<()> {
+async fn invitations_are_accepted_only_with_their_token_by_the_invited_address()
+-> anyhow::Result<()> {
     let facade = TestFacade::start().await?;
     let owner = User::new("owner");
     let invitee = User::new("invitee");
     let slug = facade
         .organization_with(&[(&owner, OrganizationRole::Owner)])
         .await?;
-    let (status, body) = facade
+    let invitations = format!("/platform/organizations/{slug}/members/invitations");
+    let (status, made) = facade
         .send(
             &owner,
             Method::POST,
-            &format!("/platform/organizations/{slug}/members/invitations"),
+            &invitations,
             json!({"email": invitee.email, "role_id": 3}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (_, invitations) = facade
-        .get(
-            &owner,
-            &format!("/platform/organizations/{slug}/members/invitations"),
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let token = made["token"].as_str().expect("token").to_string();
+    assert_eq!(
+        made["join_path"],
+        format!("/join?token={token}&slug={slug}")
+    );
+    let (_, listed) = facade.get(&owner, &invitations).await;
+    assert_eq!(listed["invitations"][0]["invited_email"], invitee.email);
+    // The Organization keeps only the token's hash.
+    let stored = Api::<supaplane_crds::Organization>::all(facade.client())
+        .get(&slug)
+        .await?;
+    assert!(!serde_json::to_string(&stored.spec)?.contains(&token));
+
+    // Signing in, or signing up again with the invited address (as
+    // dashboard autoconfirm lets anyone), joins nothing.
+    let impostor = User {
+        id: "impostor-id".into(),
+        email: invitee.email.clone(),
+        token: supaplane_tests::facade::session_token("impostor-id", &invitee.email),
+    };
+    for user in [&invitee, &impostor] {
+        let (status, _) = facade.get(user, "/platform/profile").await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = facade
+            .get(user, &format!("/platform/organizations/{slug}"))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (status, _) = facade
+        .send(
+            &impostor,
+            Method::POST,
+            &format!("{invitations}/not-the-token"),
+            json!({}),
         )
         .await;
-    assert_eq!(
-        invitations["invitations"][0]["invited_email"],
-        invitee.email
-    );
-
-    // Before signing in the invitee sees nothing of the organization.
-    let (status, _) = facade
-        .get(&invitee, &format!("/platform/organizations/{slug}"))
-        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = facade.get(&invitee, "/platform/profile").await;
-    assert_eq!(status, StatusCode::OK);
-    let (_, organizations) = facade.get(&invitee, "/platform/organizations").await;
-    assert_eq!(organizations[0]["slug"], slug);
-    assert_eq!(organizations[0]["is_owner"], false);
+    let (_, unknown) = facade
+        .get(&impostor, &format!("{invitations}/not-the-token"))
+        .await;
+    assert_eq!(unknown["token_does_not_exist"], true);
+    assert_eq!(unknown["organization_name"], "");
+
+    // The link in someone else's hands is refused.
+    let stranger = User::new("stranger");
+    let (_, seen) = facade
+        .get(&stranger, &format!("{invitations}/{token}"))
+        .await;
+    assert_eq!(seen["token_does_not_exist"], false);
+    assert_eq!(seen["email_match"], false);
+    let (status, _) = facade
+        .send(
+            &stranger,
+            Method::POST,
+            &format!("{invitations}/{token}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The invitee accepts with the token, once.
+    let (_, seen) = facade
+        .get(&invitee, &format!("{invitations}/{token}"))
+        .await;
+    assert_eq!(seen["email_match"], true);
+    assert_eq!(seen["expired_token"], false);
+    let (status, body) = facade
+        .send(
+            &invitee,
+            Method::POST,
+            &format!("{invitations}/{token}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     let (_, members) = facade
         .get(&owner, &format!("/platform/organizations/{slug}/members"))
         .await;
-    let invitee_entry = members
+    let joined = members
         .as_array()
         .expect("members")
         .iter()
         .find(|m| m["gotrue_id"] == invitee.id)
         .cloned()
-        .expect("invitee is a member");
-    assert_eq!(invitee_entry["role_ids"], json!([3]));
+        .expect("the invitee is a member");
+    assert_eq!(joined["role_ids"], json!([3]));
+    let (status, _) = facade
+        .send(
+            &invitee,
+            Method::POST,
+            &format!("{invitations}/{token}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a token is used once");
 
     // A Developer may not manage members.
     let (status, _) = facade
         .send(
             &invitee,
             Method::POST,
-            &format!("/platform/organizations/{slug}/members/invitations"),
+            &invitations,
             json!({"email": "x@example.com", "role_id": 4}),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    Ok(())
+}
+
+#[tokio::test]
+async fn only_owners_change_or_revoke_an_owner_invitation() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let owner = User::new("owner");
+    let admin = User::new("admin");
+    let slug = facade
+        .organization_with(&[
+            (&owner, OrganizationRole::Owner),
+            (&admin, OrganizationRole::Administrator),
+        ])
+        .await?;
+    let invitations = format!("/platform/organizations/{slug}/members/invitations");
+    let (status, _) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &invitations,
+            json!({"email": "next-owner@example.com", "role_id": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, listed) = facade.get(&admin, &invitations).await;
+    let id = listed["invitations"][0]["id"].as_u64().expect("id");
+
+    let (status, _) = facade
+        .send(
+            &admin,
+            Method::DELETE,
+            &format!("{invitations}/{id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "revoking an Owner invitation"
+    );
+    let (status, _) = facade
+        .send(
+            &admin,
+            Method::POST,
+            &invitations,
+            json!({"email": "next-owner@example.com", "role_id": 3}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "downgrading an Owner invitation"
+    );
+    let (_, listed) = facade.get(&owner, &invitations).await;
+    assert_eq!(listed["invitations"][0]["role_id"], 1);
+
+    // Invitations to other roles stay the Administrator's to manage.
+    let (status, _) = facade
+        .send(
+            &admin,
+            Method::POST,
+            &invitations,
+            json!({"email": "dev@example.com", "role_id": 3}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = facade
+        .send(
+            &owner,
+            Method::DELETE,
+            &format!("{invitations}/{id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     Ok(())
 }
 
