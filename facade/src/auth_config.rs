@@ -234,8 +234,14 @@ fn smtp_patch(project: &Project, body: &UpdateGoTrueConfig) -> ApiResult<Option<
     if host.is_empty() {
         return Ok(Some(Value::Null));
     }
-    if host.len() > 253 || host.chars().any(|c| c.is_whitespace() || c == '/') {
-        return Err(ApiError::BadRequest("SMTP_HOST must be a host name".into()));
+    let is_host_name = host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !is_host_name {
+        return Err(ApiError::BadRequest(
+            "SMTP_HOST must be a host name or IP address (letters, digits, . - : [ ])".into(),
+        ));
     }
     let port = match &body.SMTP_PORT {
         Some(port) => port.parse("SMTP_PORT")?,
@@ -253,13 +259,20 @@ fn smtp_patch(project: &Project, body: &UpdateGoTrueConfig) -> ApiResult<Option<
         })?;
     let admin_email = crate::validate::email(&admin_email)
         .map_err(|_| ApiError::BadRequest("SMTP_ADMIN_EMAIL must be an email address".into()))?;
-    let text = |given: &Option<String>, kept: Option<&String>| {
-        given
+    let text = |field: &str, given: &Option<String>, kept: Option<&String>| {
+        let value = given
             .clone()
             .or_else(|| kept.cloned())
             .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
+            .filter(|v| !v.is_empty());
+        match value {
+            Some(value) => crate::validate::single_line(field, &value, 128).map(Some),
+            None => Ok(None),
+        }
     };
+    if let Some(password) = body.SMTP_PASS.as_deref() {
+        crate::validate::single_line("SMTP_PASS", password, 512)?;
+    }
     let password_secret_ref = if body.SMTP_PASS.as_deref().is_some_and(|p| !p.is_empty()) {
         Some(json!({"name": SMTP_SECRET_NAME, "key": SMTP_SECRET_KEY}))
     } else {
@@ -270,17 +283,30 @@ fn smtp_patch(project: &Project, body: &UpdateGoTrueConfig) -> ApiResult<Option<
     Ok(Some(json!({
         "host": host,
         "port": port,
-        "user": text(&body.SMTP_USER, current.and_then(|s| s.user.as_ref())),
+        "user": text("SMTP_USER", &body.SMTP_USER, current.and_then(|s| s.user.as_ref()))?,
         "adminEmail": admin_email,
-        "senderName": text(&body.SMTP_SENDER_NAME, current.and_then(|s| s.sender_name.as_ref())),
+        "senderName": text(
+            "SMTP_SENDER_NAME",
+            &body.SMTP_SENDER_NAME,
+            current.and_then(|s| s.sender_name.as_ref())
+        )?,
         "passwordSecretRef": password_secret_ref,
     })))
 }
 
-/// Writes the SMTP password into its Secret beside the project.
-async fn store_smtp_password(state: &AppState, project_ref: &str, password: &str) -> ApiResult<()> {
+/// Writes the SMTP password into its Secret beside the project; answers
+/// what the Secret held before, to put back should the Project write fail.
+async fn store_smtp_password(
+    state: &AppState,
+    project_ref: &str,
+    password: &str,
+) -> ApiResult<Option<Secret>> {
     let namespace = project_namespace(project_ref);
     let secrets: Api<Secret> = Api::namespaced(state.client.clone(), &namespace);
+    let previous = secrets
+        .get_opt(SMTP_SECRET_NAME)
+        .await
+        .map_err(|e| ApiError::kube("reading the SMTP password", e))?;
     let secret = Secret {
         metadata: ObjectMeta {
             name: Some(SMTP_SECRET_NAME.to_string()),
@@ -306,7 +332,47 @@ async fn store_smtp_password(state: &AppState, project_ref: &str, password: &str
             )),
             other => ApiError::kube("storing the SMTP password", other),
         })?;
-    Ok(())
+    Ok(previous)
+}
+
+/// Puts the SMTP password Secret back as it was before a write whose
+/// Project change was then refused.
+async fn restore_smtp_password(state: &AppState, project_ref: &str, previous: Option<Secret>) {
+    let secrets: Api<Secret> =
+        Api::namespaced(state.client.clone(), &project_namespace(project_ref));
+    let restored = match previous.and_then(|p| p.data) {
+        Some(data) => {
+            let secret = Secret {
+                metadata: ObjectMeta {
+                    name: Some(SMTP_SECRET_NAME.to_string()),
+                    ..Default::default()
+                },
+                data: Some(data),
+                ..Default::default()
+            };
+            secrets
+                .patch(
+                    SMTP_SECRET_NAME,
+                    &PatchParams::apply(FIELD_MANAGER_FACADE).force(),
+                    &Patch::Apply(&secret),
+                )
+                .await
+                .map(|_| ())
+        }
+        // There was none: empty it (the facade may patch it, not delete it);
+        // no Project refers to it.
+        None => secrets
+            .patch(
+                SMTP_SECRET_NAME,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"data": {SMTP_SECRET_KEY: null}})),
+            )
+            .await
+            .map(|_| ()),
+    };
+    if let Err(error) = restored {
+        tracing::error!(project = %project_ref, %error, "could not put the SMTP password back after a refused change");
+    }
 }
 
 #[utoipa::path(patch, path = "/platform/auth/{ref}/config", tag = "auth",
@@ -326,21 +392,38 @@ async fn update_config(
     if patch.is_empty() {
         return Ok(Json(config_of(&access.project)));
     }
-    if let Some(password) = body.SMTP_PASS.as_deref().filter(|p| !p.is_empty()) {
-        store_smtp_password(&state, &project_ref, password).await?;
-    }
     let projects: Api<Project> = Api::all(state.client.clone());
-    let written = projects
+    let change = Patch::Merge(json!({"spec": {"auth": Value::Object(patch)}}));
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER_FACADE.to_string()),
+        ..Default::default()
+    };
+    // The API server judges the change first (its schema and rules), so a
+    // refused change writes nothing, the password Secret included.
+    projects
         .patch(
             &project_ref,
             &PatchParams {
-                field_manager: Some(FIELD_MANAGER_FACADE.to_string()),
-                ..Default::default()
+                dry_run: true,
+                ..params.clone()
             },
-            &Patch::Merge(json!({"spec": {"auth": Value::Object(patch)}})),
+            &change,
         )
         .await
         .map_err(|e| ApiError::kube("updating the auth settings", e))?;
+    let previous = match body.SMTP_PASS.as_deref().filter(|p| !p.is_empty()) {
+        Some(password) => Some(store_smtp_password(&state, &project_ref, password).await?),
+        None => None,
+    };
+    let written = match projects.patch(&project_ref, &params, &change).await {
+        Ok(written) => written,
+        Err(error) => {
+            if let Some(previous) = previous {
+                restore_smtp_password(&state, &project_ref, previous).await;
+            }
+            return Err(ApiError::kube("updating the auth settings", error));
+        }
+    };
     await_cached(&state.projects, ObjectRef::from_obj(&written), |cached| {
         includes_write(cached, &written)
     })

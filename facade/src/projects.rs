@@ -206,12 +206,7 @@ const PASSWORD_MAX: usize = 256;
 
 fn check_create(state: &AppState, body: &CreateProjectBody) -> ApiResult<NewProject> {
     let name = validate::display_name("name", &body.name)?;
-    let length = body.db_pass.chars().count();
-    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&length) {
-        return Err(ApiError::BadRequest(format!(
-            "db_pass must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"
-        )));
-    }
+    validate::password("db_pass", &body.db_pass, PASSWORD_MIN, PASSWORD_MAX)?;
     let regions = state.config.regions();
     let asked = body
         .region_selection

@@ -57,6 +57,47 @@ pub fn path_segment(field: &str, value: &str) -> ApiResult<String> {
     }
 }
 
+/// One line of free text: at most `max` characters, no control characters
+/// (no NUL, which no environment variable can hold, and no CR/LF, which
+/// would split a mail header).
+pub fn single_line(field: &str, value: &str, max: usize) -> ApiResult<String> {
+    if value.chars().count() > max {
+        return Err(ApiError::BadRequest(format!(
+            "{field} must be at most {max} characters"
+        )));
+    }
+    if let Some(bad) = value.chars().find(|c| c.is_control()) {
+        return Err(ApiError::BadRequest(format!(
+            "{field} must not contain control characters; found {bad:?}"
+        )));
+    }
+    Ok(value.to_string())
+}
+
+/// A database password: `min` to `max` characters, no control characters
+/// (Postgres and environment variables cannot hold a NUL; CR/LF break
+/// connection strings and env files), not blank, and no spaces at either
+/// end, where nobody would see them.
+pub fn password(field: &str, value: &str, min: usize, max: usize) -> ApiResult<()> {
+    let length = value.chars().count();
+    if !(min..=max).contains(&length) {
+        return Err(ApiError::BadRequest(format!(
+            "{field} must be {min} to {max} characters"
+        )));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(ApiError::BadRequest(format!(
+            "{field} must not contain control characters (NUL, tab, line breaks)"
+        )));
+    }
+    if value.trim() != value || value.trim().is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "{field} must not start or end with spaces"
+        )));
+    }
+    Ok(())
+}
+
 /// An email address, loosely: something@domain.
 pub fn email(value: &str) -> ApiResult<String> {
     let email = value.trim();

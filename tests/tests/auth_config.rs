@@ -251,3 +251,113 @@ async fn a_studio_auth_settings_change_reaches_gotrue() -> anyhow::Result<()> {
     operator.abort();
     Ok(())
 }
+
+#[tokio::test]
+async fn a_refused_auth_change_writes_nothing_and_bad_smtp_text_is_refused() -> anyhow::Result<()> {
+    use k8s_openapi::api::admissionregistration::v1::{
+        ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+    };
+    let facade = TestFacade::start().await?;
+    let owner = User::new("owner");
+    let slug = facade
+        .organization_with(&[(&owner, OrganizationRole::Owner)])
+        .await?;
+    let name = facade.apply_project(&slug).await?;
+    // The project namespace, as the operator would have made it.
+    facade.write_keys(&name, &[]).await?;
+
+    // A cluster admission policy that refuses SMTP port 2526 on this
+    // project: the facade's own checks pass, the API server says no.
+    let client = facade.client();
+    let policy: ValidatingAdmissionPolicy = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": ["supaplane.io"], "apiVersions": ["*"],
+                "operations": ["UPDATE"], "resources": ["projects"]}]},
+            "matchConditions": [{"name": "this-project", "expression": format!("object.metadata.name == '{name}'")}],
+            "validations": [{
+                "expression": "!has(object.spec.auth.smtp) || object.spec.auth.smtp.port != 2526",
+                "message": "port 2526 is not allowed here"}],
+        },
+    }))?;
+    Api::<ValidatingAdmissionPolicy>::all(client.clone())
+        .create(&PostParams::default(), &policy)
+        .await?;
+    let binding: ValidatingAdmissionPolicyBinding = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"policyName": name, "validationActions": ["Deny"]},
+    }))?;
+    Api::<ValidatingAdmissionPolicyBinding>::all(client.clone())
+        .create(&PostParams::default(), &binding)
+        .await?;
+
+    let path = format!("/platform/auth/{name}/config");
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &project_namespace(&name));
+    let refused_port = json!({
+        "SMTP_HOST": "smtp.example.com", "SMTP_PORT": "2526",
+        "SMTP_ADMIN_EMAIL": "noreply@example.com", "SMTP_PASS": "never-stored"});
+    // Policies take a moment to reach the admission plugin.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, answer) = facade
+            .send(&owner, Method::PATCH, &path, refused_port.clone())
+            .await;
+        if status == StatusCode::BAD_REQUEST {
+            assert!(
+                answer["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("2526"),
+                "{answer}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the policy never applied: {status} {answer}"
+        );
+        // Accepted before the policy applied: undo, and try again.
+        let (status, _) = facade
+            .send(&owner, Method::PATCH, &path, json!({"SMTP_HOST": ""}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        secrets.delete("auth-smtp", &Default::default()).await.ok();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        secrets.get_opt("auth-smtp").await?.is_none(),
+        "a refused change leaves no SMTP password behind"
+    );
+
+    for (field, value) in [
+        ("SMTP_HOST", "smtp.example.com\u{0}evil"),
+        ("SMTP_SENDER_NAME", "Support\r\nBcc: all@example.com"),
+        ("SMTP_USER", "mailer\u{7}"),
+    ] {
+        let mut body = json!({
+            "SMTP_HOST": "smtp.example.com", "SMTP_PORT": "587",
+            "SMTP_ADMIN_EMAIL": "noreply@example.com", "SMTP_PASS": "never-stored"});
+        body[field] = json!(value);
+        let (status, answer) = facade.send(&owner, Method::PATCH, &path, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(field),
+            "{answer}"
+        );
+    }
+    assert!(secrets.get_opt("auth-smtp").await?.is_none());
+    let project = Api::<Project>::all(client.clone()).get(&name).await?;
+    assert!(project.spec.auth.smtp.is_none());
+    Api::<ValidatingAdmissionPolicyBinding>::all(client.clone())
+        .delete(&name, &Default::default())
+        .await?;
+    Api::<ValidatingAdmissionPolicy>::all(client)
+        .delete(&name, &Default::default())
+        .await?;
+    Ok(())
+}

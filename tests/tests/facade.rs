@@ -721,6 +721,21 @@ async fn bad_input_gets_a_clear_error_and_creates_nothing() -> anyhow::Result<()
             body["db_pass"] = json!("short");
             body.to_string()
         }),
+        ("blank password".into(), {
+            let mut body = create_body(&slug, "Shop");
+            body["db_pass"] = json!("        ");
+            body.to_string()
+        }),
+        ("password with a NUL".into(), {
+            let mut body = create_body(&slug, "Shop");
+            body["db_pass"] = json!("a-strong\u{0}password");
+            body.to_string()
+        }),
+        ("password with a line break".into(), {
+            let mut body = create_body(&slug, "Shop");
+            body["db_pass"] = json!("a-strong\r\npassword");
+            body.to_string()
+        }),
         ("region that is no label".into(), {
             let mut body = create_body(&slug, "Shop");
             body["db_region"] = json!("mars; DROP");
