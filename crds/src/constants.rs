@@ -23,6 +23,10 @@ pub const LABEL_ORGANIZATION: &str = "supaplane.io/organization";
 /// Retain policy, so a new Project with the same ref can adopt it.
 pub const LABEL_RETAINED: &str = "supaplane.io/retained";
 
+/// The dashboard user who created a Project through the facade (counted
+/// against the projects-per-user limit).
+pub const LABEL_CREATED_BY: &str = "supaplane.io/created-by";
+
 /// Set on a project namespace the facade is still creating; taken off once
 /// its Project exists. The operator deletes a namespace that keeps it
 /// without a Project past a grace period (what a crash mid-create left).

@@ -29,6 +29,7 @@ pub const LABEL_ACCESS_TOKEN: &str = "supaplane.io/access-token";
 const LABEL_USER: &str = "supaplane.io/user-id";
 const SECRET_NAME_PREFIX: &str = "access-token-";
 const NAME_LIMIT: usize = 128;
+const SCOPE_LIMIT: usize = 256;
 
 /// The Secret name a token is stored under: derived from its hash, so a
 /// request finds its token in the cache by name.
@@ -157,11 +158,26 @@ async fn create(
         ));
     }
     let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > NAME_LIMIT {
-        return Err(ApiError::BadRequest(format!(
-            "name must be 1 to {NAME_LIMIT} characters"
-        )));
+    if name.is_empty() {
+        return Err(ApiError::BadRequest("name must not be empty".into()));
     }
+    crate::validate::single_line("name", name, NAME_LIMIT)?;
+    if let Some(scope) = &body.scope {
+        crate::validate::single_line("scope", scope, SCOPE_LIMIT)?;
+    }
+    let user = label_safe(&caller.user_id);
+    let held = state
+        .access_tokens
+        .state()
+        .iter()
+        .filter(|s| s.labels().get(LABEL_USER) == Some(&user))
+        .count();
+    crate::limits::check(
+        "access tokens per user",
+        held,
+        state.config.max_access_tokens_per_user,
+        "--max-access-tokens-per-user",
+    )?;
     if let Some(at) = &body.expires_at {
         let at = chrono::DateTime::parse_from_rfc3339(at)
             .map_err(|_| ApiError::BadRequest("expires_at must be an RFC 3339 timestamp".into()))?;

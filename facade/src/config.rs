@@ -119,6 +119,54 @@ pub struct FacadeConfig {
     )]
     pub header_read_timeout_seconds: u64,
 
+    /// Organizations one user may own.
+    #[arg(
+        long,
+        env = "SUPAPLANE_MAX_ORGANIZATIONS_PER_USER",
+        default_value_t = 10
+    )]
+    pub max_organizations_per_user: usize,
+
+    /// Projects one user may create (over all organizations).
+    #[arg(long, env = "SUPAPLANE_MAX_PROJECTS_PER_USER", default_value_t = 50)]
+    pub max_projects_per_user: usize,
+
+    /// Projects one organization may hold.
+    #[arg(
+        long,
+        env = "SUPAPLANE_MAX_PROJECTS_PER_ORGANIZATION",
+        default_value_t = 100
+    )]
+    pub max_projects_per_organization: usize,
+
+    /// Members one organization may have.
+    #[arg(
+        long,
+        env = "SUPAPLANE_MAX_MEMBERS_PER_ORGANIZATION",
+        default_value_t = 200
+    )]
+    pub max_members_per_organization: usize,
+
+    /// Pending invitations one organization may have.
+    #[arg(
+        long,
+        env = "SUPAPLANE_MAX_INVITATIONS_PER_ORGANIZATION",
+        default_value_t = 50
+    )]
+    pub max_invitations_per_organization: usize,
+
+    /// Personal access tokens one user may hold.
+    #[arg(
+        long,
+        env = "SUPAPLANE_MAX_ACCESS_TOKENS_PER_USER",
+        default_value_t = 20
+    )]
+    pub max_access_tokens_per_user: usize,
+
+    /// Changes (POST, PUT, PATCH, DELETE) one user may make per minute.
+    #[arg(long, env = "SUPAPLANE_WRITES_PER_MINUTE", default_value_t = 120)]
+    pub writes_per_minute: u32,
+
     /// Longest a request may take, in seconds.
     #[arg(long, env = "SUPAPLANE_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
     pub request_timeout_seconds: u64,
@@ -138,6 +186,18 @@ impl FacadeConfig {
 
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_secs(self.upstream_timeout_seconds)
+    }
+
+    pub fn limits(&self) -> crate::limits::Limits {
+        crate::limits::Limits {
+            organizations_per_user: self.max_organizations_per_user,
+            projects_per_user: self.max_projects_per_user,
+            projects_per_organization: self.max_projects_per_organization,
+            members_per_organization: self.max_members_per_organization,
+            invitations_per_organization: self.max_invitations_per_organization,
+            access_tokens_per_user: self.max_access_tokens_per_user,
+            writes_per_minute: self.writes_per_minute,
+        }
     }
 
     /// Settings that contradict each other, refused at start.

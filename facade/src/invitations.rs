@@ -19,6 +19,7 @@ use crate::access;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody};
 use crate::ids::{numeric_id, sha256_hex};
+use crate::limits;
 use crate::organizations::{require_role_change, role_for_id, role_id};
 use crate::permissions::Action;
 use crate::profile::update_organization;
@@ -115,6 +116,21 @@ async fn invite(
     {
         require_role_change(&access, Some(existing.role), Some(role))?;
     }
+    let pending = &access.organization.spec.invitations;
+    if !pending.iter().any(|i| i.email.eq_ignore_ascii_case(&email)) {
+        limits::check(
+            "pending invitations per organization",
+            pending.len(),
+            state.config.max_invitations_per_organization,
+            "--max-invitations-per-organization",
+        )?;
+    }
+    limits::check(
+        "members per organization",
+        access.organization.spec.members.len() + pending.len(),
+        state.config.max_members_per_organization,
+        "--max-members-per-organization",
+    )?;
     let token = Alphanumeric.sample_string(&mut rand::rng(), TOKEN_LENGTH);
     let mut refusal = None;
     update_organization(&state, &slug, |organization| {

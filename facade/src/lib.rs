@@ -14,6 +14,7 @@ pub mod health;
 pub mod ids;
 pub mod invitations;
 pub mod jwks;
+pub mod limits;
 pub mod organizations;
 pub mod permissions;
 pub mod pg_meta;
@@ -58,6 +59,10 @@ pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
             }),
         )
         .fallback(unknown_route)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit_writes,
+        ))
         // `layer`, not `route_layer`: unknown paths need credentials too.
         .layer(middleware::from_fn_with_state(
             state.clone(),

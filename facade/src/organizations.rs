@@ -15,6 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::access::{self, OrganizationAccess, organizations_of, role_name};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, JsonBody};
+use crate::limits;
 use crate::permissions::Action;
 use crate::profile::update_organization;
 use crate::shapes::{OrganizationDetailResponse, OrganizationResponse, uid_id};
@@ -92,7 +93,16 @@ pub async fn create_organization(
     plan: &str,
 ) -> ApiResult<Organization> {
     let name = validate::display_name("name", name)?;
-    if organizations_of(state, caller)
+    let mine = organizations_of(state, caller);
+    limits::check(
+        "organizations owned per user",
+        mine.iter()
+            .filter(|a| a.role == OrganizationRole::Owner)
+            .count(),
+        state.config.max_organizations_per_user,
+        "--max-organizations-per-user",
+    )?;
+    if mine
         .iter()
         .any(|a| a.organization.spec.display_name.eq_ignore_ascii_case(&name))
     {

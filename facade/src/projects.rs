@@ -17,8 +17,9 @@ use kube::{Api, ResourceExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use supaplane_crds::constants::{
-    DATABASE_PASSWORD_KEY, DATABASE_PASSWORD_SECRET_NAME, FIELD_MANAGER_FACADE, LABEL_CREATING,
-    LABEL_MANAGED_BY, LABEL_ORGANIZATION, LABEL_PROJECT, MANAGED_BY_VALUE, project_namespace,
+    DATABASE_PASSWORD_KEY, DATABASE_PASSWORD_SECRET_NAME, FIELD_MANAGER_FACADE, LABEL_CREATED_BY,
+    LABEL_CREATING, LABEL_MANAGED_BY, LABEL_ORGANIZATION, LABEL_PROJECT, MANAGED_BY_VALUE,
+    project_namespace,
 };
 use supaplane_crds::{
     InstanceSize, PasswordSecretRef, PostgresVersion, Project, ProjectSpec, SupabaseStatus,
@@ -27,6 +28,7 @@ use supaplane_crds::{
 use crate::access::{self, OrganizationAccess, ProjectAccess};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, JsonBody};
+use crate::limits;
 use crate::permissions::Action;
 use crate::project_keys::read_keys;
 use crate::shapes::{
@@ -292,6 +294,26 @@ pub async fn create_project(
     organization.require(Action::CreateProject)?;
     let new = check_create(state, body)?;
     let slug = organization.slug();
+    let creator = label_safe_user(&caller.user_id);
+    let projects = state.projects.state();
+    limits::check(
+        "projects per organization",
+        projects
+            .iter()
+            .filter(|p| p.spec.organization == slug)
+            .count(),
+        state.config.max_projects_per_organization,
+        "--max-projects-per-organization",
+    )?;
+    limits::check(
+        "projects created per user",
+        projects
+            .iter()
+            .filter(|p| p.labels().get(LABEL_CREATED_BY) == Some(&creator))
+            .count(),
+        state.config.max_projects_per_user,
+        "--max-projects-per-user",
+    )?;
     if state
         .projects
         .state()
@@ -303,7 +325,7 @@ pub async fn create_project(
             new.name
         )));
     }
-    let steps = create_resources(state.clone(), slug, new, body.db_pass.clone());
+    let steps = create_resources(state.clone(), slug, creator, new, body.db_pass.clone());
     let created = tokio::spawn(async move {
         tokio::time::timeout(CREATE_DEADLINE, steps)
             .await
@@ -322,6 +344,23 @@ pub async fn create_project(
     Ok((created, organization))
 }
 
+/// Who created a project, as a label value: GoTrue user ids (UUIDs) as
+/// they are, anything else by a hash.
+fn label_safe_user(user_id: &str) -> String {
+    let fits = !user_id.is_empty()
+        && user_id.len() <= 63
+        && user_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && user_id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && user_id.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if fits {
+        user_id.to_string()
+    } else {
+        crate::ids::sha256_hex(user_id)[..40].to_string()
+    }
+}
+
 /// The longest a create may take before what it made is removed again
 /// (well under the operator sweep's grace period).
 const CREATE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -329,6 +368,7 @@ const CREATE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 async fn create_resources(
     state: AppState,
     slug: String,
+    creator: String,
     new: NewProject,
     db_pass: String,
 ) -> ApiResult<Project> {
@@ -390,10 +430,10 @@ async fn create_resources(
             name: DATABASE_PASSWORD_SECRET_NAME.to_string(),
             key: DATABASE_PASSWORD_KEY.to_string(),
         });
-        project.metadata.labels = Some(BTreeMap::from([(
-            LABEL_ORGANIZATION.to_string(),
-            slug.clone(),
-        )]));
+        project.metadata.labels = Some(BTreeMap::from([
+            (LABEL_ORGANIZATION.to_string(), slug.clone()),
+            (LABEL_CREATED_BY.to_string(), creator),
+        ]));
         let projects: Api<Project> = Api::all(state.client.clone());
         projects
             .create(&PostParams::default(), &project)

@@ -29,6 +29,8 @@ pub struct Shared {
     pub access_tokens: Store<Secret>,
     /// HTTP client for the projects' services (pg-meta, GoTrue, Storage).
     pub upstream: UpstreamClient,
+    /// Each user's rate of writes.
+    pub write_rate: Arc<crate::limits::WriteRate>,
 }
 
 pub type UpstreamClient = hyper_util::client::legacy::Client<
@@ -80,6 +82,16 @@ impl AppState {
         );
         let upstream = upstream_client()?;
         let verifier = TokenVerifier::new(&config, upstream.clone())?;
+        let write_rate = crate::limits::WriteRate::new(config.writes_per_minute);
+        // Users not seen for a while are forgotten by the rate limiter.
+        let shrinking = write_rate.clone();
+        let shrink_task = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs(300));
+            loop {
+                ticks.tick().await;
+                shrinking.shrink();
+            }
+        });
         let state = AppState(Arc::new(Shared {
             client,
             config,
@@ -88,8 +100,12 @@ impl AppState {
             projects,
             access_tokens,
             upstream,
+            write_rate,
         }));
-        Ok((state, vec![organizations_task, projects_task, tokens_task]))
+        Ok((
+            state,
+            vec![organizations_task, projects_task, tokens_task, shrink_task],
+        ))
     }
 
     /// Waits until every cache has its first full list.

@@ -66,6 +66,9 @@ impl ControlPlane {
             "{} is missing: run `make controlplane` (or `make test`, which builds it)",
             launcher.display()
         );
+        if std::env::var_os(KEEP_ENV).is_none() {
+            remove_abandoned_directories();
+        }
         let directory = std::env::temp_dir().join(format!(
             "supaplane-controlplane-{}-{}",
             std::process::id(),
@@ -282,5 +285,26 @@ impl AuditLog {
     /// Every completed request logged since the control plane started.
     pub fn all(&self) -> anyhow::Result<Vec<AuditEvent>> {
         self.since(AuditMark(0))
+    }
+}
+
+/// Removes the directories of earlier runs whose test process is gone (a
+/// run killed outright leaves its ~130 MB behind).
+fn remove_abandoned_directories() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("supaplane-controlplane-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }

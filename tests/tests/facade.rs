@@ -1617,3 +1617,180 @@ async fn every_error_answer_is_json_and_bodies_must_be_objects() -> anyhow::Resu
     assert!(body["message"].is_string(), "{body}");
     Ok(())
 }
+
+fn says_limit(answer: &Value, flag: &str) -> bool {
+    answer["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("Limit reached") && m.contains(flag))
+}
+
+#[tokio::test]
+async fn what_one_user_can_make_is_bounded_by_configured_limits() -> anyhow::Result<()> {
+    let facade = TestFacade::start_with(|config| {
+        config.max_organizations_per_user = 2;
+        config.max_projects_per_organization = 1;
+        config.max_invitations_per_organization = 1;
+        config.max_access_tokens_per_user = 1;
+    })
+    .await?;
+    let user = User::new("bounded");
+    let mut slugs = Vec::new();
+    for n in 0..2 {
+        let (status, made) = facade
+            .send(
+                &user,
+                Method::POST,
+                "/platform/organizations",
+                json!({"name": format!("Org {n}"), "tier": "tier_free"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        slugs.push(made["slug"].as_str().expect("slug").to_string());
+    }
+    let (status, refused) = facade
+        .send(
+            &user,
+            Method::POST,
+            "/platform/organizations",
+            json!({"name": "Org 3", "tier": "tier_free"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        says_limit(&refused, "--max-organizations-per-user"),
+        "{refused}"
+    );
+
+    let (status, _) = facade
+        .send(
+            &user,
+            Method::POST,
+            "/platform/projects",
+            create_body(&slugs[0], "One"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, refused) = facade
+        .send(
+            &user,
+            Method::POST,
+            "/platform/projects",
+            create_body(&slugs[0], "Two"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        says_limit(&refused, "--max-projects-per-organization"),
+        "{refused}"
+    );
+
+    let invitations = format!("/platform/organizations/{}/members/invitations", slugs[0]);
+    let (status, _) = facade
+        .send(
+            &user,
+            Method::POST,
+            &invitations,
+            json!({"email": "a@example.com", "role_id": 3}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Re-inviting the same address replaces, and is not one more.
+    let (status, _) = facade
+        .send(
+            &user,
+            Method::POST,
+            &invitations,
+            json!({"email": "a@example.com", "role_id": 4}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, refused) = facade
+        .send(
+            &user,
+            Method::POST,
+            &invitations,
+            json!({"email": "b@example.com", "role_id": 3}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        says_limit(&refused, "--max-invitations-per-organization"),
+        "{refused}"
+    );
+
+    let tokens = "/platform/profile/access-tokens";
+    for (case, body) in [
+        ("NUL in the name", json!({"name": "ci\u{0}"})),
+        ("line break in the name", json!({"name": "ci\nadmin"})),
+        (
+            "700 KB scope",
+            json!({"name": "ci", "scope": "x".repeat(700_000)}),
+        ),
+    ] {
+        let (status, answer) = facade.send(&user, Method::POST, tokens, body).await;
+        assert!(status.is_client_error(), "{case}: {status} {answer}");
+        assert!(answer["message"].is_string(), "{case}: {answer}");
+    }
+    let (status, _) = facade
+        .send(&user, Method::POST, tokens, json!({"name": "ci"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, refused) = facade
+        .send(&user, Method::POST, tokens, json!({"name": "ci 2"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        says_limit(&refused, "--max-access-tokens-per-user"),
+        "{refused}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn writes_past_the_per_user_rate_are_refused_with_429() -> anyhow::Result<()> {
+    let facade = TestFacade::start_with(|config| config.writes_per_minute = 3).await?;
+    let hasty = User::new("hasty");
+    let calm = User::new("calm");
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        let (status, answer) = facade
+            .send(
+                &hasty,
+                Method::POST,
+                "/platform/organizations",
+                json!({"name": format!("Hasty {n}"), "tier": "tier_free"}),
+            )
+            .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(
+                answer["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("a minute")
+            );
+        }
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[4], StatusCode::TOO_MANY_REQUESTS);
+    // Reads are not limited, nor are other users.
+    let (status, _) = facade.get(&hasty, "/platform/organizations").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = facade
+        .send(
+            &calm,
+            Method::POST,
+            "/platform/organizations",
+            json!({"name": "Calm", "tier": "tier_free"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    Ok(())
+}
