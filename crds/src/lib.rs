@@ -7,6 +7,7 @@ pub mod constants;
 pub mod images;
 pub mod organization;
 pub mod project;
+pub mod watching;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;

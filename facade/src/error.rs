@@ -77,6 +77,19 @@ impl ApiError {
             kube::Error::Api(status) if status.code == 404 => {
                 ApiError::NotFound(format!("{context}: not found"))
             }
+            // The API server away, overloaded or timing out: worth a retry.
+            kube::Error::Api(status) if matches!(status.code, 429 | 503 | 504) => {
+                tracing::warn!(%error, "{context}");
+                ApiError::Unavailable(format!(
+                    "{context}: the Kubernetes API server is busy; try again shortly"
+                ))
+            }
+            kube::Error::HyperError(_) | kube::Error::Service(_) => {
+                tracing::warn!(%error, "{context}");
+                ApiError::Unavailable(format!(
+                    "{context}: the Kubernetes API server did not answer; try again shortly"
+                ))
+            }
             _ => ApiError::Internal(format!("{context}: {error}")),
         }
     }

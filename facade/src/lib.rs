@@ -49,6 +49,7 @@ use state::AppState;
 /// [`auth::authenticate`], with tracing, CORS, body limits and timeouts.
 pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
     let (documented, document) = api().split_for_parts();
+    let api_server = readiness.clone();
     let document = Arc::new(document);
     let authenticated = documented
         .route(
@@ -67,6 +68,10 @@ pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            api_server,
+            health::require_api_server,
         ))
         .with_state(state.clone());
     let config = &state.config;

@@ -35,6 +35,10 @@ async fn main() -> anyhow::Result<()> {
         }
     });
 
+    tokio::spawn(supaplane_facade::health::watch_api_server(
+        state.client.clone(),
+        readiness.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind(address).await?;
     info!(%address, "serving the platform and management APIs");
     let limits = ConnectionLimits {

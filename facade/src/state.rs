@@ -129,7 +129,7 @@ where
 {
     let (reader, writer) = reflector::store();
     let stream = watcher(api, config)
-        .default_backoff()
+        .backoff(supaplane_crds::watching::backoff())
         .reflect(writer)
         .applied_objects();
     let task = tokio::spawn(async move {

@@ -42,6 +42,7 @@ pub async fn run(context: Arc<Context>) {
         .watches(projects, scope, |project| {
             Some(ObjectRef::<Organization>::new(&project.spec.organization))
         })
+        .trigger_backoff(supaplane_crds::watching::controller_backoff())
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {

@@ -117,6 +117,7 @@ pub async fn run(context: Arc<Context>) {
     controller = watch_children::<ResourceQuota>(controller, &client);
     controller = watch_children::<LimitRange>(controller, &client);
     controller
+        .trigger_backoff(supaplane_crds::watching::controller_backoff())
         // Bounded, so a fleet of new Projects is worked through at a steady
         // pace and memory stays flat instead of every reconcile at once.
         .with_config(

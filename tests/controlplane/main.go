@@ -93,6 +93,10 @@ type controlPlane struct {
 	binDir, dir, crds string
 	processes         []*exec.Cmd
 	exited            chan string
+	// What restarting kube-apiserver needs (the fault tests stop it).
+	apiserverArgs []string
+	admin         *http.Client
+	server        string
 }
 
 func (p *controlPlane) path(name string) string { return filepath.Join(p.dir, name) }
@@ -137,37 +141,39 @@ func (p *controlPlane) start() error {
 	if err := os.WriteFile(p.path("audit-policy.yaml"), []byte(auditPolicy), 0o600); err != nil {
 		return err
 	}
-	if err := p.run("kube-apiserver",
-		"--etcd-servers="+etcdURL,
+	p.apiserverArgs = []string{
+		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
 		// No kubernetes Service endpoints to keep: loopback is fine then.
 		"--endpoint-reconciler-type=none",
-		"--secure-port="+strconv.Itoa(ports[2]),
-		"--tls-cert-file="+pki.serverCert,
-		"--tls-private-key-file="+pki.serverKey,
-		"--client-ca-file="+pki.caCert,
-		"--service-account-key-file="+pki.serviceAccountPublic,
-		"--service-account-signing-key-file="+pki.serviceAccountKey,
+		"--secure-port=" + strconv.Itoa(ports[2]),
+		"--tls-cert-file=" + pki.serverCert,
+		"--tls-private-key-file=" + pki.serverKey,
+		"--client-ca-file=" + pki.caCert,
+		"--service-account-key-file=" + pki.serviceAccountPublic,
+		"--service-account-signing-key-file=" + pki.serviceAccountKey,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--authorization-mode=RBAC",
 		"--allow-privileged=true",
-		"--audit-policy-file="+p.path("audit-policy.yaml"),
-		"--audit-log-path="+p.path("audit.log"),
+		"--audit-policy-file=" + p.path("audit-policy.yaml"),
+		"--audit-log-path=" + p.path("audit.log"),
 		"--audit-log-format=json",
 		"--audit-log-mode=blocking",
 		"--audit-log-maxbackup=0",
 		"--audit-log-maxsize=0",
 		"--profiling=false",
-		"--cert-dir="+p.path("apiserver"),
-	); err != nil {
+		"--cert-dir=" + p.path("apiserver"),
+	}
+	if err := p.run("kube-apiserver", p.apiserverArgs...); err != nil {
 		return err
 	}
 	admin, err := tlsClient(pki, pki.adminCert, pki.adminKey)
 	if err != nil {
 		return err
 	}
+	p.admin, p.server = admin, server
 	if err := p.waitHealthy(admin, server+"/readyz", 120*time.Second); err != nil {
 		return fmt.Errorf("kube-apiserver: %w", err)
 	}
@@ -218,7 +224,8 @@ func (p *controlPlane) start() error {
 // run starts one binary of the control plane with its output in a log file;
 // it dies with this process (Pdeathsig) whatever happens here.
 func (p *controlPlane) run(name string, args ...string) error {
-	logFile, err := os.Create(p.path(name + ".log"))
+	// Appended to: a restarted kube-apiserver keeps its earlier log.
+	logFile, err := os.OpenFile(p.path(name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
@@ -262,21 +269,61 @@ func (p *controlPlane) waitHealthy(client *http.Client, url string, timeout time
 }
 
 // waitForEnd returns when stdin closes, a signal arrives or a process of
-// the control plane exits (which the next request of a test would show).
+// the control plane exits unasked (which the next request of a test would
+// show). Meanwhile it obeys the commands of the fault tests, one per line
+// on stdin, answering each with a JSON line on stdout:
+// `stop kube-apiserver` (it is gone when answered) and
+// `start kube-apiserver` (it is ready when answered).
 func (p *controlPlane) waitForEnd() {
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
-	stdinClosed := make(chan struct{})
+	commands := make(chan string)
 	go func() {
-		io.Copy(io.Discard, bufio.NewReader(os.Stdin))
-		close(stdinClosed)
+		scanner := bufio.NewScanner(os.Stdin)
+		for scanner.Scan() {
+			commands <- strings.TrimSpace(scanner.Text())
+		}
+		close(commands)
 	}()
-	select {
-	case <-ctx.Done():
-	case <-stdinClosed:
-	case name := <-p.exited:
-		fmt.Fprintf(os.Stderr, "controlplane: %s exited:\n%s\n", name, tail(p.path(name+".log"), 40))
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case command, open := <-commands:
+			if !open {
+				return
+			}
+			p.obey(command)
+		case name := <-p.exited:
+			fmt.Fprintf(os.Stderr, "controlplane: %s exited:\n%s\n", name, tail(p.path(name+".log"), 40))
+			return
+		}
 	}
+}
+
+func (p *controlPlane) obey(command string) {
+	answer := map[string]string{"command": command}
+	switch command {
+	case "stop kube-apiserver":
+		for _, cmd := range p.processes {
+			if filepath.Base(cmd.Path) == "kube-apiserver" && cmd.ProcessState == nil {
+				cmd.Process.Signal(syscall.SIGTERM)
+				if name := <-p.exited; name != "kube-apiserver" {
+					answer["error"] = name + " exited instead"
+				}
+			}
+		}
+	case "start kube-apiserver":
+		if err := p.run("kube-apiserver", p.apiserverArgs...); err != nil {
+			answer["error"] = err.Error()
+		} else if err := p.waitHealthy(p.admin, p.server+"/readyz", 120*time.Second); err != nil {
+			answer["error"] = err.Error()
+		}
+	default:
+		answer["error"] = "unknown command"
+	}
+	line, _ := json.Marshal(answer)
+	fmt.Println(string(line))
 }
 
 func (p *controlPlane) stop() {

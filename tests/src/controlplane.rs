@@ -30,8 +30,10 @@ pub struct ControlPlane {
     audit_log: PathBuf,
     directory: PathBuf,
     // Held open for the life of the process: the launcher stops the control
-    // plane when this pipe closes.
-    _launcher: Mutex<(Child, ChildStdin)>,
+    // plane when this pipe closes. Commands (the fault tests') go in here...
+    launcher: Mutex<(Child, ChildStdin)>,
+    // ...and their answers come back here, a JSON line each.
+    answers: Mutex<std::sync::mpsc::Receiver<std::io::Result<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -99,10 +101,19 @@ impl ControlPlane {
         let stdout = child.stdout.take().context("launcher stdout")?;
         let mut stderr = child.stderr.take().context("launcher stderr")?;
         let (sender, receiver) = std::sync::mpsc::channel();
+        // Every line the launcher prints: first its ready line, then one
+        // answer per command. Read to the end, so it never writes to a
+        // closed pipe.
         std::thread::spawn(move || {
-            let mut line = String::new();
-            let read = BufReader::new(stdout).read_line(&mut line);
-            let _ = sender.send(read.map(|_| line));
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut line = String::new();
+                let read = reader.read_line(&mut line);
+                let done = !matches!(read, Ok(n) if n > 0);
+                if sender.send(read.map(|_| line)).is_err() || done {
+                    break;
+                }
+            }
         });
         let failure = |what: String, child: &mut Child, stderr: &mut std::process::ChildStderr| {
             let _ = child.kill();
@@ -132,8 +143,39 @@ impl ControlPlane {
             kubeconfig: ready.kubeconfig,
             audit_log: ready.audit_log,
             directory: ready.directory,
-            _launcher: Mutex::new((child, stdin)),
+            launcher: Mutex::new((child, stdin)),
+            answers: Mutex::new(receiver),
         })
+    }
+
+    /// Sends the launcher one command and waits for its answer.
+    fn command(&self, command: &str) -> anyhow::Result<()> {
+        use std::io::Write;
+        let answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        {
+            let mut launcher = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+            writeln!(launcher.1, "{command}")?;
+            launcher.1.flush()?;
+        }
+        let line = answers
+            .recv_timeout(std::time::Duration::from_secs(180))
+            .with_context(|| format!("no answer to {command:?}"))??;
+        let answer: serde_json::Value = serde_json::from_str(line.trim())
+            .with_context(|| format!("the answer to {command:?}: {line:?}"))?;
+        if let Some(error) = answer.get("error") {
+            anyhow::bail!("{command:?} failed: {error}");
+        }
+        Ok(())
+    }
+
+    /// Stops kube-apiserver (etcd keeps the data); blocks until it is gone.
+    pub fn stop_apiserver(&self) -> anyhow::Result<()> {
+        self.command("stop kube-apiserver")
+    }
+
+    /// Starts kube-apiserver again; blocks until it is ready.
+    pub fn start_apiserver(&self) -> anyhow::Result<()> {
+        self.command("start kube-apiserver")
     }
 
     /// The administrator's kubeconfig (a `system:masters` client certificate).

@@ -28,6 +28,9 @@ pub struct TestFacade {
     pub cluster: TestCluster,
     pub state: AppState,
     pub router: Router,
+    /// What `/readyz` answers from; the facade's watch of the API server
+    /// keeps it, as in the binary.
+    pub readiness: Arc<Readiness>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -125,15 +128,20 @@ impl TestFacade {
             }
             None => client,
         };
-        let (state, tasks) = AppState::start(facade_client, config)?;
+        let (state, mut tasks) = AppState::start(facade_client, config)?;
         tokio::time::timeout(Duration::from_secs(30), state.ready()).await??;
         let readiness = Arc::new(Readiness::default());
         readiness.mark_ready();
-        let router = supaplane_facade::router(state.clone(), readiness);
+        tasks.push(tokio::spawn(supaplane_facade::health::watch_api_server(
+            state.client.clone(),
+            readiness.clone(),
+        )));
+        let router = supaplane_facade::router(state.clone(), readiness.clone());
         Ok(TestFacade {
             cluster,
             state,
             router,
+            readiness,
             tasks,
         })
     }

@@ -1794,3 +1794,65 @@ async fn writes_past_the_per_user_rate_are_refused_with_429() -> anyhow::Result<
     assert_eq!(status, StatusCode::CREATED);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_facade_restarted_mid_request_shows_the_same_truth_after() -> anyhow::Result<()> {
+    use supaplane_crds::constants::LABEL_ORGANIZATION;
+    let user = User::new("restarter");
+    let first = TestFacade::start().await?;
+    let slug = first
+        .organization_with(&[(&user, OrganizationRole::Owner)])
+        .await?;
+    // The first facade goes away while a create is in flight.
+    let create = first.send(
+        &user,
+        Method::POST,
+        "/platform/projects",
+        create_body(&slug, "In flight"),
+    );
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(5), create).await;
+    drop(first);
+
+    let second = TestFacade::start().await?;
+    let selector = format!("{LABEL_ORGANIZATION}={slug}");
+    let projects = Api::<Project>::all(second.client());
+    // Whatever the first one finished, the second one lists, and the user
+    // carries on with it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let made = projects
+            .list(&ListParams::default().labels(&selector))
+            .await?
+            .items;
+        let (status, listed) = second
+            .get(&user, &format!("/platform/organizations/{slug}/projects"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let shown = listed["projects"].as_array().map(Vec::len).unwrap_or(0);
+        if shown == made.len() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{shown} shown, {} made",
+            made.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, created) = second
+        .send(
+            &user,
+            Method::POST,
+            "/platform/projects",
+            create_body(&slug, "After"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let project_ref = created["ref"].as_str().expect("ref");
+    let (status, detail) = second
+        .get(&user, &format!("/platform/projects/{project_ref}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(detail["name"], "After");
+    Ok(())
+}

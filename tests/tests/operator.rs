@@ -1235,3 +1235,93 @@ async fn the_sweep_collects_only_namespaces_of_creates_that_never_finished() -> 
     }
     Ok(())
 }
+
+/// Every stateless Deployment of `name` exists and runs `replicas`, and the
+/// database StatefulSet too.
+async fn scaled_to(client: &Client, name: &str, replicas: i32) -> anyhow::Result<bool> {
+    let namespace = project_namespace(name);
+    let deployments = Api::<Deployment>::namespaced(client.clone(), &namespace)
+        .list(&Default::default())
+        .await?
+        .items;
+    let database = Api::<StatefulSet>::namespaced(client.clone(), &namespace)
+        .get_opt("db")
+        .await?;
+    Ok(deployments.len() == STATELESS_COMPONENTS.len()
+        && deployments
+            .iter()
+            .all(|d| d.spec.replicas == Some(replicas))
+        && database.is_some_and(|db| db.spec.replicas == Some(replicas)))
+}
+
+#[tokio::test]
+async fn an_operator_killed_mid_work_and_started_again_loses_and_duplicates_nothing()
+-> anyhow::Result<()> {
+    let mut running = start().await?;
+    let client = running.cluster.client();
+    let names: Vec<String> = (0..4).map(|_| unique_name("p")).collect();
+    // Killed while creating four projects...
+    for name in &names {
+        running.create_project(name, "Delete").await?;
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    running.controller.abort();
+    running.controller = tokio::spawn(project_controller::run(running.context()));
+    let mut keys = Vec::new();
+    for name in &names {
+        wait_for_children(&client, name).await?;
+        keys.push(keys_secret(&client, name).await?.uid());
+    }
+
+    // ...and while pausing two and deleting one.
+    let projects: Api<Project> = Api::all(client.clone());
+    for name in &names[..2] {
+        projects
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"paused": true}})),
+            )
+            .await?;
+    }
+    projects.delete(&names[3], &DeleteParams::default()).await?;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    running.controller.abort();
+    running.controller = tokio::spawn(project_controller::run(running.context()));
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let paused =
+            scaled_to(&client, &names[0], 0).await? && scaled_to(&client, &names[1], 0).await?;
+        let running_one = scaled_to(&client, &names[2], 1).await?;
+        let deleted = projects.get_opt(&names[3]).await?.is_none();
+        if paused && running_one && deleted {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never converged: paused {paused}, running {running_one}, deleted {deleted}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_deleted(
+        &Api::<Namespace>::all(client.clone()),
+        &project_namespace(&names[3]),
+        Duration::from_secs(60),
+    )
+    .await?;
+    // The same keys as before the kills: generated once, never again.
+    for (name, uid) in names[..3].iter().zip(&keys) {
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), &project_namespace(name));
+        assert_eq!(&secrets.get(KEYS_SECRET_NAME).await?.uid(), uid, "{name}");
+        let listed = secrets.list(&Default::default()).await?.items;
+        assert_eq!(
+            listed
+                .iter()
+                .filter(|s| s.name_any() == KEYS_SECRET_NAME)
+                .count(),
+            1
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! How the operator's and the facade's watches retry. kube-runtime's
+//! default (client-go's: up to 30 s plus jitter, reset only after two
+//! quiet minutes) left them idle for most of a minute after an API server
+//! restart, where every resumed watch first gets 410 Gone and must list
+//! again.
+
+use std::time::Duration;
+
+use kube::runtime::watcher::ExponentialBackoff;
+
+fn exponential(min: Duration, max: Duration) -> ExponentialBackoff {
+    backon::ExponentialBuilder::default()
+        .with_min_delay(min)
+        .with_max_delay(max)
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .into()
+}
+
+/// One watch on its own (the facade's caches): 0.5 s doubling to 5 s.
+pub fn backoff() -> ExponentialBackoff {
+    exponential(Duration::from_millis(500), Duration::from_secs(5))
+}
+
+/// A controller's watches, which kube-runtime merges into one stream with
+/// one backoff: each of its dozen watches needs its own 410 and list after
+/// a restart, one after another, so the pause between them must be short
+/// (0.1 s doubling to 1 s) or recovery takes minutes.
+pub fn controller_backoff() -> ExponentialBackoff {
+    exponential(Duration::from_millis(100), Duration::from_secs(1))
+}
