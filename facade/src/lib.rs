@@ -9,6 +9,7 @@ pub mod auth;
 pub mod auth_config;
 pub mod config;
 pub mod crypto_js;
+pub mod documented_errors;
 pub mod error;
 pub mod health;
 pub mod ids;
@@ -48,7 +49,8 @@ use state::AppState;
 /// The whole HTTP surface: health unauthenticated, everything else behind
 /// [`auth::authenticate`], with tracing, CORS, body limits and timeouts.
 pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
-    let (documented, document) = api().split_for_parts();
+    let (documented, mut document) = api().split_for_parts();
+    utoipa::Modify::modify(&documented_errors::DocumentedErrors, &mut document);
     let api_server = readiness.clone();
     let document = Arc::new(document);
     let authenticated = documented

@@ -165,8 +165,17 @@ async fn forward(
 
 /// Runs SQL: pg-meta's `POST /query` with `{query}`; answers the rows, or
 /// pg-meta's error unchanged.
+/// What Studio's SQL editor sends (pg-meta takes other fields too, such as
+/// `disable_statement_timeout`, passed through unchanged).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct QueryBody {
+    /// The SQL to run.
+    query: String,
+}
+
 #[utoipa::path(post, path = "/platform/pg-meta/{ref}/query", tag = "database",
-    request_body = serde_json::Value,
+    request_body = QueryBody,
     responses((status = 200, description = "The rows, as pg-meta answers", body = Vec<serde_json::Value>),
               (status = 400, description = "pg-meta's error for the SQL", body = serde_json::Value),
               (status = 404, body = ErrorBody), (status = 503, description = "The project is paused or its pg-meta is not answering", body = ErrorBody)),
@@ -179,6 +188,15 @@ async fn query(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    // What Studio sends: an object with the SQL as `query`.
+    let sql_given = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .is_some_and(|value| value.get("query").is_some_and(serde_json::Value::is_string));
+    if !sql_given {
+        return Err(ApiError::BadRequest(
+            "The body must be a JSON object with the SQL as \"query\"".into(),
+        ));
+    }
     let forwarded = Forwarded {
         method: Method::POST,
         rest: "query".into(),

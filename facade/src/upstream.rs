@@ -57,6 +57,22 @@ pub async fn relay(
     .map_err(|_| unreachable("timed out".into()))?
     .map_err(|e| unreachable(e.to_string()))?;
     let (parts, upstream_body) = response.into_parts();
+    // A service that failed inside is the gateway's 502, in our shape; its
+    // own words (bounded) are kept in the message.
+    if parts.status.is_server_error() {
+        use http_body_util::BodyExt;
+        let said = http_body_util::Limited::new(upstream_body, 4096)
+            .collect()
+            .await
+            .map(|body| String::from_utf8_lossy(&body.to_bytes()).into_owned())
+            .unwrap_or_default();
+        return Err(ApiError::BadGateway(format!(
+            "The {what} of project {} failed ({}): {}",
+            access.reference(),
+            parts.status,
+            said.trim()
+        )));
+    }
     let mut answer = Response::builder().status(parts.status);
     if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {
         answer = answer.header(header::CONTENT_TYPE, content_type);
