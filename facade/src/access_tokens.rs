@@ -90,10 +90,13 @@ pub struct CreatedAccessTokenResponse {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateAccessTokenBody {
+    /// One line, no control characters.
+    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
     #[serde(default)]
     pub expires_at: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub scope: Option<String>,
 }
 

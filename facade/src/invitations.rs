@@ -79,7 +79,10 @@ async fn invitations(
 /// `CreateInvitationBody`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CreateInvitationBody {
+    #[schema(format = "email", max_length = 320)]
     email: String,
+    /// 1 Owner, 2 Administrator, 3 Developer, 4 Read-only.
+    #[schema(minimum = 1, maximum = 4)]
     role_id: u64,
 }
 

@@ -76,6 +76,8 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<Organiz
 /// `CreateOrganizationBody`; billing fields are accepted and ignored.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateOrganizationBody {
+    /// 1 to 64 letters, digits, spaces and `- _ . ( )`; no `--`.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     #[serde(default = "default_tier")]
     pub tier: String,
@@ -165,9 +167,12 @@ async fn get_one(
 /// `UpdateOrganizationBody`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdateOrganizationBody {
+    /// 1 to 64 letters, digits, spaces and `- _ . ( )`; no `--`.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(format = "email", max_length = 320)]
     pub billing_email: Option<String>,
 }
 

@@ -180,8 +180,13 @@ pub struct RegionSelection {
 /// Fields we do not use are accepted and ignored.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateProjectBody {
+    /// 1 to 64 letters, digits, spaces and `- _ . ( )`; no `--`.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
+    #[schema(min_length = 1, max_length = 63)]
     pub organization_slug: String,
+    /// 8 to 256 characters, no control characters, no spaces at either end.
+    #[schema(min_length = 8, max_length = 256)]
     pub db_pass: String,
     #[serde(default)]
     pub db_region: Option<String>,
@@ -506,6 +511,8 @@ async fn detail(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct UpdateProjectBody {
+    /// 1 to 64 letters, digits, spaces and `- _ . ( )`; no `--`.
+    #[schema(min_length = 1, max_length = 64)]
     name: String,
 }
 

@@ -109,6 +109,7 @@ fn project_for(
 /// `CreateUserBody`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CreateUserBody {
+    #[schema(format = "email", max_length = 320)]
     email: String,
     password: String,
     #[serde(default)]
@@ -197,6 +198,7 @@ async fn delete_user(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct EmailBody {
+    #[schema(format = "email", max_length = 320)]
     email: String,
 }
 

@@ -52,6 +52,8 @@ async fn organizations(State(state): State<AppState>, caller: Caller) -> Json<Ve
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CreateOrganizationV1 {
+    /// 1 to 64 letters, digits, spaces and `- _ . ( )`; no `--`.
+    #[schema(min_length = 1, max_length = 64)]
     name: String,
 }
 
