@@ -149,11 +149,21 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
 
 /// Middleware: refuses requests without valid credentials and hands the
 /// [`Caller`] to the handlers.
+/// Routes Studio calls before sign-in, answering nothing secret: served
+/// without credentials.
+pub const PUBLIC_ROUTES: [(&str, &str); 1] = [("GET", "/platform/telemetry/feature-flags")];
+
 pub async fn authenticate(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let public = PUBLIC_ROUTES.iter().any(|(method, path)| {
+        request.method().as_str() == *method && request.uri().path() == *path
+    });
+    if public {
+        return Ok(next.run(request).await);
+    }
     let (mut parts, body) = request.into_parts();
     let token = bearer_token(&parts).ok_or_else(|| {
         ApiError::Unauthorized("Missing bearer token in the Authorization header".into())

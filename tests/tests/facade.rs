@@ -138,6 +138,22 @@ async fn every_route_but_health_needs_credentials() -> anyhow::Result<()> {
         let (status, _) = facade.raw(Method::GET, path, Some("not-a-jwt"), None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
     }
+    // Studio asks for feature flags before sign-in: answered, empty, to
+    // anyone; nothing else on that path is public.
+    let (status, flags) = facade
+        .raw(Method::GET, "/platform/telemetry/feature-flags", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(flags, json!({}));
+    let (status, _) = facade
+        .raw(
+            Method::GET,
+            "/platform/telemetry/feature-flags/x",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     Ok(())
 }
 
