@@ -10,6 +10,7 @@ pub mod auth_config;
 pub mod config;
 pub mod crypto_js;
 pub mod documented_errors;
+pub mod entitlements;
 pub mod error;
 pub mod health;
 pub mod ids;
@@ -103,6 +104,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(access_tokens::routes())
         .merge(organizations::routes())
         .merge(invitations::routes())
+        .merge(entitlements::routes())
         .merge(projects::routes())
         .merge(project_config::routes())
         .merge(pg_meta::routes())

@@ -28,7 +28,6 @@ pub const UNBACKED_ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/platform/stripe/invoices/overdue"),
     ("GET", "/platform/projects-resource-warnings"),
     ("GET", "/platform/organizations/{slug}/billing/subscription"),
-    ("GET", "/platform/organizations/{slug}/entitlements"),
     ("GET", "/platform/organizations/{slug}/usage"),
     ("GET", "/platform/projects/{ref}/billing/addons"),
     ("POST", "/v1/projects/{ref}/network-bans/retrieve"),
@@ -123,23 +122,6 @@ async fn subscription(
         payment_method_type: "",
         scheduled_plan_change: None,
         usage_billing_enabled: false,
-    }))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-struct Entitlements {
-    entitlements: Vec<Value>,
-}
-
-#[utoipa::path(get, path = "/platform/organizations/{slug}/entitlements", tag = "not backed yet", responses((status = 200, body = Entitlements), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
-async fn entitlements(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(slug): Path<String>,
-) -> ApiResult<Json<Entitlements>> {
-    access::organization(&state, &caller, &slug)?;
-    Ok(Json(Entitlements {
-        entitlements: Vec::new(),
     }))
 }
 
@@ -356,7 +338,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(overdue_invoices))
         .routes(routes!(resource_warnings))
         .routes(routes!(subscription))
-        .routes(routes!(entitlements))
         .routes(routes!(usage))
         .routes(routes!(addons))
         .routes(routes!(network_bans))

@@ -1872,3 +1872,51 @@ async fn a_facade_restarted_mid_request_shows_the_same_truth_after() -> anyhow::
     assert_eq!(detail["name"], "After");
     Ok(())
 }
+
+#[tokio::test]
+async fn entitlements_offer_pausing_as_studio_reads_them() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let owner = User::new("entitled");
+    let outsider = User::new("outsider");
+    let slug = facade
+        .organization_with(&[(&owner, OrganizationRole::Owner)])
+        .await?;
+    // Studio's request, as `useCheckEntitlements` makes it.
+    let (status, answer) = facade
+        .get(
+            &owner,
+            &format!("/platform/organizations/{slug}/entitlements"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let entitlements = answer["entitlements"].as_array().expect("entitlements");
+    // What Studio reads: `feature.key` and `hasAccess`; a missing key is no.
+    let has = |key: &str| {
+        entitlements
+            .iter()
+            .any(|e| e["feature"]["key"] == key && e["hasAccess"] == true)
+    };
+    assert!(has("project_pausing"), "{answer}");
+    assert!(has("project_restore_after_expiry"));
+    for absent in [
+        "instances.read_replicas",
+        "custom_domain",
+        "branching_limit",
+        "log_drains",
+    ] {
+        assert!(!has(absent), "{absent} is not offered here");
+    }
+    for entitlement in entitlements {
+        assert_eq!(entitlement["type"], "boolean");
+        assert_eq!(entitlement["feature"]["type"], "boolean");
+        assert_eq!(entitlement["config"], json!({"enabled": true}));
+    }
+    let (status, _) = facade
+        .get(
+            &outsider,
+            &format!("/platform/organizations/{slug}/entitlements"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    Ok(())
+}

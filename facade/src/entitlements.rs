@@ -1,0 +1,80 @@
+//! What this platform offers an organization, in Studio's entitlement
+//! terms: Studio enables an action only when its entitlement says so (Pause
+//! needs `project_pausing`), so this lists what supaplane really does and
+//! nothing it does not. Every organization gets the same: plans are labels
+//! here.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::access;
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// The features offered, each a yes (boolean entitlements only).
+pub const OFFERED: [&str; 3] = [
+    // spec.paused: workloads scale to zero, the data stays.
+    "project_pausing",
+    // A paused project resumes whenever asked; nothing expires.
+    "project_restore_after_expiry",
+    // imgproxy runs beside every Storage API.
+    "storage.image_transformations",
+];
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Feature {
+    key: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Enabled {
+    enabled: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Entitlement {
+    feature: Feature,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "hasAccess")]
+    has_access: bool,
+    config: Enabled,
+}
+
+/// `ListEntitlementsResponse`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Entitlements {
+    entitlements: Vec<Entitlement>,
+}
+
+#[utoipa::path(get, path = "/platform/organizations/{slug}/entitlements", tag = "organizations", responses((status = 200, body = Entitlements)), security(("bearer" = [])))]
+async fn entitlements(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Entitlements>> {
+    access::organization(&state, &caller, &slug)?;
+    Ok(Json(Entitlements {
+        entitlements: OFFERED
+            .iter()
+            .map(|key| Entitlement {
+                feature: Feature {
+                    key,
+                    kind: "boolean",
+                },
+                kind: "boolean",
+                has_access: true,
+                config: Enabled { enabled: true },
+            })
+            .collect(),
+    }))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(entitlements))
+}
