@@ -32,6 +32,21 @@ pub const LABEL_CREATED_BY: &str = "supaplane.io/created-by";
 /// without a Project past a grace period (what a crash mid-create left).
 pub const LABEL_CREATING: &str = "supaplane.io/creating";
 
+/// Prefix of the Project annotations that ask for a restart: one per
+/// component (`restart.supaplane.io/db`, `restart.supaplane.io/auth`, …),
+/// each the RFC 3339 time it was asked. The facade writes them; anyone may
+/// (`kubectl annotate`).
+pub const RESTART_ANNOTATION_PREFIX: &str = "restart.supaplane.io/";
+
+/// Every workload of a project, by name: the database and the services.
+pub const WORKLOADS: [&str; 7] = [
+    "db", "auth", "rest", "realtime", "storage", "meta", "gateway",
+];
+
+/// On a workload's pod template: the restart it carries out (the value of
+/// its restart annotation); a new value rolls the pods.
+pub const ANNOTATION_RESTARTED_AT: &str = "supaplane.io/restarted-at";
+
 /// Hash of what the operator last applied, to skip writes that change nothing.
 pub const ANNOTATION_SPEC_HASH: &str = "supaplane.io/spec-hash";
 

@@ -24,6 +24,7 @@ pub mod profile;
 pub mod project_config;
 pub mod project_keys;
 pub mod projects;
+pub mod restart;
 pub mod server;
 pub mod services;
 pub mod shapes;
@@ -105,6 +106,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(organizations::routes())
         .merge(invitations::routes())
         .merge(entitlements::routes())
+        .merge(restart::routes())
         .merge(projects::routes())
         .merge(project_config::routes())
         .merge(pg_meta::routes())

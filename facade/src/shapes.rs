@@ -19,8 +19,9 @@ pub fn created_at(meta: &kube::api::ObjectMeta) -> String {
         .unwrap_or_default()
 }
 
-/// Our provider label: every project runs on the operator's cluster.
-pub const CLOUD_PROVIDER: &str = "AWS_K8S";
+/// Our provider label. Every project runs on the operator's cluster; Studio
+/// hides Restart for `AWS_K8S`, and lists the same regions for `AWS`.
+pub const CLOUD_PROVIDER: &str = "AWS";
 
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Plan {

@@ -411,6 +411,7 @@ async fn write_status(
         failure: observed.failure,
         refused_volumes: observed.refused_volumes,
         workloads: observed.workloads,
+        restarts: render::restart::recent(project, k8s_openapi::jiff::Timestamp::now()),
         endpoints: ProjectEndpoints {
             api_url: Some(context.settings.ingress.api_url(&project_ref)),
             database_host: Some(render::database::database_host(project)),

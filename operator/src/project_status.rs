@@ -131,6 +131,9 @@ pub struct Observations<'a> {
     /// Volumes whose change the API server refused, and what to do.
     pub refused_volumes: Vec<String>,
     pub workloads: Vec<WorkloadObservation>,
+    /// Workloads (by name) with a restart asked lately (see
+    /// `render::restart`): the project is restarting until they rolled out.
+    pub restarts: Vec<String>,
     pub endpoints: ProjectEndpoints,
     pub anon_key: Option<String>,
     pub namespace: String,
@@ -233,8 +236,16 @@ pub fn next_status(observed: Observations<'_>) -> ProjectStatus {
     let all_stopped = observed.workloads.iter().all(|w| w.is_stopped());
     let was_active = matches!(
         previous_status,
-        Some(SupabaseStatus::ActiveHealthy | SupabaseStatus::ActiveUnhealthy)
+        Some(
+            SupabaseStatus::ActiveHealthy
+                | SupabaseStatus::ActiveUnhealthy
+                | SupabaseStatus::Restarting
+        )
     );
+    let restarting = observed
+        .workloads
+        .iter()
+        .any(|w| observed.restarts.iter().any(|r| r == w.name) && !w.is_ready());
     let waiting_for = || {
         let mut reasons: Vec<String> = observed
             .workloads
@@ -259,6 +270,11 @@ pub fn next_status(observed: Observations<'_>) -> ProjectStatus {
                 Some("scaling every service to zero".to_string()),
             )
         }
+    } else if was_active && restarting {
+        (
+            SupabaseStatus::Restarting,
+            Some(format!("restarting: {}", waiting_for())),
+        )
     } else if all_ready || (was_active && all_serving) {
         (SupabaseStatus::ActiveHealthy, None)
     } else if was_active {
@@ -361,6 +377,7 @@ mod tests {
             failure: None,
             refused_volumes: Vec::new(),
             workloads,
+            restarts: Vec::new(),
             endpoints: ProjectEndpoints::default(),
             anon_key: Some("anon".into()),
             namespace: "project-abc".into(),
@@ -459,6 +476,7 @@ mod tests {
             failure: Some("the database image is invalid".into()),
             refused_volumes: Vec::new(),
             workloads: vec![],
+            restarts: Vec::new(),
             endpoints: ProjectEndpoints::default(),
             anon_key: None,
             namespace: "project-abc".into(),
@@ -485,6 +503,7 @@ mod tests {
             failure: None,
             refused_volumes: Vec::new(),
             workloads: vec![workload("AuthReady", 1, 1), workload("MetaReady", 1, 1)],
+            restarts: Vec::new(),
             endpoints: ProjectEndpoints::default(),
             anon_key: Some("anon".into()),
             namespace: "project-abc".into(),
@@ -498,5 +517,44 @@ mod tests {
                 .iter()
                 .all(|c| c.type_ != "MetaReady")
         );
+    }
+
+    #[test]
+    fn a_restart_shows_as_restarting_until_its_workloads_rolled_out() {
+        let project = project("abc", "acme");
+        let healthy = observe(&project, vec![workload("AuthReady", 1, 1)]);
+        let project = with_status(project, healthy);
+        let mut rolling = workload("AuthReady", 1, 1);
+        rolling.observed = false;
+        let restarting = |workloads: Vec<WorkloadObservation>, restarts: Vec<String>| {
+            next_status(Observations {
+                project: &project,
+                secrets: Ok(()),
+                failure: None,
+                refused_volumes: Vec::new(),
+                workloads,
+                restarts,
+                endpoints: ProjectEndpoints::default(),
+                anon_key: Some("anon".into()),
+                namespace: "project-abc".into(),
+                now: at(200),
+            })
+        };
+        let name = rolling.name.to_string();
+        let during = restarting(vec![rolling.clone()], vec![name.clone()]);
+        assert_eq!(during.status, Some(SupabaseStatus::Restarting));
+        assert!(
+            during
+                .message
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("restarting")
+        );
+        // Rolled out: healthy again.
+        let after = restarting(vec![workload("AuthReady", 1, 1)], vec![name]);
+        assert_eq!(after.status, Some(SupabaseStatus::ActiveHealthy));
+        // A rollout nobody asked a restart for keeps a serving project healthy.
+        let other = restarting(vec![rolling], Vec::new());
+        assert_eq!(other.status, Some(SupabaseStatus::ActiveHealthy));
     }
 }

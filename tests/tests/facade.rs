@@ -1920,3 +1920,103 @@ async fn entitlements_offer_pausing_as_studio_reads_them() -> anyhow::Result<()>
     assert_eq!(status, StatusCode::NOT_FOUND);
     Ok(())
 }
+
+#[tokio::test]
+async fn studio_restarts_a_project_or_its_database_by_annotating_it() -> anyhow::Result<()> {
+    use supaplane_crds::constants::RESTART_ANNOTATION_PREFIX;
+    let facade = TestFacade::start().await?;
+    let owner = User::new("restarter");
+    let developer = User::new("developer");
+    let slug = facade
+        .organization_with(&[
+            (&owner, OrganizationRole::Owner),
+            (&developer, OrganizationRole::Developer),
+        ])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+    write_status(&facade, &project, json!({"status": "ACTIVE_HEALTHY"})).await?;
+    let restarts = |p: &Project| -> Vec<String> {
+        p.metadata
+            .annotations
+            .iter()
+            .flatten()
+            .filter_map(|(k, _)| k.strip_prefix(RESTART_ANNOTATION_PREFIX).map(String::from))
+            .collect()
+    };
+    let projects = Api::<Project>::all(facade.client());
+
+    // Studio offers Restart unless the provider is AWS_K8S.
+    let (_, detail) = facade
+        .get(&owner, &format!("/platform/projects/{project}"))
+        .await;
+    assert_ne!(detail["cloud_provider"], "AWS_K8S");
+
+    // "Restart database": Studio's exact request.
+    let (status, body) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/projects/{project}/restart-services"),
+            json!({"restartRequest": {"region": "local", "services": ["postgresql"]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(restarts(&projects.get(&project).await?), ["db"]);
+
+    // "Restart project": every workload.
+    let (status, _) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/projects/{project}/restart"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut all = restarts(&projects.get(&project).await?);
+    all.sort();
+    let mut expected = supaplane_crds::constants::WORKLOADS
+        .map(String::from)
+        .to_vec();
+    expected.sort();
+    assert_eq!(all, expected);
+
+    // Not for Developers, not for unknown services, not while paused.
+    let (status, _) = facade
+        .send(
+            &developer,
+            Method::POST,
+            &format!("/v1/projects/{project}/restart"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/projects/{project}/restart-services"),
+            json!({"restartRequest": {"services": ["edge-functions"]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/projects/{project}/pause"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/v1/projects/{project}/restart"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    Ok(())
+}

@@ -1325,3 +1325,88 @@ async fn an_operator_killed_mid_work_and_started_again_loses_and_duplicates_noth
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_restart_rolls_the_asked_workloads_and_shows_restarting_until_back() -> anyhow::Result<()>
+{
+    use supaplane_crds::constants::{ANNOTATION_RESTARTED_AT, RESTART_ANNOTATION_PREFIX};
+    let running = start().await?;
+    let client = running.cluster.client();
+    let name = unique_name("p");
+    running.create_project(&name, "Delete").await?;
+    wait_for_children(&client, &name).await?;
+    mark_all_ready(&running.cluster, &name).await?;
+    let projects: Api<Project> = Api::all(client.clone());
+    let status_is = |wanted: SupabaseStatus| {
+        move |p: Option<&Project>| {
+            p.and_then(|p| p.status.as_ref())
+                .is_some_and(|s| s.status == Some(wanted))
+        }
+    };
+    wait_for(
+        &projects,
+        &name,
+        status_is(SupabaseStatus::ActiveHealthy),
+        TIMEOUT,
+    )
+    .await?;
+
+    // What the facade writes for "restart the database".
+    let asked = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    projects
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                format!("{RESTART_ANNOTATION_PREFIX}db"): asked}}})),
+        )
+        .await?;
+    let namespace = project_namespace(&name);
+    let database: Api<StatefulSet> = Api::namespaced(client.clone(), &namespace);
+    let restarted = wait_for(
+        &database,
+        "db",
+        |s: Option<&StatefulSet>| {
+            s.and_then(|s| s.spec.template.metadata.as_ref())
+                .and_then(|m| m.annotations.as_ref())
+                .is_some_and(|a| a.get(ANNOTATION_RESTARTED_AT) == Some(&asked))
+        },
+        TIMEOUT,
+    )
+    .await?;
+    assert!(
+        restarted.metadata.generation > Some(1),
+        "the template changed"
+    );
+    // Only the database rolls.
+    let auth = Api::<Deployment>::namespaced(client.clone(), &namespace)
+        .get("auth")
+        .await?;
+    assert!(
+        auth.spec
+            .template
+            .metadata
+            .and_then(|m| m.annotations)
+            .is_none_or(|a| !a.contains_key(ANNOTATION_RESTARTED_AT))
+    );
+    wait_for(
+        &projects,
+        &name,
+        status_is(SupabaseStatus::Restarting),
+        TIMEOUT,
+    )
+    .await?;
+    // The statefulset controller rolls the pod; then healthy again.
+    running
+        .cluster
+        .mark_statefulset_ready(&namespace, "db")
+        .await?;
+    wait_for(
+        &projects,
+        &name,
+        status_is(SupabaseStatus::ActiveHealthy),
+        TIMEOUT,
+    )
+    .await?;
+    Ok(())
+}

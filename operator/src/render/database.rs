@@ -292,6 +292,7 @@ pub fn render(project: &Project) -> DatabaseObjects {
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(labels(project, NAME)),
+                    annotations: super::restart::template_annotations(project, NAME),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {

@@ -14,6 +14,7 @@ pub mod quota;
 pub mod realtime;
 pub mod resources;
 pub mod rest;
+pub mod restart;
 pub mod stack;
 pub mod storage;
 pub mod workload;

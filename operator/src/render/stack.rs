@@ -272,4 +272,14 @@ mod tests {
         waiting.sort();
         assert_eq!(waiting, ["auth", "realtime", "storage"]);
     }
+
+    #[test]
+    fn the_shared_list_of_workloads_is_what_the_stack_renders() {
+        let mut rendered: Vec<&str> = STATELESS_COMPONENTS.to_vec();
+        rendered.push(super::super::database::NAME);
+        rendered.sort();
+        let mut shared = supaplane_crds::constants::WORKLOADS.to_vec();
+        shared.sort();
+        assert_eq!(rendered, shared);
+    }
 }

@@ -207,6 +207,7 @@ pub fn deployment(project: &Project, component: StatelessComponent<'_>) -> Deplo
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(pod_labels),
+                    annotations: super::restart::template_annotations(project, name),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {
