@@ -37,6 +37,12 @@ pub struct ProfileResponse {
     pub disabled_features: Vec<String>,
 }
 
+/// Studio features that supaplane does not provide, so Studio hides them
+/// instead of showing them broken: Edge Functions (no edge runtime runs in
+/// a project yet; Studio's home page would check a health URL on
+/// supabase.co and call the project Unhealthy).
+pub const NOT_PROVIDED: [&str; 1] = ["project_edge_function:all"];
+
 fn profile_of(caller: &Caller) -> ProfileResponse {
     let email = caller.email.clone().unwrap_or_default();
     let username = email
@@ -64,7 +70,7 @@ fn profile_of(caller: &Caller) -> ProfileResponse {
         is_alpha_user: false,
         is_sso_user: false,
         free_project_limit: None,
-        disabled_features: Vec::new(),
+        disabled_features: NOT_PROVIDED.map(String::from).to_vec(),
     }
 }
 

@@ -48,7 +48,11 @@ async fn sign_in_boot_sequence_answers_in_studio_shapes() -> anyhow::Result<()> 
     assert_eq!(profile["gotrue_id"], user.id);
     assert_eq!(profile["primary_email"], user.email);
     assert!(profile["id"].is_u64());
-    assert_eq!(profile["disabled_features"], json!([]));
+    // Edge Functions do not run here: Studio hides them.
+    assert_eq!(
+        profile["disabled_features"],
+        json!(["project_edge_function:all"])
+    );
 
     let (status, permissions) = facade.get(&user, "/platform/profile/permissions").await;
     assert_eq!(status, StatusCode::OK);
@@ -2018,5 +2022,72 @@ async fn studio_restarts_a_project_or_its_database_by_annotating_it() -> anyhow:
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_home_page_of_a_healthy_project_says_healthy() -> anyhow::Result<()> {
+    use supaplane_crds::conditions;
+    let facade = TestFacade::start().await?;
+    let owner = User::new("home");
+    let slug = facade
+        .organization_with(&[(&owner, OrganizationRole::Owner)])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let ready = |type_: &str| {
+        json!({"type": type_, "status": "True", "reason": "RolledOut", "message": "",
+               "lastTransitionTime": now})
+    };
+    write_status(
+        &facade,
+        &project,
+        json!({"status": "ACTIVE_HEALTHY", "conditions": [
+            ready(conditions::DATABASE_READY), ready(conditions::AUTH_READY),
+            ready(conditions::REST_READY), ready(conditions::REALTIME_READY),
+            ready(conditions::STORAGE_READY)]}),
+    )
+    .await?;
+    // Studio's request (openapi-fetch, arrays as form without explode).
+    let (status, health) = facade
+        .get(
+            &owner,
+            &format!("/v1/projects/{project}/health?services=auth,realtime,rest,storage,db"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    let (_, profile) = facade.get(&owner, "/platform/profile").await;
+    let disabled: Vec<&str> = profile["disabled_features"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    // ProjectHome/ServiceStatus: one row per enabled service, a missing
+    // answer counting as UNHEALTHY; Edge Functions' row only when enabled
+    // (its check goes to supabase.co, which a self-hosted project never
+    // passes).
+    let mut rows: Vec<String> = ["db", "rest", "auth", "realtime", "storage"]
+        .iter()
+        .map(|name| {
+            health
+                .as_array()
+                .and_then(|all| all.iter().find(|s| s["name"] == *name))
+                .and_then(|s| s["status"].as_str())
+                .unwrap_or("UNHEALTHY")
+                .to_string()
+        })
+        .collect();
+    if !disabled.contains(&"project_edge_function:all") {
+        rows.push("UNHEALTHY".into());
+    }
+    let label = if rows.iter().any(|s| s == "COMING_UP") {
+        "Coming up..."
+    } else if rows.iter().any(|s| s == "UNHEALTHY") {
+        "Unhealthy"
+    } else {
+        "Healthy"
+    };
+    assert_eq!(label, "Healthy", "{health} {profile}");
     Ok(())
 }
