@@ -405,6 +405,26 @@ pub struct StorageSpec {
     pub s3: Option<S3Spec>,
 }
 
+/// Storage's default upload limit, as the self-hosting stack sets it.
+pub const DEFAULT_FILE_SIZE_LIMIT_BYTES: i64 = 50 * 1024 * 1024;
+
+impl ProjectSpec {
+    /// The largest upload Storage accepts for this project.
+    pub fn file_size_limit_bytes(&self) -> i64 {
+        self.storage
+            .file_size_limit_bytes
+            .unwrap_or(DEFAULT_FILE_SIZE_LIMIT_BYTES)
+    }
+
+    /// Whether imgproxy runs beside Storage (it reads the file backend's
+    /// volume, so only with it), and so whether images are transformed.
+    pub fn transforms_images(&self) -> bool {
+        self.components.imgproxy.enabled
+            && self.components.storage.enabled
+            && self.storage.s3.is_none()
+    }
+}
+
 impl Default for StorageSpec {
     fn default() -> Self {
         StorageSpec {

@@ -29,6 +29,8 @@ pub mod server;
 pub mod services;
 pub mod shapes;
 pub mod state;
+pub mod storage_config;
+pub mod temporary_keys;
 pub mod unbacked;
 pub mod upstream;
 pub mod v1;
@@ -107,6 +109,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(invitations::routes())
         .merge(entitlements::routes())
         .merge(restart::routes())
+        .merge(storage_config::routes())
+        .merge(temporary_keys::routes())
         .merge(projects::routes())
         .merge(project_config::routes())
         .merge(pg_meta::routes())

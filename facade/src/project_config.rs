@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use serde::Serialize;
 use supaplane_crds::PostgresVersion;
 use supaplane_crds::constants::postgrest;
-use supaplane_crds::images::postgres_release;
+use supaplane_crds::images::{PINNED, postgres_release};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access;
@@ -268,8 +268,50 @@ async fn pgbouncer(
     }))
 }
 
+/// `ServiceVersions`: what the project's containers run, from their images
+/// (the project's overrides, else the pinned ones).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ServiceVersions {
+    gotrue: String,
+    postgrest: String,
+    #[serde(rename = "supabase-postgres")]
+    supabase_postgres: String,
+}
+
+/// The tag of an image reference (`repo:tag`), or the whole reference.
+fn tag_of(image: &str) -> String {
+    image
+        .rsplit_once(':')
+        .filter(|(_, tag)| !tag.contains('/'))
+        .map_or(image, |(_, tag)| tag)
+        .to_string()
+}
+
+#[utoipa::path(get, path = "/platform/projects/{ref}/service-versions", tag = "projects",
+    responses((status = 200, body = ServiceVersions)), security(("bearer" = [])))]
+async fn service_versions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<ServiceVersions>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    let spec = &access.project.spec;
+    let image = |overridden: Option<&String>, pinned: &str| {
+        tag_of(overridden.map_or(pinned, String::as_str))
+    };
+    Ok(Json(ServiceVersions {
+        gotrue: image(spec.components.auth.image.as_ref(), PINNED.auth),
+        postgrest: image(spec.components.rest.image.as_ref(), PINNED.rest),
+        supabase_postgres: image(
+            spec.database.image.as_ref(),
+            supaplane_crds::images::postgres(spec.postgres_version),
+        ),
+    }))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(service_versions))
         .routes(routes!(postgrest_config))
         .routes(routes!(organization_versions))
         .routes(routes!(restore_versions))

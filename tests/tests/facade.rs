@@ -2091,3 +2091,114 @@ async fn the_home_page_of_a_healthy_project_says_healthy() -> anyhow::Result<()>
     assert_eq!(label, "Healthy", "{health} {profile}");
     Ok(())
 }
+
+#[tokio::test]
+async fn storage_settings_versions_and_temporary_keys_as_studio_calls_them() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let owner = User::new("owner");
+    let reader = User::new("reader");
+    let slug = facade
+        .organization_with(&[
+            (&owner, OrganizationRole::Owner),
+            (&reader, OrganizationRole::ReadOnly),
+        ])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+    let jwt_secret = "the-project-jwt-secret-of-enough-length";
+    facade
+        .write_keys(&project, &[(keys_secret::JWT_SECRET, jwt_secret)])
+        .await?;
+    let storage = format!("/platform/projects/{project}/config/storage");
+
+    let (status, config) = facade.get(&reader, &storage).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(config["fileSizeLimit"], 50 * 1024 * 1024);
+    assert_eq!(config["features"]["imageTransformation"]["enabled"], true);
+    assert_eq!(config["features"]["s3Protocol"]["enabled"], false);
+    assert_eq!(config["capabilities"]["list_v2"], false);
+    assert_eq!(config["external"]["upstreamTarget"], "main");
+
+    // Storage settings' Save: Studio's exact body.
+    let save = json!({"fileSizeLimit": 104857600,
+        "features": {"imageTransformation": {"enabled": true}, "s3Protocol": {"enabled": false}}});
+    let (status, _) = facade
+        .send(&reader, Method::PATCH, &storage, save.clone())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, saved) = facade.send(&owner, Method::PATCH, &storage, save).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["fileSizeLimit"], 104857600);
+    let stored = Api::<Project>::all(facade.client()).get(&project).await?;
+    assert_eq!(stored.spec.storage.file_size_limit_bytes, Some(104857600));
+    for refused in [
+        json!({"features": {"s3Protocol": {"enabled": true}}}),
+        json!({"features": {"imageTransformation": {"enabled": false}}}),
+        json!({"fileSizeLimit": 0}),
+    ] {
+        let (status, body) = facade
+            .send(&owner, Method::PATCH, &storage, refused.clone())
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}: {body}");
+    }
+
+    let (status, versions) = facade
+        .get(
+            &reader,
+            &format!("/platform/projects/{project}/service-versions"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(versions["gotrue"], "v2.186.0");
+    assert_eq!(versions["postgrest"], "v14.5");
+    assert_eq!(
+        versions["supabase-postgres"],
+        supaplane_crds::images::postgres_release(PostgresVersion::V17)
+    );
+
+    // The Realtime inspector's request.
+    let temporary = format!(
+        "/platform/projects/{project}/api-keys/temporary?authorization_exp=3600&claims=%7B%22role%22%3A%22service_role%22%7D"
+    );
+    let (status, key) = facade
+        .send(&owner, Method::POST, &temporary, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.validate_aud = false;
+    let claims = jsonwebtoken::decode::<Value>(
+        key["api_key"].as_str().expect("api_key"),
+        &jsonwebtoken::DecodingKey::from_secret(jwt_secret.as_bytes()),
+        &validation,
+    )?
+    .claims;
+    assert_eq!(claims["role"], "service_role");
+    let lifetime = claims["exp"].as_i64().unwrap_or(0) - chrono::Utc::now().timestamp();
+    assert!((3500..=3600).contains(&lifetime), "{lifetime}");
+    let (status, _) = facade
+        .send(&reader, Method::POST, &temporary, json!({}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "Read-only members get no service key"
+    );
+    let (status, anon) = facade
+        .send(
+            &reader,
+            Method::POST,
+            &format!("/platform/projects/{project}/api-keys/temporary"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{anon}");
+    let (status, _) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/projects/{project}/api-keys/temporary?authorization_exp=86400"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    Ok(())
+}

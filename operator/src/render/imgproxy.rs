@@ -13,9 +13,7 @@ pub const PORT: i32 = 5001;
 
 /// Whether imgproxy runs: it is enabled and Storage keeps files on a volume.
 pub fn runs(project: &Project) -> bool {
-    project.spec.components.imgproxy.enabled
-        && project.spec.components.storage.enabled
-        && project.spec.storage.s3.is_none()
+    project.spec.transforms_images()
 }
 
 /// imgproxy's container, run in the Storage pod: it reads Storage's file

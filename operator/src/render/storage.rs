@@ -31,8 +31,6 @@ pub const DATA_CLAIM: &str = "storage-data";
 pub const DATA_VOLUME: &str = "storage";
 /// Where the file backend keeps objects (imgproxy reads them there too).
 pub const FILE_ROOT: &str = "/var/lib/storage";
-/// Storage's default upload limit, as the self-hosting stack sets it.
-const DEFAULT_FILE_SIZE_LIMIT_BYTES: i64 = 50 * 1024 * 1024;
 /// Keys of the user's S3 credentials Secret.
 pub const S3_ACCESS_KEY_ID: &str = "accessKeyId";
 pub const S3_SECRET_ACCESS_KEY: &str = "secretAccessKey";
@@ -41,11 +39,7 @@ const SINGLE_TENANT: &str = "stub";
 
 /// The largest upload Storage accepts for this project.
 pub fn file_size_limit_bytes(project: &Project) -> i64 {
-    project
-        .spec
-        .storage
-        .file_size_limit_bytes
-        .unwrap_or(DEFAULT_FILE_SIZE_LIMIT_BYTES)
+    project.spec.file_size_limit_bytes()
 }
 
 /// The Storage API's Deployment and Service; none when disabled.
