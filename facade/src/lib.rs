@@ -17,6 +17,7 @@ pub mod ids;
 pub mod invitations;
 pub mod jwks;
 pub mod limits;
+pub mod not_offered;
 pub mod organizations;
 pub mod permissions;
 pub mod pg_meta;
@@ -111,6 +112,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(restart::routes())
         .merge(storage_config::routes())
         .merge(temporary_keys::routes())
+        .merge(not_offered::routes())
         .merge(projects::routes())
         .merge(project_config::routes())
         .merge(pg_meta::routes())

@@ -97,6 +97,21 @@ async fn v1_responses_follow_the_management_api_contract() -> anyhow::Result<()>
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let project_ref = project["ref"].as_str().expect("ref").to_string();
+    // What is not offered here answers the documented shape all the same.
+    for template in [
+        "/v1/projects/{ref}/functions",
+        "/v1/projects/{ref}/network-restrictions",
+        "/v1/projects/{ref}/ssl-enforcement",
+        "/v1/projects/{ref}/upgrade/eligibility",
+    ] {
+        api.call(
+            Method::GET,
+            &template.replace("{ref}", &project_ref),
+            template,
+            None,
+        )
+        .await;
+    }
     // As the operator reports, so the responses carry a full status.
     Api::<Project>::all(facade.client())
         .patch_status(
@@ -185,7 +200,7 @@ async fn v1_responses_follow_the_management_api_contract() -> anyhow::Result<()>
         None,
     )
     .await;
-    assert_eq!(api.checked, 15);
+    assert_eq!(api.checked, 19);
     Ok(())
 }
 

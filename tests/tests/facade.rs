@@ -1224,7 +1224,10 @@ async fn settings_pages_read_what_the_operator_runs() -> anyhow::Result<()> {
 #[test]
 fn readme_lists_every_endpoint_answered_without_data() -> anyhow::Result<()> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))?;
-    for (method, path) in supaplane_facade::unbacked::UNBACKED_ENDPOINTS {
+    for (method, path) in supaplane_facade::unbacked::UNBACKED_ENDPOINTS
+        .iter()
+        .chain(supaplane_facade::not_offered::NOT_OFFERED_ENDPOINTS)
+    {
         assert!(
             readme.contains(&format!("`{method} {path}`")),
             "README's coverage table misses {method} {path}"
@@ -2200,5 +2203,54 @@ async fn storage_settings_versions_and_temporary_keys_as_studio_calls_them() -> 
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    Ok(())
+}
+
+#[tokio::test]
+async fn pages_about_what_is_not_offered_answer_what_is_true_to_members_only() -> anyhow::Result<()>
+{
+    let facade = TestFacade::start().await?;
+    let member = User::new("member");
+    let outsider = User::new("outsider");
+    let slug = facade
+        .organization_with(&[(&member, OrganizationRole::Developer)])
+        .await?;
+    facade
+        .organization_with(&[(&outsider, OrganizationRole::Owner)])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+    for (_, template) in supaplane_facade::not_offered::NOT_OFFERED_ENDPOINTS {
+        let path = template.replace("{slug}", &slug).replace("{ref}", &project);
+        let (status, body) = facade.get(&member, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        if path != "/platform/profile/audit" {
+            let (status, _) = facade.get(&outsider, &path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        }
+    }
+    let (_, payments) = facade
+        .get(&member, &format!("/platform/organizations/{slug}/payments"))
+        .await;
+    assert_eq!(
+        payments,
+        json!({"data": [], "defaultPaymentMethodId": null})
+    );
+    let (_, audit) = facade.get(&member, "/platform/profile/audit?iso_timestamp_start=2026-01-01T00:00:00Z&iso_timestamp_end=2026-12-31T00:00:00Z").await;
+    assert_eq!(audit, json!({"result": [], "retention_period": 0}));
+    // Studio counts invoices with a HEAD request.
+    let request = axum::http::Request::builder()
+        .method(Method::HEAD)
+        .uri(format!("/platform/organizations/{slug}/billing/invoices"))
+        .header("authorization", format!("Bearer {}", member.token))
+        .body(axum::body::Body::empty())?;
+    let response = tower::ServiceExt::oneshot(facade.router.clone(), request).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response
+            .headers()
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok()),
+        Some("0")
+    );
     Ok(())
 }

@@ -1,0 +1,217 @@
+//! Pages of Studio about things this platform does not have, answered with
+//! what is true here rather than an error panel: no billing (no payment
+//! methods, tax ids, invoices or daily usage), no account audit log kept
+//! yet, no downloadable backups yet, no Edge Functions, no network
+//! restrictions (every address may connect), no SSL enforcement on the
+//! database, and no in-place Postgres upgrades. Each shape is the schema's
+//! (Studio's api-types, the Management API document); README lists them.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue};
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::access;
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// Every endpoint this module answers (README's coverage table lists them).
+pub const NOT_OFFERED_ENDPOINTS: &[(&str, &str)] = &[
+    ("GET", "/platform/organizations/{slug}/customer"),
+    ("GET", "/platform/organizations/{slug}/payments"),
+    ("GET", "/platform/organizations/{slug}/tax-ids"),
+    ("GET", "/platform/organizations/{slug}/billing/invoices"),
+    ("GET", "/platform/organizations/{slug}/usage/daily"),
+    ("GET", "/platform/profile/audit"),
+    (
+        "GET",
+        "/platform/database/{ref}/backups/downloadable-backups",
+    ),
+    ("GET", "/v1/projects/{ref}/functions"),
+    ("GET", "/v1/projects/{ref}/network-restrictions"),
+    ("GET", "/v1/projects/{ref}/ssl-enforcement"),
+    ("GET", "/v1/projects/{ref}/upgrade/eligibility"),
+];
+
+/// `CustomerResponse`: the organization's billing email, nothing billed.
+#[utoipa::path(get, path = "/platform/organizations/{slug}/customer", tag = "not offered", responses((status = 200, body = Object)), security(("bearer" = [])))]
+async fn customer(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let access = access::organization(&state, &caller, &slug)?;
+    Ok(Json(json!({
+        "additional_emails": null,
+        "balance": 0,
+        "billing_via_partner": false,
+        "email": access.organization.spec.billing_email.clone().unwrap_or_default(),
+        "tax_id": null,
+    })))
+}
+
+/// `PaymentsResponse`: no payment methods.
+#[utoipa::path(get, path = "/platform/organizations/{slug}/payments", tag = "not offered", responses((status = 200, body = Object)), security(("bearer" = [])))]
+async fn payments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Value>> {
+    access::organization(&state, &caller, &slug)?;
+    Ok(Json(json!({"data": [], "defaultPaymentMethodId": null})))
+}
+
+/// `TaxIdResponse`: none.
+#[utoipa::path(get, path = "/platform/organizations/{slug}/tax-ids", tag = "not offered", responses((status = 200, body = Object)), security(("bearer" = [])))]
+async fn tax_ids(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Value>> {
+    access::organization(&state, &caller, &slug)?;
+    Ok(Json(json!({"tax_id": null})))
+}
+
+/// `Invoice[]`: none; Studio's HEAD reads the count from `X-Total-Count`.
+#[utoipa::path(get, path = "/platform/organizations/{slug}/billing/invoices", tag = "not offered", responses((status = 200, body = Vec<Object>)), security(("bearer" = [])))]
+async fn invoices(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<(HeaderMap, Json<Vec<Value>>)> {
+    access::organization(&state, &caller, &slug)?;
+    let mut headers = HeaderMap::new();
+    headers.insert("x-total-count", HeaderValue::from_static("0"));
+    Ok((headers, Json(Vec::new())))
+}
+
+/// `OrgDailyUsageResponse`: no usage is metered.
+#[utoipa::path(get, path = "/platform/organizations/{slug}/usage/daily", tag = "not offered", responses((status = 200, body = Object)), security(("bearer" = [])))]
+async fn daily_usage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Value>> {
+    access::organization(&state, &caller, &slug)?;
+    Ok(Json(json!({"usages": []})))
+}
+
+/// `UserAuditLogsResponse`: no account audit log is kept yet.
+#[utoipa::path(get, path = "/platform/profile/audit", tag = "not offered", responses((status = 200, body = Object)), security(("bearer" = [])))]
+async fn profile_audit(_caller: Caller) -> Json<Value> {
+    Json(json!({"result": [], "retention_period": 0}))
+}
+
+/// `DownloadableBackupsResponse`: no backups to download yet.
+#[utoipa::path(get, path = "/platform/database/{ref}/backups/downloadable-backups", tag = "not offered", responses((status = 200, body = Object)), security(("bearer" = [])))]
+async fn downloadable_backups(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<Value>> {
+    access::project(&state, &caller, &project_ref)?;
+    Ok(Json(json!({"backups": [], "status": "ok"})))
+}
+
+/// No Edge Functions run here.
+#[utoipa::path(get, path = "/v1/projects/{ref}/functions", tag = "not offered", responses((status = 200, body = Vec<Object>)), security(("bearer" = [])))]
+async fn functions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<Vec<Value>>> {
+    access::project(&state, &caller, &project_ref)?;
+    Ok(Json(Vec::new()))
+}
+
+/// Every address may connect to the database; restricting is not offered.
+#[utoipa::path(get, path = "/v1/projects/{ref}/network-restrictions", tag = "not offered", responses((status = 200, body = Object)), security(("bearer" = [])))]
+async fn network_restrictions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<Value>> {
+    access::project(&state, &caller, &project_ref)?;
+    Ok(Json(json!({
+        "entitlement": "disallowed",
+        "config": {"dbAllowedCidrs": ["0.0.0.0/0"], "dbAllowedCidrsV6": ["::/0"]},
+        "status": "applied",
+    })))
+}
+
+/// The database does not enforce SSL (the image's `ssl = off`).
+#[utoipa::path(get, path = "/v1/projects/{ref}/ssl-enforcement", tag = "not offered", responses((status = 200, body = Object)), security(("bearer" = [])))]
+async fn ssl_enforcement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<Value>> {
+    access::project(&state, &caller, &project_ref)?;
+    Ok(Json(json!({
+        "currentConfig": {"database": false},
+        "appliedSuccessfully": true,
+    })))
+}
+
+#[derive(Debug, Serialize)]
+struct NoUpgrade {
+    eligible: bool,
+    current_app_version: String,
+    current_app_version_release_channel: &'static str,
+    latest_app_version: String,
+    target_upgrade_versions: Vec<Value>,
+    duration_estimate_hours: u32,
+    legacy_auth_custom_roles: Vec<Value>,
+    objects_to_be_dropped: Vec<Value>,
+    unsupported_extensions: Vec<Value>,
+    user_defined_objects_in_internal_schemas: Vec<Value>,
+    validation_errors: Vec<Value>,
+    warnings: Vec<Value>,
+}
+
+/// Postgres is not upgraded in place here: never eligible.
+#[utoipa::path(get, path = "/v1/projects/{ref}/upgrade/eligibility", tag = "not offered", responses((status = 200, body = Object)), security(("bearer" = [])))]
+async fn upgrade_eligibility(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let access = access::project(&state, &caller, &project_ref)?;
+    let version = format!(
+        "supabase-postgres-{}",
+        supaplane_crds::images::postgres_release(access.project.spec.postgres_version)
+    );
+    let answer = NoUpgrade {
+        eligible: false,
+        current_app_version: version.clone(),
+        current_app_version_release_channel: "ga",
+        latest_app_version: version,
+        target_upgrade_versions: Vec::new(),
+        duration_estimate_hours: 0,
+        legacy_auth_custom_roles: Vec::new(),
+        objects_to_be_dropped: Vec::new(),
+        unsupported_extensions: Vec::new(),
+        user_defined_objects_in_internal_schemas: Vec::new(),
+        validation_errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    Ok(Json(serde_json::to_value(answer).unwrap_or_default()))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(customer))
+        .routes(routes!(payments))
+        .routes(routes!(tax_ids))
+        .routes(routes!(invoices))
+        .routes(routes!(daily_usage))
+        .routes(routes!(profile_audit))
+        .routes(routes!(downloadable_backups))
+        .routes(routes!(functions))
+        .routes(routes!(network_restrictions))
+        .routes(routes!(ssl_enforcement))
+        .routes(routes!(upgrade_eligibility))
+}
