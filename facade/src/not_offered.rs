@@ -7,7 +7,7 @@
 //! (Studio's api-types, the Management API document); README lists them.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access;
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// Every endpoint this module answers (README's coverage table lists them).
@@ -34,6 +34,14 @@ pub const NOT_OFFERED_ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/projects/{ref}/network-restrictions"),
     ("GET", "/v1/projects/{ref}/ssl-enforcement"),
     ("GET", "/v1/projects/{ref}/upgrade/eligibility"),
+    ("GET", "/platform/projects/{ref}/infra-monitoring"),
+];
+
+/// Endpoints whose "none" is a 404 Studio reads as none (not "No such
+/// endpoint"), with the message Studio looks for.
+pub const NONE_AS_NOT_FOUND: &[(&str, &str)] = &[
+    ("GET", "/platform/organizations/{slug}/sso"),
+    ("GET", "/platform/integrations/github/authorization"),
 ];
 
 /// `CustomerResponse`: the organization's billing email, nothing billed.
@@ -201,8 +209,69 @@ async fn upgrade_eligibility(
     Ok(Json(serde_json::to_value(answer).unwrap_or_default()))
 }
 
+/// No SSO provider: Studio's SSO page treats exactly this 404 (its message
+/// included) as "none configured".
+#[utoipa::path(get, path = "/platform/organizations/{slug}/sso", tag = "not offered", responses((status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn sso(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Value>> {
+    access::organization(&state, &caller, &slug)?;
+    Err(ApiError::NotFound(
+        "Failed to find an existing SSO Provider: SSO is not offered by this platform".into(),
+    ))
+}
+
+/// No GitHub authorization: the GitHub integration is not offered; Studio
+/// reads any error here as "not authorized".
+#[utoipa::path(get, path = "/platform/integrations/github/authorization", tag = "not offered", responses((status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn github_authorization(_caller: Caller) -> ApiResult<Json<Value>> {
+    Err(ApiError::NotFound(
+        "No GitHub authorization: the GitHub integration is not offered by this platform".into(),
+    ))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+struct MetricsQuery {
+    /// Comma-separated attributes (Studio's form, not exploded).
+    attributes: Option<String>,
+    /// The older single-attribute form.
+    attribute: Option<String>,
+}
+
+/// No infrastructure metrics are collected yet: empty series, in both the
+/// single- and the multi-attribute shape Studio reads.
+#[utoipa::path(get, path = "/platform/projects/{ref}/infra-monitoring", tag = "not offered", params(MetricsQuery), responses((status = 200, body = Object)), security(("bearer" = [])))]
+async fn infra_monitoring(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+    Query(query): Query<MetricsQuery>,
+) -> ApiResult<Json<Value>> {
+    access::project(&state, &caller, &project_ref)?;
+    let empty = json!({"yAxisLimit": 0, "format": "", "total": 0, "totalAverage": 0});
+    let series: serde_json::Map<String, Value> = query
+        .attributes
+        .iter()
+        .chain(query.attribute.iter())
+        .flat_map(|list| list.split(','))
+        .map(str::trim)
+        .filter(|attribute| !attribute.is_empty())
+        .map(|attribute| (attribute.to_string(), empty.clone()))
+        .collect();
+    let mut answer = json!({"data": [], "series": series});
+    if let (Some(answer), Some(empty)) = (answer.as_object_mut(), empty.as_object()) {
+        answer.extend(empty.clone());
+    }
+    Ok(Json(answer))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(sso))
+        .routes(routes!(github_authorization))
+        .routes(routes!(infra_monitoring))
         .routes(routes!(customer))
         .routes(routes!(payments))
         .routes(routes!(tax_ids))

@@ -1227,6 +1227,7 @@ fn readme_lists_every_endpoint_answered_without_data() -> anyhow::Result<()> {
     for (method, path) in supaplane_facade::unbacked::UNBACKED_ENDPOINTS
         .iter()
         .chain(supaplane_facade::not_offered::NOT_OFFERED_ENDPOINTS)
+        .chain(supaplane_facade::not_offered::NONE_AS_NOT_FOUND)
     {
         assert!(
             readme.contains(&format!("`{method} {path}`")),
@@ -2228,6 +2229,32 @@ async fn pages_about_what_is_not_offered_answer_what_is_true_to_members_only() -
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         }
     }
+    // "None" as the 404 Studio reads as none, with the message it looks for.
+    let (status, sso) = facade
+        .get(&member, &format!("/platform/organizations/{slug}/sso"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        sso["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Failed to find an existing SSO Provider"),
+        "{sso}"
+    );
+    let (status, github) = facade
+        .get(&member, "/platform/integrations/github/authorization")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_ne!(github["message"], "No such endpoint");
+    let (_, metrics) = facade
+        .get(
+            &member,
+            &format!("/platform/projects/{project}/infra-monitoring?attributes=cpu_usage,ram_usage&startDate=2026-12-01&endDate=2026-12-02&interval=1h"),
+        )
+        .await;
+    assert_eq!(metrics["data"], json!([]));
+    assert_eq!(metrics["series"]["cpu_usage"]["total"], 0);
+    assert_eq!(metrics["series"]["ram_usage"]["yAxisLimit"], 0);
     let (_, payments) = facade
         .get(&member, &format!("/platform/organizations/{slug}/payments"))
         .await;
