@@ -195,6 +195,8 @@ fn custom_values_reach_the_objects() -> anyhow::Result<()> {
         "regions[0].code=eu",
         "regions[0].name=Europe",
         "instanceSizes={small,large}",
+        "facade.limits.writesPerMinute=30",
+        "facade.limits.projectsPerOrganization=7",
     ])?
     .map_err(anyhow::Error::msg)?;
     let ingress = find(&objects, "Ingress", "supaplane-dashboard");
@@ -243,6 +245,14 @@ fn custom_values_reach_the_objects() -> anyhow::Result<()> {
         env_of(facade, 0, "SUPAPLANE_STUDIO_ORIGIN").expect("origin")["value"],
         "https://console.example.com"
     );
+    assert_eq!(
+        env_of(facade, 0, "SUPAPLANE_WRITES_PER_MINUTE").expect("rate")["value"],
+        "30"
+    );
+    assert_eq!(
+        env_of(facade, 0, "SUPAPLANE_MAX_PROJECTS_PER_ORGANIZATION").expect("limit")["value"],
+        "7"
+    );
     let database = find(&objects, "StatefulSet", "supaplane-dashboard-db");
     assert_eq!(
         database["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"],
@@ -260,6 +270,7 @@ fn the_schema_refuses_bad_values() -> anyhow::Result<()> {
         "images.pullPolicy=Sometimes",
         "ingress.tls.enabled=yes-please",
         "dashboard.database.storageSize=lots",
+        "facade.limits.writesPerMinute=0",
         "typo=1",
     ] {
         let error = render(&[bad])?.expect_err(bad);
