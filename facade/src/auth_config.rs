@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Patch, PatchParams};
@@ -294,6 +295,29 @@ fn smtp_patch(project: &Project, body: &UpdateGoTrueConfig) -> ApiResult<Option<
     })))
 }
 
+/// Server-side applies the SMTP password Secret with `data`.
+async fn apply_smtp_secret(
+    secrets: &Api<Secret>,
+    data: BTreeMap<String, ByteString>,
+) -> Result<(), kube::Error> {
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(SMTP_SECRET_NAME.to_string()),
+            ..Default::default()
+        },
+        data: Some(data),
+        ..Default::default()
+    };
+    secrets
+        .patch(
+            SMTP_SECRET_NAME,
+            &PatchParams::apply(FIELD_MANAGER_FACADE).force(),
+            &Patch::Apply(&secret),
+        )
+        .await
+        .map(|_| ())
+}
+
 /// Writes the SMTP password into its Secret beside the project; answers
 /// what the Secret held before, to put back should the Project write fail.
 async fn store_smtp_password(
@@ -307,24 +331,11 @@ async fn store_smtp_password(
         .get_opt(SMTP_SECRET_NAME)
         .await
         .map_err(|e| ApiError::kube("reading the SMTP password", e))?;
-    let secret = Secret {
-        metadata: ObjectMeta {
-            name: Some(SMTP_SECRET_NAME.to_string()),
-            namespace: Some(namespace),
-            ..Default::default()
-        },
-        string_data: Some(BTreeMap::from([(
-            SMTP_SECRET_KEY.to_string(),
-            password.to_string(),
-        )])),
-        ..Default::default()
-    };
-    secrets
-        .patch(
-            SMTP_SECRET_NAME,
-            &PatchParams::apply(FIELD_MANAGER_FACADE).force(),
-            &Patch::Apply(&secret),
-        )
+    let data = BTreeMap::from([(
+        SMTP_SECRET_KEY.to_string(),
+        ByteString(password.as_bytes().to_vec()),
+    )]);
+    apply_smtp_secret(&secrets, data)
         .await
         .map_err(|e| match e {
             kube::Error::Api(status) if status.code == 404 => ApiError::Unavailable(format!(
@@ -341,24 +352,7 @@ async fn restore_smtp_password(state: &AppState, project_ref: &str, previous: Op
     let secrets: Api<Secret> =
         Api::namespaced(state.client.clone(), &project_namespace(project_ref));
     let restored = match previous.and_then(|p| p.data) {
-        Some(data) => {
-            let secret = Secret {
-                metadata: ObjectMeta {
-                    name: Some(SMTP_SECRET_NAME.to_string()),
-                    ..Default::default()
-                },
-                data: Some(data),
-                ..Default::default()
-            };
-            secrets
-                .patch(
-                    SMTP_SECRET_NAME,
-                    &PatchParams::apply(FIELD_MANAGER_FACADE).force(),
-                    &Patch::Apply(&secret),
-                )
-                .await
-                .map(|_| ())
-        }
+        Some(data) => apply_smtp_secret(&secrets, data).await,
         // There was none: empty it (the facade may patch it, not delete it);
         // no Project refers to it.
         None => secrets

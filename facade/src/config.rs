@@ -188,18 +188,6 @@ impl FacadeConfig {
         Duration::from_secs(self.upstream_timeout_seconds)
     }
 
-    pub fn limits(&self) -> crate::limits::Limits {
-        crate::limits::Limits {
-            organizations_per_user: self.max_organizations_per_user,
-            projects_per_user: self.max_projects_per_user,
-            projects_per_organization: self.max_projects_per_organization,
-            members_per_organization: self.max_members_per_organization,
-            invitations_per_organization: self.max_invitations_per_organization,
-            access_tokens_per_user: self.max_access_tokens_per_user,
-            writes_per_minute: self.writes_per_minute,
-        }
-    }
-
     /// Settings that contradict each other, refused at start.
     pub fn check(&self) -> anyhow::Result<()> {
         if self.upstream_timeout_seconds >= self.request_timeout_seconds {

@@ -17,18 +17,6 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// The configured bounds (see `FacadeConfig`).
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub organizations_per_user: usize,
-    pub projects_per_user: usize,
-    pub projects_per_organization: usize,
-    pub members_per_organization: usize,
-    pub invitations_per_organization: usize,
-    pub access_tokens_per_user: usize,
-    pub writes_per_minute: u32,
-}
-
 /// Refuses one more of `what` when `count` already reached `limit`.
 pub fn check(what: &str, count: usize, limit: usize, flag: &str) -> ApiResult<()> {
     if count >= limit {

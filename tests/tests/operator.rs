@@ -1337,16 +1337,10 @@ async fn a_restart_rolls_the_asked_workloads_and_shows_restarting_until_back() -
     wait_for_children(&client, &name).await?;
     mark_all_ready(&running.cluster, &name).await?;
     let projects: Api<Project> = Api::all(client.clone());
-    let status_is = |wanted: SupabaseStatus| {
-        move |p: Option<&Project>| {
-            p.and_then(|p| p.status.as_ref())
-                .is_some_and(|s| s.status == Some(wanted))
-        }
-    };
     wait_for(
         &projects,
         &name,
-        status_is(SupabaseStatus::ActiveHealthy),
+        has_status(SupabaseStatus::ActiveHealthy),
         TIMEOUT,
     )
     .await?;
@@ -1392,7 +1386,7 @@ async fn a_restart_rolls_the_asked_workloads_and_shows_restarting_until_back() -
     wait_for(
         &projects,
         &name,
-        status_is(SupabaseStatus::Restarting),
+        has_status(SupabaseStatus::Restarting),
         TIMEOUT,
     )
     .await?;
@@ -1404,7 +1398,7 @@ async fn a_restart_rolls_the_asked_workloads_and_shows_restarting_until_back() -
     wait_for(
         &projects,
         &name,
-        status_is(SupabaseStatus::ActiveHealthy),
+        has_status(SupabaseStatus::ActiveHealthy),
         TIMEOUT,
     )
     .await?;
