@@ -16,6 +16,9 @@ use supaplane_operator::project_controller::{self, Context};
 use supaplane_tests::facade::{TestFacade, User};
 use supaplane_tests::harness::{unique_name, wait_for};
 
+/// Marks the one Project the first test's operator reconciles.
+const OPERATED_LABEL: &str = "supaplane.io/test-operated";
+
 fn env_of(deployment: &Deployment, name: &str) -> Option<String> {
     deployment
         .spec
@@ -34,12 +37,14 @@ fn env_of(deployment: &Deployment, name: &str) -> Option<String> {
 #[tokio::test]
 async fn a_studio_auth_settings_change_reaches_gotrue() -> anyhow::Result<()> {
     let facade = TestFacade::start().await?;
+    let name = unique_name("p");
+    // Only this test's Project: the other test here makes one whose
+    // namespace it writes itself, which an operator must not race.
     let operator = tokio::spawn(project_controller::run(Arc::new(Context {
         client: facade.client(),
         metrics: Default::default(),
         settings: Default::default(),
-        // The only operator of this test binary's control plane.
-        selector: None,
+        selector: Some(format!("{OPERATED_LABEL}={name}")),
     })));
     let owner = User::new("owner");
     let reader = User::new("reader");
@@ -49,10 +54,9 @@ async fn a_studio_auth_settings_change_reaches_gotrue() -> anyhow::Result<()> {
             (&reader, OrganizationRole::ReadOnly),
         ])
         .await?;
-    let name = unique_name("p");
     let project: Project = serde_json::from_value(json!({
         "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-        "metadata": {"name": name}, "spec": {"organization": slug, "displayName": "Auth"},
+        "metadata": {"name": name, "labels": {OPERATED_LABEL: name}}, "spec": {"organization": slug, "displayName": "Auth"},
     }))?;
     Api::<Project>::all(facade.client())
         .create(&PostParams::default(), &project)
