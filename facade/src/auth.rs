@@ -147,12 +147,15 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Middleware: refuses requests without valid credentials and hands the
-/// [`Caller`] to the handlers.
 /// Routes Studio calls before sign-in, answering nothing secret: served
 /// without credentials.
-pub const PUBLIC_ROUTES: [(&str, &str); 1] = [("GET", "/platform/telemetry/feature-flags")];
+pub const PUBLIC_ROUTES: [(&str, &str); 2] = [
+    ("GET", "/platform/telemetry/feature-flags"),
+    ("GET", crate::studio_flags::CONFIG_PATH),
+];
 
+/// Middleware: refuses requests without valid credentials and hands the
+/// [`Caller`] to the handlers.
 pub async fn authenticate(
     State(state): State<AppState>,
     request: Request,

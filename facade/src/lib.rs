@@ -31,6 +31,7 @@ pub mod services;
 pub mod shapes;
 pub mod state;
 pub mod storage_config;
+pub mod studio_flags;
 pub mod temporary_keys;
 pub mod unbacked;
 pub mod upstream;
@@ -109,6 +110,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(organizations::routes())
         .merge(invitations::routes())
         .merge(entitlements::routes())
+        .merge(studio_flags::routes())
         .merge(restart::routes())
         .merge(storage_config::routes())
         .merge(temporary_keys::routes())

@@ -849,7 +849,7 @@ async fn databases_statuses(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SmartGroup {
     code: &'static str,
-    name: &'static str,
+    name: String,
     #[serde(rename = "type")]
     kind: &'static str,
 }
@@ -905,10 +905,17 @@ async fn available_regions(State(state): State<AppState>, _caller: Caller) -> Js
             specific: specific(),
         },
         recommendations: RegionRecommendations {
-            // Studio requires one; "closest" resolves to the first region.
+            // Studio requires one recommended group and preselects the region
+            // whose name it carries. No groups are offered (each region is a
+            // place projects really run), so it names the first region; the
+            // code is one of the values Studio's type allows, unused without
+            // groups.
             smart_group: SmartGroup {
                 code: "americas",
-                name: "Closest region",
+                name: specific()
+                    .first()
+                    .map(|r| r.name.clone())
+                    .unwrap_or_default(),
                 kind: "smartGroup",
             },
             specific: specific().into_iter().take(1).collect(),

@@ -55,6 +55,20 @@ pub fn plan_of(organization: &Organization) -> Plan {
     }
 }
 
+/// The plan Studio is told. Studio ties behaviour to the plan id: `free`
+/// brings a resume deadline on paused projects, "Upgrade to Pro" prompts,
+/// free-tier member limits and a fixed compute size, none of which exists
+/// here (no billing; a paused project resumes at any time; sizes are
+/// offered by the operator's configuration). `platform` is Studio's id for an
+/// organization billed outside Supabase, which every organization here is;
+/// the name keeps the organization's own plan label. `/v1` reports the label.
+pub fn studio_plan_of(organization: &Organization) -> Plan {
+    Plan {
+        id: "platform",
+        name: plan_of(organization).name,
+    }
+}
+
 /// `OrganizationResponse`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrganizationResponse {
@@ -85,7 +99,7 @@ impl OrganizationResponse {
             billing_email: organization.spec.billing_email.clone(),
             billing_partner: None,
             is_owner,
-            plan: plan_of(organization),
+            plan: studio_plan_of(organization),
             opt_in_tags: Vec::new(),
             organization_missing_address: false,
             organization_missing_tax_id: false,
@@ -124,7 +138,7 @@ impl OrganizationDetailResponse {
             billing_email: organization.spec.billing_email.clone(),
             billing_partner: None,
             has_oriole_project: false,
-            plan: plan_of(organization),
+            plan: studio_plan_of(organization),
             opt_in_tags: Vec::new(),
             restriction_data: None,
             restriction_status: None,

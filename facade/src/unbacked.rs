@@ -15,7 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::access;
 use crate::auth::Caller;
 use crate::error::ApiResult;
-use crate::shapes::{Plan, plan_of};
+use crate::shapes::{Plan, studio_plan_of};
 use crate::state::AppState;
 
 /// Every endpoint this module answers, for README's coverage table and
@@ -111,7 +111,7 @@ async fn subscription(
 ) -> ApiResult<Json<Subscription>> {
     let access = access::organization(&state, &caller, &slug)?;
     Ok(Json(Subscription {
-        plan: plan_of(&access.organization),
+        plan: studio_plan_of(&access.organization),
         addons: Vec::new(),
         project_addons: Vec::new(),
         billing_cycle_anchor: 0,

@@ -85,7 +85,7 @@ async fn sign_in_boot_sequence_answers_in_studio_shapes() -> anyhow::Result<()> 
     assert_eq!(organizations.len(), 1);
     assert_eq!(organizations[0]["slug"], slug);
     assert_eq!(organizations[0]["is_owner"], true);
-    assert_eq!(organizations[0]["plan"]["id"], "free");
+    assert_eq!(organizations[0]["plan"]["id"], "platform");
     assert!(organizations[0]["id"].is_u64());
 
     let (status, notifications) = facade
@@ -349,6 +349,38 @@ async fn pause_restore_and_delete_change_the_resource() -> anyhow::Result<()> {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Studio's paused page: it shows a resume deadline when the selected
+    // organization's plan id is `free`, whatever the pause status says. A
+    // paused project here resumes at any time, so no organization is `free`
+    // to Studio; its own label stays the plan's name and `/v1`'s plan.
+    let (status, organizations) = facade.get(&owner, "/platform/organizations").await;
+    assert_eq!(status, StatusCode::OK);
+    let selected = organizations
+        .as_array()
+        .and_then(|all| all.iter().find(|o| o["slug"] == slug))
+        .expect("the organization is listed");
+    assert_eq!(selected["plan"], json!({"id": "platform", "name": "Free"}));
+    let (_, detail) = facade
+        .get(&owner, &format!("/platform/organizations/{slug}"))
+        .await;
+    assert_eq!(detail["plan"]["id"], "platform");
+    let (_, v1) = facade
+        .get(&owner, &format!("/v1/organizations/{slug}"))
+        .await;
+    assert_eq!(v1["plan"], "free");
+    let (status, pause_status) = facade
+        .get(
+            &owner,
+            &format!("/platform/projects/{project}/pause/status"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(pause_status["can_restore"], true);
+    assert_eq!(
+        pause_status["remaining_days_till_restore_disabled"],
+        Value::Null
+    );
 
     let (status, _) = facade
         .send(
@@ -2279,5 +2311,99 @@ async fn pages_about_what_is_not_offered_answer_what_is_true_to_members_only() -
             .and_then(|v| v.to_str().ok()),
         Some("0")
     );
+    Ok(())
+}
+
+/// Studio's ConfigCat flags, read by ConfigCat's own SDK the way Studio
+/// reads them; then project creation as Studio does it with smart regions
+/// on: the configured regions, the recommended one preselected by name and
+/// sent back as `region_selection`.
+#[tokio::test]
+async fn studio_flags_turn_on_the_configured_regions_and_versions() -> anyhow::Result<()> {
+    let facade = TestFacade::start_with(|config| {
+        config.regions = vec!["eu-central=Frankfurt".into(), "us-east=Virginia".into()];
+    })
+    .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(axum::serve(listener, facade.router.clone()).into_future());
+
+    let sdk =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/configcat/node_modules");
+    anyhow::ensure!(
+        sdk.join("configcat-node").exists(),
+        "ConfigCat's SDK is not installed at {}: run `make test-deps`",
+        sdk.display()
+    );
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configcat/read-flags.js");
+    // No credentials: Studio loads its flags before sign-in.
+    let output = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(format!("http://{address}/platform/configcat"))
+        .env("NODE_PATH", &sdk)
+        .output()
+        .await?;
+    server.abort();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let flags: Value = serde_json::from_slice(&output.stdout)?;
+    assert_eq!(flags["enableSmartRegion"], true, "{flags}");
+    assert_eq!(flags["showPostgresVersionSelector"], true, "{flags}");
+    assert_eq!(flags["disableProjectRestarts"], false, "{flags}");
+
+    let user = User::new("regions");
+    let slug = facade
+        .organization_with(&[(&user, OrganizationRole::Owner)])
+        .await?;
+    let (status, regions) = facade
+        .get(
+            &user,
+            &format!("/platform/projects/available-regions?cloud_provider=AWS&organization_slug={slug}&desired_instance_size=micro"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{regions}");
+    let names: Vec<&str> = regions["all"]["specific"]
+        .as_array()
+        .expect("specific regions")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Frankfurt", "Virginia"]);
+    // Studio preselects the recommended group's name, then sends whichever
+    // offered region carries that name.
+    let preselected = regions["recommendations"]["smartGroup"]["name"].clone();
+    let selection = regions["all"]["smartGroup"]
+        .as_array()
+        .into_iter()
+        .chain(regions["all"]["specific"].as_array())
+        .flatten()
+        .find(|r| r["name"] == preselected)
+        .cloned()
+        .expect("the preselected region is one Studio lists");
+    assert_eq!(
+        regions["recommendations"]["specific"][0]["code"],
+        "eu-central"
+    );
+    let (status, created) = facade
+        .send(
+            &user,
+            Method::POST,
+            "/platform/projects",
+            json!({
+                "name": "Regional", "organization_slug": slug, "db_pass": "a-strong-password-1",
+                "cloud_provider": "AWS", "db_pricing_tier_id": "tier_free",
+                "region_selection": selection, "postgres_engine": "15", "release_channel": "ga",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let project = Api::<Project>::all(facade.client())
+        .get(created["ref"].as_str().expect("ref"))
+        .await?;
+    assert_eq!(project.spec.region, "eu-central");
+    assert_eq!(project.spec.postgres_version, PostgresVersion::V15);
     Ok(())
 }
