@@ -5,6 +5,7 @@
 pub mod access;
 pub mod access_tokens;
 pub mod answers;
+pub mod audit;
 pub mod auth;
 pub mod auth_config;
 pub mod config;
@@ -70,6 +71,10 @@ pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            audit::record_writes,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             limits::limit_writes,
         ))
         // `layer`, not `route_layer`: unknown paths need credentials too.
@@ -106,6 +111,7 @@ pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(FacadeApi::openapi())
         .merge(profile::routes())
+        .merge(audit::routes())
         .merge(access_tokens::routes())
         .merge(organizations::routes())
         .merge(invitations::routes())

@@ -25,7 +25,6 @@ pub const NOT_OFFERED_ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/platform/organizations/{slug}/tax-ids"),
     ("GET", "/platform/organizations/{slug}/billing/invoices"),
     ("GET", "/platform/organizations/{slug}/usage/daily"),
-    ("GET", "/platform/profile/audit"),
     (
         "GET",
         "/platform/database/{ref}/backups/downloadable-backups",
@@ -105,12 +104,6 @@ async fn daily_usage(
 ) -> ApiResult<Json<Value>> {
     access::organization(&state, &caller, &slug)?;
     Ok(Json(json!({"usages": []})))
-}
-
-/// `UserAuditLogsResponse`: no account audit log is kept yet.
-#[utoipa::path(get, path = "/platform/profile/audit", tag = "not offered", responses((status = 200, body = Object)), security(("bearer" = [])))]
-async fn profile_audit(_caller: Caller) -> Json<Value> {
-    Json(json!({"result": [], "retention_period": 0}))
 }
 
 /// `DownloadableBackupsResponse`: no backups to download yet.
@@ -277,7 +270,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tax_ids))
         .routes(routes!(invoices))
         .routes(routes!(daily_usage))
-        .routes(routes!(profile_audit))
         .routes(routes!(downloadable_backups))
         .routes(routes!(functions))
         .routes(routes!(network_restrictions))

@@ -31,6 +31,8 @@ pub struct Shared {
     pub upstream: UpstreamClient,
     /// Each user's rate of writes.
     pub write_rate: Arc<crate::limits::WriteRate>,
+    /// Where each user's changes are recorded.
+    pub audit: crate::audit::AuditLog,
 }
 
 pub type UpstreamClient = hyper_util::client::legacy::Client<
@@ -92,6 +94,7 @@ impl AppState {
                 shrinking.shrink();
             }
         });
+        let (audit, audit_task) = crate::audit::AuditLog::start(client.clone(), &config.namespace);
         let state = AppState(Arc::new(Shared {
             client,
             config,
@@ -101,10 +104,17 @@ impl AppState {
             access_tokens,
             upstream,
             write_rate,
+            audit,
         }));
         Ok((
             state,
-            vec![organizations_task, projects_task, tokens_task, shrink_task],
+            vec![
+                organizations_task,
+                projects_task,
+                tokens_task,
+                shrink_task,
+                audit_task,
+            ],
         ))
     }
 

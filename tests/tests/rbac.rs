@@ -465,6 +465,20 @@ async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
         .raw(Method::DELETE, &org, Some(&owner.token), None)
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
+    // The owner's changes, recorded as Events and read back.
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let (status, audit) = facade.get(&owner, "/platform/profile/audit").await;
+        assert_eq!(status, StatusCode::OK, "{audit}");
+        if audit["result"].as_array().is_some_and(|r| !r.is_empty()) {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no audit entry appeared"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 
     let rules = chart_rules("supaplane-facade", &facade.state.config.namespace)?;
     assert_exact(
