@@ -4,6 +4,7 @@
 
 pub mod conditions;
 pub mod constants;
+pub mod content;
 pub mod images;
 pub mod organization;
 pub mod project;
@@ -13,6 +14,9 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 pub use conditions::{ConditionStatus, set_condition};
+pub use content::{
+    ContentFolder, ContentFolderSpec, ContentType, ContentVisibility, UserContent, UserContentSpec,
+};
 pub use organization::{
     Organization, OrganizationInvitation, OrganizationMember, OrganizationRole, OrganizationSpec,
     OrganizationStatus,
@@ -25,7 +29,12 @@ pub use project::{
 
 /// Every CRD supaplane defines, in install order.
 pub fn all_crds() -> Vec<CustomResourceDefinition> {
-    vec![Organization::crd(), Project::crd()]
+    vec![
+        Organization::crd(),
+        Project::crd(),
+        UserContent::crd(),
+        ContentFolder::crd(),
+    ]
 }
 
 /// The file name of a CRD in `charts/supaplane/crds/`.

@@ -163,6 +163,23 @@ pub struct FacadeConfig {
     )]
     pub max_access_tokens_per_user: usize,
 
+    /// Snippets, reports and saved log queries one user may keep in one
+    /// project.
+    #[arg(
+        long,
+        env = "SUPAPLANE_MAX_CONTENT_PER_USER_PER_PROJECT",
+        default_value_t = 1000
+    )]
+    pub max_content_per_user_per_project: usize,
+
+    /// Snippet folders one user may keep in one project.
+    #[arg(
+        long,
+        env = "SUPAPLANE_MAX_FOLDERS_PER_USER_PER_PROJECT",
+        default_value_t = 100
+    )]
+    pub max_folders_per_user_per_project: usize,
+
     /// Changes (POST, PUT, PATCH, DELETE) one user may make per minute.
     #[arg(long, env = "SUPAPLANE_WRITES_PER_MINUTE", default_value_t = 120)]
     pub writes_per_minute: u32,

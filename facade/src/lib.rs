@@ -9,6 +9,8 @@ pub mod audit;
 pub mod auth;
 pub mod auth_config;
 pub mod config;
+pub mod content;
+pub mod content_folders;
 pub mod crypto_js;
 pub mod documented_errors;
 pub mod entitlements;
@@ -122,6 +124,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(temporary_keys::routes())
         .merge(not_offered::routes())
         .merge(projects::routes())
+        .merge(content::routes())
+        .merge(content_folders::routes())
         .merge(project_config::routes())
         .merge(pg_meta::routes())
         .merge(auth_config::routes())

@@ -31,6 +31,8 @@ pub enum Action {
     WriteSql,
     /// Change what a project holds: its auth users and storage buckets.
     ChangeProjectData,
+    /// Save one's own SQL snippets, reports and log queries.
+    SaveContent,
 }
 
 /// Whether `role` may do `action`.
@@ -40,7 +42,10 @@ pub fn allows(role: OrganizationRole, action: Action) -> bool {
     match role {
         Owner => true,
         Administrator => !matches!(action, DeleteOrganization | ManageOwners),
-        Developer => matches!(action, Read | ReadSecrets | WriteSql | ChangeProjectData),
+        Developer => matches!(
+            action,
+            Read | ReadSecrets | WriteSql | ChangeProjectData | SaveContent
+        ),
         ReadOnly => matches!(action, Read),
     }
 }
@@ -198,5 +203,7 @@ mod tests {
         assert!(!allows(ReadOnly, Action::WriteSql));
         assert!(!allows(ReadOnly, Action::ReadSecrets));
         assert!(!allows(ReadOnly, Action::ManageProject));
+        assert!(allows(Developer, Action::SaveContent));
+        assert!(!allows(ReadOnly, Action::SaveContent));
     }
 }

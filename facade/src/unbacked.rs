@@ -44,7 +44,6 @@ pub const UNBACKED_ENDPOINTS: &[(&str, &str)] = &[
         "GET",
         "/platform/projects/{ref}/analytics/endpoints/usage.api-requests-count",
     ),
-    ("GET", "/platform/projects/{ref}/content"),
     ("GET", "/platform/organizations/{slug}/oauth/apps"),
     ("GET", "/platform/integrations/{slug}"),
     ("GET", "/platform/integrations/github/connections"),
@@ -278,25 +277,6 @@ async fn analytics(
     Ok(Json(AnalyticsResult { result: Vec::new() }))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-struct ContentPage {
-    data: Vec<Value>,
-    cursor: Option<String>,
-}
-
-#[utoipa::path(get, path = "/platform/projects/{ref}/content", tag = "not backed yet", responses((status = 200, body = ContentPage), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
-async fn content(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(project_ref): Path<String>,
-) -> ApiResult<Json<ContentPage>> {
-    access::project(&state, &caller, &project_ref)?;
-    Ok(Json(ContentPage {
-        data: Vec::new(),
-        cursor: None,
-    }))
-}
-
 #[utoipa::path(get, path = "/platform/organizations/{slug}/oauth/apps", tag = "not backed yet", responses((status = 200, body = Vec<serde_json::Value>), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
 async fn oauth_apps(
     State(state): State<AppState>,
@@ -347,7 +327,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(backups))
         .routes(routes!(load_balancers))
         .routes(routes!(analytics))
-        .routes(routes!(content))
         .routes(routes!(oauth_apps))
         .routes(routes!(integrations))
         .routes(routes!(github_connections))

@@ -2532,3 +2532,301 @@ async fn a_users_changes_show_in_their_audit_log_and_as_events() -> anyhow::Resu
     );
     Ok(())
 }
+
+/// Studio's SQL editor, request by request (`apps/studio/state/sql-editor-v2.ts`
+/// and `data/content/*`): autosave by PUT, rename, a folder, favourite,
+/// share, paging, counts and delete; what other members see; and that it
+/// is all `UserContent` in the project's namespace, there for a facade
+/// started afresh.
+#[tokio::test]
+async fn sql_snippets_are_saved_shared_and_foldered_as_studio_does() -> anyhow::Result<()> {
+    use supaplane_crds::{ContentFolder, UserContent};
+    let facade = TestFacade::start().await?;
+    let ada = User::new("ada");
+    let dev = User::new("dev");
+    let reader = User::new("reader");
+    let slug = facade
+        .organization_with(&[
+            (&ada, OrganizationRole::Owner),
+            (&dev, OrganizationRole::Developer),
+            (&reader, OrganizationRole::ReadOnly),
+        ])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+    facade.write_keys(&project, &[]).await?;
+    let base = format!("/platform/projects/{project}/content");
+    let (_, detail) = facade
+        .get(&ada, &format!("/platform/projects/{project}"))
+        .await;
+    let (_, profile) = facade.get(&ada, "/platform/profile").await;
+
+    // Typing a new snippet: Studio's autosave body, with its client uuid.
+    let id = uuid::Uuid::new_v4().to_string();
+    let autosave = |sql: &str, favorite: bool| {
+        json!({"id": id, "type": "sql", "name": "Untitled query", "description": "", "visibility": "user",
+               "project_id": detail["id"], "owner_id": profile["id"], "favorite": favorite,
+               "content": {"schema_version": "1.0", "content_id": id, "sql": sql}})
+    };
+    let (status, saved) = facade
+        .send(&ada, Method::PUT, &base, autosave("select 1", false))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["id"], id);
+    assert_eq!(saved["owner_id"], profile["id"]);
+    assert_eq!(saved["project_id"], detail["id"]);
+    let (status, _) = facade
+        .send(&ada, Method::PUT, &base, autosave("select 2", false))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, item) = facade.get(&ada, &format!("{base}/item/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(item["content"]["sql"], "select 2");
+    assert_eq!(item["visibility"], "user");
+
+    // Rename: the item spread back with a new name (extra keys and all).
+    let mut renamed = item.clone();
+    renamed["name"] = json!("Top customers");
+    renamed["isNotSavedInDatabaseYet"] = json!(false);
+    let (status, _) = facade.send(&ada, Method::PUT, &base, renamed).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A folder, then the move (no `favorite` in the body).
+    let (status, folder) = facade
+        .send(
+            &ada,
+            Method::POST,
+            &format!("{base}/folders"),
+            json!({"name": "Reports"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{folder}");
+    let folder_id = folder["id"].as_str().expect("folder id").to_string();
+    let (status, taken) = facade
+        .send(
+            &ada,
+            Method::POST,
+            &format!("{base}/folders"),
+            json!({"name": "Reports"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        taken["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("create")
+    );
+    let (status, _) = facade
+        .send(
+            &ada,
+            Method::PUT,
+            &base,
+            json!({"id": id, "type": "sql", "name": "Top customers",
+            "visibility": "user", "project_id": detail["id"], "owner_id": profile["id"],
+            "folder_id": folder_id, "content": item["content"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let root = "?type=sql&limit=100&sort_by=inserted_at&sort_order=desc&visibility=user";
+    let (_, top) = facade.get(&ada, &format!("{base}/folders{root}")).await;
+    assert_eq!(top["data"]["folders"][0]["name"], "Reports");
+    assert_eq!(top["data"]["contents"], json!([]));
+    let (_, inside) = facade
+        .get(
+            &ada,
+            &format!("{base}/folders/{folder_id}?limit=100&sort_by=inserted_at&sort_order=desc"),
+        )
+        .await;
+    assert_eq!(inside["data"]["contents"][0]["id"], id);
+    assert_eq!(inside["data"]["contents"][0]["folder_id"], folder_id);
+    assert_eq!(inside["data"]["contents"][0]["name"], "Top customers");
+
+    // Favourite from the sidebar, content never loaded: no `sql` in the
+    // body, and the stored query stays.
+    let (status, _) = facade
+        .send(
+            &ada,
+            Method::PUT,
+            &base,
+            json!({"id": id, "type": "sql", "name": "Top customers",
+            "description": "", "visibility": "user", "folder_id": folder_id, "favorite": true,
+            "content": {"content_id": id}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, item) = facade.get(&ada, &format!("{base}/item/{id}")).await;
+    assert_eq!(
+        (item["favorite"].clone(), item["content"]["sql"].clone()),
+        (json!(true), json!("select 2"))
+    );
+
+    // Private: nobody else sees it, nor can take its id.
+    let (status, hidden) = facade.get(&dev, &format!("{base}/item/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        hidden["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Content not found")
+    );
+    let (status, _) = facade
+        .send(&dev, Method::PUT, &base, autosave("drop table x", false))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A shared snippet cannot sit in a folder; sharing moves it to the top.
+    let mut shared = item.clone();
+    shared["visibility"] = json!("project");
+    let (status, _) = facade.send(&ada, Method::PUT, &base, shared.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    shared["folder_id"] = Value::Null;
+    let (status, _) = facade.send(&ada, Method::PUT, &base, shared.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let shared_list = "?type=sql&visibility=project&limit=100&sort_by=inserted_at&sort_order=desc";
+    for member in [&dev, &reader] {
+        let (_, listed) = facade.get(member, &format!("{base}{shared_list}")).await;
+        assert_eq!(listed["data"][0]["id"], id, "{listed}");
+        assert_eq!(
+            listed["data"][0]["favorite"], false,
+            "favourites are per user"
+        );
+    }
+    // Others may mark it a favourite for themselves, not change it; the
+    // read-only member writes nothing.
+    let mut theirs = shared.clone();
+    theirs["favorite"] = json!(true);
+    let (status, _) = facade.send(&dev, Method::PUT, &base, theirs.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    theirs["content"]["sql"] = json!("drop table customers");
+    let (status, _) = facade.send(&dev, Method::PUT, &base, theirs.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = facade
+        .send(&reader, Method::PUT, &base, shared.clone())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, dev_count) = facade.get(&dev, &format!("{base}/count?type=sql")).await;
+    assert_eq!(
+        dev_count,
+        json!({"favorites": 1, "private": 0, "shared": 1})
+    );
+    let (_, item) = facade.get(&ada, &format!("{base}/item/{id}")).await;
+    assert_eq!(item["content"]["sql"], "select 2");
+
+    // Paging: 5 more private snippets, two pages of 3 by name.
+    for n in 0..5 {
+        let other = uuid::Uuid::new_v4().to_string();
+        let (status, _) = facade
+            .send(
+                &ada,
+                Method::PUT,
+                &base,
+                json!({"id": other, "type": "sql", "name": format!("q{n}"),
+                "visibility": "user", "content": {"sql": format!("select {n}")}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, first) = facade
+        .get(
+            &ada,
+            &format!("{base}?type=sql&limit=3&sort_by=name&sort_order=asc"),
+        )
+        .await;
+    let names = |page: &Value| -> Vec<String> {
+        page["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| i["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(names(&first), ["q0", "q1", "q2"]);
+    let cursor = first["cursor"].as_str().expect("a next page").to_string();
+    let (_, second) = facade
+        .get(
+            &ada,
+            &format!("{base}?type=sql&cursor={cursor}&limit=3&sort_by=name&sort_order=asc"),
+        )
+        .await;
+    assert_eq!(names(&second), ["q3", "q4", "Top customers"]);
+    assert!(
+        second.get("cursor").is_none(),
+        "the last page has no cursor"
+    );
+    let (_, counted) = facade
+        .get(&ada, &format!("{base}/count?type=sql&name=Q"))
+        .await;
+    assert_eq!(counted, json!({"favorites": 0, "private": 5, "shared": 0}));
+
+    // Too large: refused whole, nothing changed.
+    let mut huge = shared.clone();
+    huge["content"]["sql"] = json!("x".repeat(300 * 1024));
+    let (status, _) = facade.send(&ada, Method::PUT, &base, huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, bad) = facade.get(&ada, &format!("{base}/item/not-a-uuid")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Invalid uuid")
+    );
+
+    // Kubernetes holds it all, in the project's namespace: a new facade
+    // reads the same.
+    let namespace = project_namespace(&project);
+    let stored = Api::<UserContent>::namespaced(facade.client(), &namespace)
+        .get(&id)
+        .await?;
+    assert_eq!(stored.spec.owner, ada.id);
+    assert_eq!(stored.spec.content["sql"], "select 2");
+    let again = TestFacade::start().await?;
+    let (_, item) = again.get(&ada, &format!("{base}/item/{id}")).await;
+    assert_eq!(item["name"], "Top customers");
+
+    // Delete, as Studio sends ids (comma encoded); then the folder, which
+    // takes its snippets with it.
+    let (status, gone) = facade
+        .raw(
+            Method::DELETE,
+            &format!("{base}?ids={id}%2C{}", uuid::Uuid::new_v4()),
+            Some(&ada.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{gone}");
+    assert_eq!(gone, json!([{"id": id}]));
+    let inner = uuid::Uuid::new_v4().to_string();
+    let (status, _) = facade
+        .send(
+            &ada,
+            Method::PUT,
+            &base,
+            json!({"id": inner, "type": "sql", "name": "in folder",
+            "visibility": "user", "folder_id": folder_id, "content": {"sql": "select 3"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = facade
+        .raw(
+            Method::DELETE,
+            &format!("{base}/folders?ids={folder_id}"),
+            Some(&ada.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        Api::<UserContent>::namespaced(facade.client(), &namespace)
+            .get_opt(&inner)
+            .await?
+            .is_none()
+    );
+    assert!(
+        Api::<ContentFolder>::namespaced(facade.client(), &namespace)
+            .get_opt(&folder_id)
+            .await?
+            .is_none()
+    );
+    Ok(())
+}

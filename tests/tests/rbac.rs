@@ -435,6 +435,61 @@ async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
             "SMTP_HOST": "smtp.example.com", "SMTP_PORT": 25, "SMTP_ADMIN_EMAIL": "a@example.com", "SMTP_PASS": "pw"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
+    // Saved snippets and a folder: create, read, list, update, delete.
+    let content = format!("/platform/projects/{project_ref}/content");
+    let (status, folder) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("{content}/folders"),
+            json!({"name": "Mine"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{folder}");
+    let folder_id = folder["id"].as_str().expect("folder id").to_string();
+    let snippet = uuid::Uuid::new_v4().to_string();
+    for sql in ["select 1", "select 2"] {
+        let (status, answer) = facade
+            .send(
+                &owner,
+                Method::PUT,
+                &content,
+                json!({"id": snippet, "type": "sql", "name": "q",
+                "visibility": "user", "folder_id": folder_id, "content": {"sql": sql}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let (status, _) = facade
+        .send(
+            &owner,
+            Method::PATCH,
+            &format!("{content}/folders/{folder_id}"),
+            json!({"name": "Ours"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, listed) = facade.get(&owner, &format!("{content}?type=sql")).await;
+    assert_eq!(listed["data"][0]["id"], snippet);
+    let (status, _) = facade
+        .raw(
+            Method::DELETE,
+            &format!("{content}?ids={snippet}"),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = facade
+        .raw(
+            Method::DELETE,
+            &format!("{content}/folders?ids={folder_id}"),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
     let (status, _) = facade
         .send(
             &owner,
