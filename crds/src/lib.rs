@@ -6,6 +6,7 @@ pub mod conditions;
 pub mod constants;
 pub mod content;
 pub mod images;
+pub mod oauth;
 pub mod organization;
 pub mod project;
 pub mod watching;
@@ -17,6 +18,7 @@ pub use conditions::{ConditionStatus, set_condition};
 pub use content::{
     ContentFolder, ContentFolderSpec, ContentType, ContentVisibility, UserContent, UserContentSpec,
 };
+pub use oauth::{OAuthProvider, OAuthProviderSpec, SecretKeyRef};
 pub use organization::{
     Organization, OrganizationInvitation, OrganizationMember, OrganizationRole, OrganizationSpec,
     OrganizationStatus,

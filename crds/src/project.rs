@@ -261,6 +261,10 @@ pub struct AuthSpec {
     /// The SMTP server GoTrue sends mail through (GoTrue's default when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<SmtpSpec>,
+    /// Third-party sign-in (GitHub, Google, …), one entry per provider.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]), length(max = 25))]
+    pub providers: Vec<crate::oauth::OAuthProviderSpec>,
 }
 
 /// Lifetime of access tokens when `jwtExpirySeconds` is unset (GoTrue's default).
@@ -292,6 +296,7 @@ impl Default for AuthSpec {
             mailer_autoconfirm: false,
             anonymous_users_enabled: false,
             smtp: None,
+            providers: Vec::new(),
         }
     }
 }

@@ -18,19 +18,30 @@ fn committed_crd_yaml_matches_the_types() {
 }
 
 #[test]
-fn crds_are_cluster_scoped_with_status_and_printer_columns() {
+fn crds_are_scoped_as_designed_with_printer_columns() {
     for crd in supaplane_crds::all_crds() {
+        let kind = crd.spec.names.kind.as_str();
         assert_eq!(crd.spec.group, "supaplane.io");
-        assert_eq!(crd.spec.scope, "Cluster");
         let version = &crd.spec.versions[0];
         assert_eq!(version.name, "v1alpha1");
-        assert!(
-            version
-                .subresources
-                .as_ref()
-                .and_then(|s| s.status.as_ref())
-                .is_some()
-        );
+        let has_status = version
+            .subresources
+            .as_ref()
+            .and_then(|s| s.status.as_ref())
+            .is_some();
+        match kind {
+            // Reconciled by the operator, which reports in their status.
+            "Organization" | "Project" => {
+                assert_eq!(crd.spec.scope, "Cluster", "{kind}");
+                assert!(has_status, "{kind}");
+            }
+            // Users' saved things, kept with the project's data.
+            "UserContent" | "ContentFolder" => {
+                assert_eq!(crd.spec.scope, "Namespaced", "{kind}");
+                assert!(!has_status, "{kind}");
+            }
+            other => panic!("{other}: say here how it is scoped"),
+        }
         let columns: Vec<&str> = version
             .additional_printer_columns
             .iter()

@@ -21,6 +21,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access;
 use crate::auth::Caller;
+use crate::auth_providers::{self, PROVIDERS_SECRET_NAME};
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody};
 use crate::permissions::Action;
 use crate::state::{AppState, await_cached, includes_write};
@@ -50,6 +51,10 @@ pub struct GoTrueConfig {
     SMTP_ADMIN_EMAIL: Option<String>,
     SMTP_SENDER_NAME: Option<String>,
     SMTP_PASS: Option<String>,
+    /// `EXTERNAL_<PROVIDER>_{ENABLED,CLIENT_ID,SECRET,EMAIL_OPTIONAL,URL,…}`
+    /// of Studio's sign-in providers; a stored secret reads as a mask.
+    #[serde(flatten)]
+    providers: BTreeMap<String, Value>,
 }
 
 fn config_of(project: &Project) -> GoTrueConfig {
@@ -70,6 +75,7 @@ fn config_of(project: &Project) -> GoTrueConfig {
         SMTP_ADMIN_EMAIL: smtp.map(|s| s.admin_email.clone()),
         SMTP_SENDER_NAME: smtp.and_then(|s| s.sender_name.clone()),
         SMTP_PASS: None,
+        providers: auth_providers::config_fields(project),
     }
 }
 
@@ -122,6 +128,10 @@ pub struct UpdateGoTrueConfig {
     SMTP_ADMIN_EMAIL: Option<String>,
     SMTP_SENDER_NAME: Option<String>,
     SMTP_PASS: Option<String>,
+    /// Everything else: the sign-in providers' `EXTERNAL_<PROVIDER>_*`
+    /// fields are read from here; the rest is ignored.
+    #[serde(flatten)]
+    others: serde_json::Map<String, Value>,
 }
 
 fn check_url(field: &str, url: &str) -> ApiResult<String> {
@@ -295,14 +305,16 @@ fn smtp_patch(project: &Project, body: &UpdateGoTrueConfig) -> ApiResult<Option<
     })))
 }
 
-/// Server-side applies the SMTP password Secret with `data`.
-async fn apply_smtp_secret(
+/// Server-side applies Secret `name` beside the project with exactly
+/// `data` (keys the facade wrote before and not in `data` go).
+async fn apply_secret(
     secrets: &Api<Secret>,
+    name: &str,
     data: BTreeMap<String, ByteString>,
 ) -> Result<(), kube::Error> {
     let secret = Secret {
         metadata: ObjectMeta {
-            name: Some(SMTP_SECRET_NAME.to_string()),
+            name: Some(name.to_string()),
             ..Default::default()
         },
         data: Some(data),
@@ -310,7 +322,7 @@ async fn apply_smtp_secret(
     };
     secrets
         .patch(
-            SMTP_SECRET_NAME,
+            name,
             &PatchParams::apply(FIELD_MANAGER_FACADE).force(),
             &Patch::Apply(&secret),
         )
@@ -318,54 +330,54 @@ async fn apply_smtp_secret(
         .map(|_| ())
 }
 
-/// Writes the SMTP password into its Secret beside the project; answers
-/// what the Secret held before, to put back should the Project write fail.
-async fn store_smtp_password(
+/// Changes keys of Secret `name` beside the project (`None` removes one);
+/// answers what the Secret held before, to put back should the Project
+/// write fail.
+async fn store_secret_keys(
     state: &AppState,
     project_ref: &str,
-    password: &str,
+    name: &str,
+    changes: &BTreeMap<String, Option<String>>,
 ) -> ApiResult<Option<Secret>> {
     let namespace = project_namespace(project_ref);
     let secrets: Api<Secret> = Api::namespaced(state.client.clone(), &namespace);
     let previous = secrets
-        .get_opt(SMTP_SECRET_NAME)
+        .get_opt(name)
         .await
-        .map_err(|e| ApiError::kube("reading the SMTP password", e))?;
-    let data = BTreeMap::from([(
-        SMTP_SECRET_KEY.to_string(),
-        ByteString(password.as_bytes().to_vec()),
-    )]);
-    apply_smtp_secret(&secrets, data)
+        .map_err(|e| ApiError::kube("reading the auth secrets", e))?;
+    let mut data = previous
+        .as_ref()
+        .and_then(|p| p.data.clone())
+        .unwrap_or_default();
+    for (key, value) in changes {
+        match value {
+            Some(value) => {
+                data.insert(key.clone(), ByteString(value.as_bytes().to_vec()));
+            }
+            None => {
+                data.remove(key);
+            }
+        }
+    }
+    apply_secret(&secrets, name, data)
         .await
         .map_err(|e| match e {
             kube::Error::Api(status) if status.code == 404 => ApiError::Unavailable(format!(
                 "Project {project_ref} is still being set up; try again in a moment"
             )),
-            other => ApiError::kube("storing the SMTP password", other),
+            other => ApiError::kube("storing the auth secrets", other),
         })?;
     Ok(previous)
 }
 
-/// Puts the SMTP password Secret back as it was before a write whose
-/// Project change was then refused.
-async fn restore_smtp_password(state: &AppState, project_ref: &str, previous: Option<Secret>) {
+/// Puts Secret `name` back as it was before a write whose Project change
+/// was then refused (emptied when there was none: no Project refers to it).
+async fn restore_secret(state: &AppState, project_ref: &str, name: &str, previous: Option<Secret>) {
     let secrets: Api<Secret> =
         Api::namespaced(state.client.clone(), &project_namespace(project_ref));
-    let restored = match previous.and_then(|p| p.data) {
-        Some(data) => apply_smtp_secret(&secrets, data).await,
-        // There was none: empty it (the facade may patch it, not delete it);
-        // no Project refers to it.
-        None => secrets
-            .patch(
-                SMTP_SECRET_NAME,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"data": {SMTP_SECRET_KEY: null}})),
-            )
-            .await
-            .map(|_| ()),
-    };
-    if let Err(error) = restored {
-        tracing::error!(project = %project_ref, %error, "could not put the SMTP password back after a refused change");
+    let data = previous.and_then(|p| p.data).unwrap_or_default();
+    if let Err(error) = apply_secret(&secrets, name, data).await {
+        tracing::error!(project = %project_ref, secret = name, %error, "could not put an auth Secret back after a refused change");
     }
 }
 
@@ -382,7 +394,11 @@ async fn update_config(
     let access = access::project(&state, &caller, &project_ref)?;
     access.require(Action::ManageProject)?;
     // Everything is checked before anything is written.
-    let patch = auth_patch(&access.project, &body)?;
+    let mut patch = auth_patch(&access.project, &body)?;
+    let providers = auth_providers::change(&access.project, &body.others)?;
+    if let Some(providers) = &providers {
+        patch.insert("providers".into(), json!(providers.providers));
+    }
     if patch.is_empty() {
         return Ok(Json(config_of(&access.project)));
     }
@@ -393,7 +409,7 @@ async fn update_config(
         ..Default::default()
     };
     // The API server judges the change first (its schema and rules), so a
-    // refused change writes nothing, the password Secret included.
+    // refused change writes nothing, the Secrets included.
     projects
         .patch(
             &project_ref,
@@ -405,15 +421,35 @@ async fn update_config(
         )
         .await
         .map_err(|e| ApiError::kube("updating the auth settings", e))?;
-    let previous = match body.SMTP_PASS.as_deref().filter(|p| !p.is_empty()) {
-        Some(password) => Some(store_smtp_password(&state, &project_ref, password).await?),
-        None => None,
-    };
+    let mut written_secrets: Vec<(&str, Option<Secret>)> = Vec::new();
+    if let Some(password) = body.SMTP_PASS.as_deref().filter(|p| !p.is_empty()) {
+        let keys = BTreeMap::from([(SMTP_SECRET_KEY.to_string(), Some(password.to_string()))]);
+        let previous = store_secret_keys(&state, &project_ref, SMTP_SECRET_NAME, &keys).await?;
+        written_secrets.push((SMTP_SECRET_NAME, previous));
+    }
+    if let Some(providers) = providers.filter(|p| !p.secrets.is_empty()) {
+        match store_secret_keys(
+            &state,
+            &project_ref,
+            PROVIDERS_SECRET_NAME,
+            &providers.secrets,
+        )
+        .await
+        {
+            Ok(previous) => written_secrets.push((PROVIDERS_SECRET_NAME, previous)),
+            Err(error) => {
+                for (name, previous) in written_secrets {
+                    restore_secret(&state, &project_ref, name, previous).await;
+                }
+                return Err(error);
+            }
+        }
+    }
     let written = match projects.patch(&project_ref, &params, &change).await {
         Ok(written) => written,
         Err(error) => {
-            if let Some(previous) = previous {
-                restore_smtp_password(&state, &project_ref, previous).await;
+            for (name, previous) in written_secrets {
+                restore_secret(&state, &project_ref, name, previous).await;
             }
             return Err(ApiError::kube("updating the auth settings", error));
         }

@@ -8,6 +8,7 @@ pub mod answers;
 pub mod audit;
 pub mod auth;
 pub mod auth_config;
+pub mod auth_providers;
 pub mod config;
 pub mod content;
 pub mod content_folders;

@@ -365,3 +365,230 @@ async fn a_refused_auth_change_writes_nothing_and_bad_smtp_text_is_refused() -> 
         .await?;
     Ok(())
 }
+
+/// Studio's Auth → Providers: enabling GitHub with the exact body Studio
+/// sends, the secret masked when read back and kept when the mask comes
+/// back, and GoTrue's environment as the operator renders it.
+#[tokio::test]
+async fn studio_enables_github_sign_in_and_gotrue_is_configured() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let name = unique_name("p");
+    let operator = tokio::spawn(project_controller::run(Arc::new(Context {
+        client: facade.client(),
+        metrics: Default::default(),
+        settings: Default::default(),
+        selector: Some(format!("{OPERATED_LABEL}={name}")),
+    })));
+    let owner = User::new("owner");
+    let developer = User::new("developer");
+    let slug = facade
+        .organization_with(&[
+            (&owner, OrganizationRole::Owner),
+            (&developer, OrganizationRole::Developer),
+        ])
+        .await?;
+    let project: Project = serde_json::from_value(json!({
+        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+        "metadata": {"name": name, "labels": {OPERATED_LABEL: name}},
+        "spec": {"organization": slug, "displayName": "Providers"},
+    }))?;
+    Api::<Project>::all(facade.client())
+        .create(&PostParams::default(), &project)
+        .await?;
+    let wanted = name.clone();
+    facade
+        .wait_until(move |s| {
+            s.projects
+                .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
+                .is_some()
+        })
+        .await?;
+    let namespace = project_namespace(&name);
+    wait_for(
+        &Api::<k8s_openapi::api::core::v1::Namespace>::all(facade.client()),
+        &namespace,
+        |n: Option<&k8s_openapi::api::core::v1::Namespace>| n.is_some(),
+        Duration::from_secs(30),
+    )
+    .await?;
+    let path = format!("/platform/auth/{name}/config");
+
+    // The page first: every provider of Studio's, off and empty.
+    let (status, config) = facade.get(&owner, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(config["EXTERNAL_GITHUB_ENABLED"], false);
+    assert_eq!(config["EXTERNAL_GITHUB_SECRET"], "");
+    assert_eq!(config["EXTERNAL_KEYCLOAK_URL"], "");
+    assert_eq!(config["EXTERNAL_LINKEDIN_OIDC_CLIENT_ID"], "");
+
+    // Only those who manage the project change it.
+    let studio_save = json!({
+        "EXTERNAL_GITHUB_ENABLED": true,
+        "EXTERNAL_GITHUB_CLIENT_ID": "Iv1.0123456789abcdef",
+        "EXTERNAL_GITHUB_SECRET": "0123456789abcdef0123456789abcdef01234567",
+        "EXTERNAL_GITHUB_EMAIL_OPTIONAL": false,
+    });
+    let (status, _) = facade
+        .send(&developer, Method::PATCH, &path, studio_save.clone())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, saved) = facade.send(&owner, Method::PATCH, &path, studio_save).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["EXTERNAL_GITHUB_ENABLED"], true);
+    assert_eq!(saved["EXTERNAL_GITHUB_CLIENT_ID"], "Iv1.0123456789abcdef");
+    let mask = saved["EXTERNAL_GITHUB_SECRET"].clone();
+    assert!(
+        mask.as_str()
+            .is_some_and(|m| !m.is_empty() && !m.contains("0123")),
+        "{mask}"
+    );
+
+    // The spec points at the Secret; the Secret holds the client secret.
+    let stored = Api::<Project>::all(facade.client()).get(&name).await?;
+    assert!(!serde_json::to_string(&stored.spec)?.contains("0123456789abcdef0123"));
+    let github = stored
+        .spec
+        .auth
+        .providers
+        .iter()
+        .find(|p| p.name == supaplane_crds::OAuthProvider::Github)
+        .expect("github");
+    let reference = github.client_secret_ref.clone().expect("secret reference");
+    let secret = Api::<Secret>::namespaced(facade.client(), &namespace)
+        .get(&reference.name)
+        .await?;
+    let held = |secret: &Secret| {
+        secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(&reference.key))
+            .map(|v| v.0.clone())
+    };
+    assert_eq!(
+        held(&secret),
+        Some(b"0123456789abcdef0123456789abcdef01234567".to_vec())
+    );
+
+    // Studio re-saves the whole sheet with the mask it was shown: kept.
+    let (status, _) = facade
+        .send(
+            &owner,
+            Method::PATCH,
+            &path,
+            json!({
+            "EXTERNAL_GITHUB_ENABLED": true, "EXTERNAL_GITHUB_CLIENT_ID": "Iv1.0123456789abcdef",
+            "EXTERNAL_GITHUB_SECRET": mask, "EXTERNAL_GITHUB_EMAIL_OPTIONAL": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let secret = Api::<Secret>::namespaced(facade.client(), &namespace)
+        .get(&reference.name)
+        .await?;
+    assert_eq!(
+        held(&secret),
+        Some(b"0123456789abcdef0123456789abcdef01234567".to_vec())
+    );
+
+    // Enabling without what GoTrue needs is refused, and writes nothing.
+    let before = Api::<Project>::all(facade.client()).get(&name).await?;
+    let (status, refused) = facade
+        .send(
+            &owner,
+            Method::PATCH,
+            &path,
+            json!({
+            "EXTERNAL_KEYCLOAK_ENABLED": true, "EXTERNAL_KEYCLOAK_CLIENT_ID": "supabase",
+            "EXTERNAL_KEYCLOAK_SECRET": "kc-secret", "EXTERNAL_KEYCLOAK_URL": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("EXTERNAL_KEYCLOAK_URL")
+    );
+    let after = Api::<Project>::all(facade.client()).get(&name).await?;
+    assert_eq!(after.spec.auth, before.spec.auth);
+    let secret = Api::<Secret>::namespaced(facade.client(), &namespace)
+        .get(&reference.name)
+        .await?;
+    assert!(
+        secret
+            .data
+            .as_ref()
+            .is_some_and(|d| !d.contains_key("keycloak"))
+    );
+
+    // GoTrue's environment, as the operator renders it.
+    let deployments: Api<Deployment> = Api::namespaced(facade.client(), &namespace);
+    let gotrue = wait_for(
+        &deployments,
+        "auth",
+        |d: Option<&Deployment>| {
+            d.is_some_and(|d| {
+                env_of(d, "GOTRUE_EXTERNAL_GITHUB_EMAIL_OPTIONAL").as_deref() == Some("true")
+            })
+        },
+        Duration::from_secs(30),
+    )
+    .await?;
+    assert_eq!(
+        env_of(&gotrue, "GOTRUE_EXTERNAL_GITHUB_ENABLED").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        env_of(&gotrue, "GOTRUE_EXTERNAL_GITHUB_CLIENT_ID").as_deref(),
+        Some("Iv1.0123456789abcdef")
+    );
+    let callback = env_of(&gotrue, "GOTRUE_EXTERNAL_GITHUB_REDIRECT_URI").expect("redirect URI");
+    assert!(callback.ends_with("/auth/v1/callback"), "{callback}");
+    assert_eq!(
+        Some(callback.trim_end_matches("/auth/v1/callback").to_string()),
+        env_of(&gotrue, "API_EXTERNAL_URL")
+    );
+    let secret_env = gotrue
+        .spec
+        .template
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers[0].env.as_ref())
+        .and_then(|env| {
+            env.iter()
+                .find(|e| e.name == "GOTRUE_EXTERNAL_GITHUB_SECRET")
+                .cloned()
+        })
+        .expect("GOTRUE_EXTERNAL_GITHUB_SECRET");
+    assert!(
+        secret_env.value.is_none(),
+        "the secret comes from the Secret"
+    );
+    let selector = secret_env
+        .value_from
+        .and_then(|v| v.secret_key_ref)
+        .expect("by reference");
+    assert_eq!(
+        (selector.name, selector.key),
+        (reference.name.clone(), reference.key.clone())
+    );
+
+    // Turning it off and clearing it, as Studio does: the secret goes.
+    let (status, off) = facade
+        .send(
+            &owner,
+            Method::PATCH,
+            &path,
+            json!({
+            "EXTERNAL_GITHUB_ENABLED": false, "EXTERNAL_GITHUB_CLIENT_ID": null,
+            "EXTERNAL_GITHUB_SECRET": null, "EXTERNAL_GITHUB_EMAIL_OPTIONAL": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{off}");
+    assert_eq!(off["EXTERNAL_GITHUB_SECRET"], "");
+    let secret = Api::<Secret>::namespaced(facade.client(), &namespace)
+        .get(&reference.name)
+        .await?;
+    assert_eq!(held(&secret), None);
+    operator.abort();
+    Ok(())
+}

@@ -7,7 +7,7 @@ use supaplane_crds::Project;
 use super::database::{DATABASE_NAME, database_host, database_port};
 use super::ingress::IngressSettings;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
-use supaplane_crds::SmtpSpec;
+use supaplane_crds::{OAuthProviderSpec, SmtpSpec};
 
 use super::workload::{StatelessComponent, deployment, env, env_from_keys, http_probe, service};
 use crate::images::{PINNED, image_or_pinned};
@@ -50,6 +50,59 @@ fn smtp_env(smtp: Option<&SmtpSpec>) -> Vec<EnvVar> {
             }),
             ..Default::default()
         });
+    }
+    vars
+}
+
+/// Where providers send users back: GoTrue's callback on the project's
+/// public API URL (what Studio shows as the callback URL to register).
+pub fn oauth_callback_url(api_url: &str) -> String {
+    format!("{}/auth/v1/callback", api_url.trim_end_matches('/'))
+}
+
+/// GoTrue's settings for each third-party provider (the same eight for
+/// every one, `OAuthProviderConfiguration`); the client secret by reference.
+/// A missing secret does not stop GoTrue: that provider alone then fails
+/// with "missing OAuth secret".
+fn providers_env(providers: &[OAuthProviderSpec], callback: &str) -> Vec<EnvVar> {
+    let mut vars = Vec::new();
+    for provider in providers {
+        let prefix = format!("GOTRUE_EXTERNAL_{}", provider.name.env_name());
+        vars.push(env(
+            &format!("{prefix}_ENABLED"),
+            provider.enabled.to_string(),
+        ));
+        // GoTrue splits on commas and trims nothing.
+        vars.push(env(
+            &format!("{prefix}_CLIENT_ID"),
+            provider.client_ids.join(","),
+        ));
+        vars.push(env(&format!("{prefix}_REDIRECT_URI"), callback));
+        vars.push(env(
+            &format!("{prefix}_EMAIL_OPTIONAL"),
+            provider.email_optional.to_string(),
+        ));
+        vars.push(env(
+            &format!("{prefix}_SKIP_NONCE_CHECK"),
+            provider.skip_nonce_check.to_string(),
+        ));
+        if let Some(url) = &provider.url {
+            vars.push(env(&format!("{prefix}_URL"), url.clone()));
+        }
+        if let Some(reference) = &provider.client_secret_ref {
+            vars.push(EnvVar {
+                name: format!("{prefix}_SECRET"),
+                value_from: Some(EnvVarSource {
+                    secret_key_ref: Some(SecretKeySelector {
+                        name: reference.name.clone(),
+                        key: reference.key.clone(),
+                        optional: Some(true),
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
     }
     vars
 }
@@ -110,6 +163,10 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         env("GOTRUE_SMS_AUTOCONFIRM", "false"),
     ];
     env.extend(smtp_env(auth.smtp.as_ref()));
+    env.extend(providers_env(
+        &auth.providers,
+        &oauth_callback_url(&ingress.api_url(project_ref)),
+    ));
     let component = StatelessComponent {
         name: NAME,
         settings,
@@ -154,5 +211,60 @@ mod tests {
         assert_eq!(autoconfirm(&project).as_deref(), Some("false"));
         project.spec.auth.mailer_autoconfirm = true;
         assert_eq!(autoconfirm(&project).as_deref(), Some("true"));
+    }
+
+    #[test]
+    fn each_provider_gets_gotrues_eight_settings_and_its_secret_by_reference() {
+        let mut project = project("abc", "acme");
+        project.spec.auth.providers = vec![supaplane_crds::OAuthProviderSpec {
+            name: supaplane_crds::OAuthProvider::LinkedinOidc,
+            enabled: true,
+            client_ids: vec!["one".into(), "two".into()],
+            client_secret_ref: Some(supaplane_crds::SecretKeyRef {
+                name: "auth-providers".into(),
+                key: "linkedin_oidc".into(),
+            }),
+            url: None,
+            email_optional: true,
+            skip_nonce_check: false,
+        }];
+        let ingress = IngressSettings::default();
+        let (deployment, _) = render(&project, &ingress).expect("auth");
+        let env = deployment.spec.template.spec.expect("pod").containers[0]
+            .env
+            .clone()
+            .expect("env");
+        let value = |name: &str| {
+            env.iter()
+                .find(|e| e.name == name)
+                .and_then(|e| e.value.clone())
+        };
+        assert_eq!(
+            value("GOTRUE_EXTERNAL_LINKEDIN_OIDC_ENABLED").as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            value("GOTRUE_EXTERNAL_LINKEDIN_OIDC_CLIENT_ID").as_deref(),
+            Some("one,two")
+        );
+        assert_eq!(
+            value("GOTRUE_EXTERNAL_LINKEDIN_OIDC_REDIRECT_URI"),
+            Some(format!("{}/auth/v1/callback", ingress.api_url("abc")))
+        );
+        assert_eq!(
+            value("GOTRUE_EXTERNAL_LINKEDIN_OIDC_EMAIL_OPTIONAL").as_deref(),
+            Some("true")
+        );
+        assert_eq!(value("GOTRUE_EXTERNAL_LINKEDIN_OIDC_URL"), None);
+        let secret = env
+            .iter()
+            .find(|e| e.name == "GOTRUE_EXTERNAL_LINKEDIN_OIDC_SECRET")
+            .and_then(|e| e.value_from.clone())
+            .and_then(|source| source.secret_key_ref)
+            .expect("the secret by reference");
+        assert_eq!(
+            (secret.name.as_str(), secret.key.as_str()),
+            ("auth-providers", "linkedin_oidc")
+        );
     }
 }
