@@ -180,6 +180,14 @@ pub struct FacadeConfig {
     )]
     pub max_folders_per_user_per_project: usize,
 
+    /// Log lines one request of Studio's log pages reads, over all pods.
+    #[arg(long, env = "SUPAPLANE_LOGS_MAX_LINES", default_value_t = 10_000)]
+    pub logs_max_lines: usize,
+
+    /// Log bytes one request of Studio's log pages reads, over all pods.
+    #[arg(long, env = "SUPAPLANE_LOGS_MAX_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub logs_max_bytes: usize,
+
     /// Changes (POST, PUT, PATCH, DELETE) one user may make per minute.
     #[arg(long, env = "SUPAPLANE_WRITES_PER_MINUTE", default_value_t = 120)]
     pub writes_per_minute: u32,

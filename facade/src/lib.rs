@@ -21,6 +21,7 @@ pub mod ids;
 pub mod invitations;
 pub mod jwks;
 pub mod limits;
+pub mod log_query;
 pub mod not_offered;
 pub mod organizations;
 pub mod permissions;
@@ -28,6 +29,7 @@ pub mod pg_meta;
 pub mod profile;
 pub mod project_config;
 pub mod project_keys;
+pub mod project_logs;
 pub mod projects;
 pub mod restart;
 pub mod server;
@@ -127,6 +129,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(projects::routes())
         .merge(content::routes())
         .merge(content_folders::routes())
+        .merge(project_logs::routes())
         .merge(project_config::routes())
         .merge(pg_meta::routes())
         .merge(auth_config::routes())

@@ -32,6 +32,16 @@ pub struct OperatorConfig {
     )]
     pub trusted_namespaces: Vec<String>,
 
+    /// The facade's ServiceAccount (`namespace/name`), given read access to
+    /// each project's pod logs there (with the ClusterRole below).
+    #[arg(long, env = "SUPAPLANE_FACADE_SERVICE_ACCOUNT")]
+    pub facade_service_account: Option<String>,
+
+    /// The ClusterRole (pods list, pods/log get) bound to the facade in each
+    /// project namespace.
+    #[arg(long, env = "SUPAPLANE_FACADE_LOGS_CLUSTER_ROLE")]
+    pub facade_logs_cluster_role: Option<String>,
+
     /// Projects answer at `<ref>.<base domain>`.
     #[arg(
         long,
@@ -85,6 +95,10 @@ impl OperatorConfig {
                 cluster_issuer: self.tls_cluster_issuer.clone(),
             },
             trusted_namespaces: self.trusted_namespaces.clone(),
+            facade_access: supaplane_operator::render::facade_access::FacadeAccess::from_settings(
+                self.facade_service_account.as_deref(),
+                self.facade_logs_cluster_role.as_deref(),
+            ),
         }
     }
 }

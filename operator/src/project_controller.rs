@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, LimitRange, Namespace, PersistentVolumeClaim, ResourceQuota, Secret, Service,
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
@@ -285,6 +286,10 @@ fn refused_volume_change(live: &PersistentVolumeClaim, error: &Error) -> Option<
 async fn apply_stack(client: &Client, namespace: &str, stack: &Stack) -> Result<AppliedStack> {
     let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), namespace);
     apply_if_changed(&policies, stack.network_policy.clone()).await?;
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), namespace);
+    for binding in &stack.role_bindings {
+        apply_if_changed(&bindings, binding.clone()).await?;
+    }
     let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), namespace);
     apply_if_changed(&quotas, stack.resource_quota.clone()).await?;
     let limit_ranges: Api<LimitRange> = Api::namespaced(client.clone(), namespace);

@@ -4,7 +4,8 @@
 // and kube-controller-manager with only the controllers the tests rely on
 // (garbage collector, namespace, PVC protection, resource quota, service
 // accounts). There are no workload controllers and no kubelet: the tests
-// write Deployment and StatefulSet status themselves.
+// write Deployment and StatefulSet status themselves, and one Node's
+// container logs are served from files (nodelogs.go).
 //
 // It prints one JSON line on stdout once the API server is ready, then runs
 // until its standard input closes (the test process that started it ended)
@@ -62,6 +63,9 @@ type ready struct {
 	AuditLog   string `json:"auditLog"`
 	Server     string `json:"server"`
 	Directory  string `json:"directory"`
+	// The Node whose pods' logs are served from PodLogs.
+	Node    string `json:"node"`
+	PodLogs string `json:"podLogs"`
 }
 
 func main() {
@@ -110,7 +114,7 @@ func (p *controlPlane) start() error {
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)
 	}
-	ports, err := freePorts(3)
+	ports, err := freePorts(4)
 	if err != nil {
 		return err
 	}
@@ -165,6 +169,11 @@ func (p *controlPlane) start() error {
 		"--audit-log-maxsize=0",
 		"--profiling=false",
 		"--cert-dir=" + p.path("apiserver"),
+		// pods/log goes to the node's kubelet: here the stand-in of nodelogs.go.
+		"--kubelet-certificate-authority=" + pki.caCert,
+		"--kubelet-client-certificate=" + pki.kubeletClientCert,
+		"--kubelet-client-key=" + pki.kubeletClientKey,
+		"--kubelet-preferred-address-types=InternalIP",
 	}
 	if err := p.run("kube-apiserver", p.apiserverArgs...); err != nil {
 		return err
@@ -176,6 +185,13 @@ func (p *controlPlane) start() error {
 	p.admin, p.server = admin, server
 	if err := p.waitHealthy(admin, server+"/readyz", 120*time.Second); err != nil {
 		return fmt.Errorf("kube-apiserver: %w", err)
+	}
+
+	if err := p.serveNodeLogs(pki, ports[3]); err != nil {
+		return fmt.Errorf("node logs: %w", err)
+	}
+	if err := registerNode(admin, server, ports[3]); err != nil {
+		return fmt.Errorf("node: %w", err)
 	}
 
 	// CRDs go in before kube-controller-manager starts, as on a cluster
@@ -213,7 +229,7 @@ func (p *controlPlane) start() error {
 		return err
 	}
 
-	line, err := json.Marshal(ready{Kubeconfig: kubeconfig, AuditLog: p.path("audit.log"), Server: server, Directory: p.dir})
+	line, err := json.Marshal(ready{Kubeconfig: kubeconfig, AuditLog: p.path("audit.log"), Server: server, Directory: p.dir, Node: nodeName, PodLogs: p.podLogsDir()})
 	if err != nil {
 		return err
 	}
@@ -448,6 +464,8 @@ type pki struct {
 	caCert, serverCert, serverKey                      string
 	adminCert, adminKey, controllerCert, controllerKey string
 	serviceAccountKey, serviceAccountPublic            string
+	kubeletCert, kubeletKey                            string
+	kubeletClientCert, kubeletClientKey                string
 }
 
 func writePKI(dir string) (*pki, error) {
@@ -461,6 +479,10 @@ func writePKI(dir string) (*pki, error) {
 		controllerKey:        filepath.Join(dir, "kube-controller-manager.key"),
 		serviceAccountKey:    filepath.Join(dir, "sa.key"),
 		serviceAccountPublic: filepath.Join(dir, "sa.pub"),
+		kubeletCert:          filepath.Join(dir, "kubelet.crt"),
+		kubeletKey:           filepath.Join(dir, "kubelet.key"),
+		kubeletClientCert:    filepath.Join(dir, "apiserver-kubelet-client.crt"),
+		kubeletClientKey:     filepath.Join(dir, "apiserver-kubelet-client.key"),
 	}
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -524,6 +546,12 @@ func writePKI(dir string) (*pki, error) {
 		return nil, err
 	}
 	if err := issue(files.controllerCert, files.controllerKey, pkix.Name{CommonName: "system:kube-controller-manager"}, false, 4); err != nil {
+		return nil, err
+	}
+	if err := issue(files.kubeletCert, files.kubeletKey, pkix.Name{CommonName: nodeName}, true, 5); err != nil {
+		return nil, err
+	}
+	if err := issue(files.kubeletClientCert, files.kubeletClientKey, pkix.Name{CommonName: "kube-apiserver-kubelet-client"}, false, 6); err != nil {
 		return nil, err
 	}
 	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -29,6 +29,8 @@ pub struct ControlPlane {
     kubeconfig: PathBuf,
     audit_log: PathBuf,
     directory: PathBuf,
+    node: String,
+    pod_logs: PathBuf,
     // Held open for the life of the process: the launcher stops the control
     // plane when this pipe closes. Commands (the fault tests') go in here...
     launcher: Mutex<(Child, ChildStdin)>,
@@ -42,6 +44,8 @@ struct Ready {
     kubeconfig: PathBuf,
     audit_log: PathBuf,
     directory: PathBuf,
+    node: String,
+    pod_logs: PathBuf,
 }
 
 static SHARED: OnceLock<Result<ControlPlane, String>> = OnceLock::new();
@@ -143,6 +147,8 @@ impl ControlPlane {
             kubeconfig: ready.kubeconfig,
             audit_log: ready.audit_log,
             directory: ready.directory,
+            node: ready.node,
+            pod_logs: ready.pod_logs,
             launcher: Mutex::new((child, stdin)),
             answers: Mutex::new(receiver),
         })
@@ -186,6 +192,34 @@ impl ControlPlane {
     /// The working directory: certificates, logs of each component.
     pub fn directory(&self) -> &Path {
         &self.directory
+    }
+
+    /// The Node whose pods' container logs the API server serves (from
+    /// [`ControlPlane::write_pod_log`]): bind a pod to it to read its logs.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Appends lines to a container's log, as the pod's node keeps it: each
+    /// line is `<RFC 3339 time> <message>`.
+    pub fn write_pod_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        lines: &[(String, String)],
+    ) -> anyhow::Result<()> {
+        use std::io::Write;
+        let directory = self.pod_logs.join(namespace).join(pod);
+        std::fs::create_dir_all(&directory)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(directory.join(format!("{container}.log")))?;
+        for (time, message) in lines {
+            writeln!(file, "{time} {message}")?;
+        }
+        Ok(())
     }
 
     /// The API server's audit log.

@@ -103,6 +103,12 @@ impl TestCluster {
         self.control_plane.map(ControlPlane::audit)
     }
 
+    /// Our own control plane (its node serves pod logs from files), when
+    /// the tests run on it.
+    pub fn control_plane(&self) -> Option<&'static ControlPlane> {
+        self.control_plane
+    }
+
     /// Whether the tests stand in for the workload controllers and kubelets
     /// (our control plane runs neither), writing workload status themselves.
     pub fn writes_workload_status(&self) -> bool {

@@ -2830,3 +2830,218 @@ async fn sql_snippets_are_saved_shared_and_foldered_as_studio_does() -> anyhow::
     );
     Ok(())
 }
+
+/// Studio's log pages, with the SQL its generators write, answered from the
+/// project's pods' logs as the API server serves them (`pods/log`; on our
+/// control plane a stand-in for the node's kubelet serves the files the test
+/// writes).
+#[tokio::test]
+async fn log_pages_read_the_project_pods_logs() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::Pod;
+    let facade = TestFacade::start().await?;
+    let Some(plane) = facade.cluster.control_plane() else {
+        // Another cluster's kubelets hold other logs: nothing to assert.
+        return Ok(());
+    };
+    let member = User::new("member");
+    let outsider = User::new("outsider");
+    let slug = facade
+        .organization_with(&[(&member, OrganizationRole::ReadOnly)])
+        .await?;
+    facade
+        .organization_with(&[(&outsider, OrganizationRole::Owner)])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+    facade.write_keys(&project, &[]).await?;
+    let namespace = project_namespace(&project);
+    let pods: Api<Pod> = Api::namespaced(facade.client(), &namespace);
+    for (pod, component) in [
+        ("gateway-7d9f", "gateway"),
+        ("auth-5c8b", "auth"),
+        ("db-0", "db"),
+    ] {
+        pods.create(&Default::default(), &serde_json::from_value(json!({
+            "metadata": {"name": pod, "labels": {"app.kubernetes.io/component": component}},
+            "spec": {"nodeName": plane.node(), "containers": [{"name": component, "image": "example"}]},
+        }))?)
+        .await?;
+    }
+    let now = chrono::Utc::now();
+    let at = |minutes_ago: i64| {
+        (now - chrono::Duration::minutes(minutes_ago))
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string()
+    };
+    let line = |minutes_ago: i64, text: &str| (at(minutes_ago), text.to_string());
+    plane.write_pod_log(&namespace, "gateway-7d9f", "gateway", &[
+        line(90, r#"10.0.0.1 - - [01/Dec/2026:08:00:00 +0000] "GET /rest/v1/old HTTP/1.1" 200 5 "-" "curl/8.0""#),
+        line(9, r#"10.0.0.7 - - [01/Dec/2026:10:00:00 +0000] "GET /rest/v1/todos?select=* HTTP/1.1" 200 120 "-" "supabase-js/2""#),
+        line(6, r#"10.0.0.7 - - [01/Dec/2026:10:03:00 +0000] "POST /auth/v1/token?grant_type=password HTTP/1.1" 400 80 "-" "supabase-js/2""#),
+        line(3, r#"10.0.0.8 - - [01/Dec/2026:10:06:00 +0000] "GET /rest/v1/orders HTTP/1.1" 503 40 "-" "curl/8.0""#),
+    ])?;
+    plane.write_pod_log(&namespace, "auth-5c8b", "auth", &[
+        line(8, r#"{"component":"api","level":"info","method":"GET","msg":"request completed","path":"/health","status":200}"#),
+        line(5, r#"{"component":"api","level":"error","method":"POST","msg":"invalid login credentials","path":"/token","status":400,"error":"invalid_grant"}"#),
+    ])?;
+    plane.write_pod_log(&namespace, "db-0", "db", &[
+        line(7, "2026-12-01 10:02:00.000 UTC [1] LOG:  database system is ready to accept connections"),
+        line(4, "2026-12-01 10:05:00.000 UTC [77] ERROR:  relation \"orderz\" does not exist"),
+    ])?;
+
+    let start = (now - chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    // As Studio's client encodes them (percent-encoding all but unreserved).
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                other => format!("%{other:02X}"),
+            })
+            .collect()
+    };
+    let logs = |sql: &str, end: &str| {
+        format!(
+            "/platform/projects/{project}/analytics/endpoints/logs.all?iso_timestamp_start={}&iso_timestamp_end={}&sql={}",
+            encode(&start),
+            encode(end),
+            encode(sql)
+        )
+    };
+    // API Gateway page, as it opens (genDefaultQuery('edge_logs', {}, 100)).
+    let edge_list = "select id, identifier, timestamp, event_message, request.method, request.path, request.search, response.status_code\n  from edge_logs\n  cross join unnest(metadata) as m\n  cross join unnest(m.request) as request\n  cross join unnest(m.response) as response\n  \n  order by timestamp desc\n  limit 100\n  ";
+    let (status, page) = facade.get(&member, &logs(edge_list, "")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let rows = page["result"].as_array().expect("rows").clone();
+    assert_eq!(rows.len(), 3, "the hour before, not older: {page}");
+    assert_eq!(rows[0]["path"], "/rest/v1/orders");
+    assert_eq!(rows[0]["status_code"], 503);
+    assert_eq!(rows[1]["method"], "POST");
+    assert_eq!(rows[2]["search"], "?select=*");
+    assert_eq!(
+        rows[0]["timestamp"].as_i64().expect("µs").to_string().len(),
+        16
+    );
+    assert!(rows[0]["timestamp"].as_i64() > rows[1]["timestamp"].as_i64());
+
+    // Its filters and search: errors and warnings, GET, "orders".
+    let filtered = "select id, identifier, timestamp, event_message, request.method, request.path, request.search, response.status_code\n  from edge_logs\n  cross join unnest(metadata) as m\n  cross join unnest(m.request) as request\n  cross join unnest(m.response) as response\n  where (response.status_code between 500 and 599 or response.status_code between 400 and 499) and (request.method = 'GET') and (regexp_contains(event_message, 'orders'))\n  order by timestamp desc\n  limit 100\n  ";
+    let (_, page) = facade.get(&member, &logs(filtered, "")).await;
+    assert_eq!(page["result"].as_array().map(Vec::len), Some(1), "{page}");
+    let (_, count) = facade
+        .get(&member, &logs("SELECT count(*) as count FROM edge_logs cross join unnest(metadata) as m\n  cross join unnest(m.request) as request\n  cross join unnest(m.response) as response where (regexp_contains(event_message, 'rest/v1'))", ""))
+        .await;
+    assert_eq!(count["result"], json!([{"count": 2}]));
+    let chart = format!(
+        "\nSELECT\n-- log-event-chart\n  timestamp_trunc(t.timestamp, minute) as timestamp,\n  count(CASE WHEN NOT (response.status_code >= 500 OR response.status_code >= 400 AND response.status_code < 500) THEN 1 END) as ok_count,\n  count(CASE WHEN response.status_code >= 500 THEN 1 END) as error_count,\n  count(CASE WHEN response.status_code >= 400 AND response.status_code < 500 THEN 1 END) as warning_count,\nFROM\n  edge_logs t\n  cross join unnest(metadata) as m\n  cross join unnest(m.request) as request\n  cross join unnest(m.response) as response\n  where t.timestamp > '{start}'\nGROUP BY\ntimestamp\nORDER BY\n  timestamp ASC\n  "
+    );
+    let (_, bars) = facade.get(&member, &logs(&chart, "")).await;
+    let sum = |key: &str| {
+        bars["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|b| b[key].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    assert_eq!(
+        (sum("ok_count"), sum("warning_count"), sum("error_count")),
+        (1, 1, 1),
+        "{bars}"
+    );
+
+    // The detail panel finds the row it was shown, with its request.
+    let id = rows[2]["id"].as_str().expect("id").to_string();
+    let (_, single) = facade
+        .get(&member, &logs(&format!("select id, timestamp, event_message, metadata from edge_logs where id = '{id}' limit 1"), ""))
+        .await;
+    assert_eq!(single["result"][0]["id"], id);
+    assert_eq!(
+        single["result"][0]["metadata"][0]["request"][0]["headers"][0]["user_agent"],
+        "supabase-js/2"
+    );
+
+    // "Load older": the same query, ending at the oldest row's millisecond.
+    let oldest = rows[1]["timestamp"].as_i64().expect("µs");
+    let end = chrono::DateTime::from_timestamp_micros(oldest)
+        .expect("time")
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    let (_, older) = facade.get(&member, &logs(edge_list, &end)).await;
+    let paths: Vec<&str> = older["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["/auth/v1/token", "/rest/v1/todos"]);
+
+    // Auth and Postgres pages, with their severity filters.
+    let (_, auth) = facade
+        .get(&member, &logs("select id, auth_logs.timestamp, event_message, metadata.level, metadata.status, metadata.path, metadata.msg as msg, metadata.error from auth_logs\n  cross join unnest(metadata) as metadata\n  where (metadata.level = 'error' or metadata.level = 'fatal')\n  order by timestamp desc\n  limit 100\n    ", ""))
+        .await;
+    assert_eq!(auth["result"].as_array().map(Vec::len), Some(1), "{auth}");
+    assert_eq!(
+        (
+            auth["result"][0]["level"].clone(),
+            auth["result"][0]["path"].clone()
+        ),
+        (json!("error"), json!("/token"))
+    );
+    let (_, postgres) = facade
+        .get(&member, &logs("select identifier, postgres_logs.timestamp, id, event_message, parsed.error_severity, parsed.detail, parsed.hint from postgres_logs\n  cross join unnest(metadata) as m\n  cross join unnest(m.parsed) as parsed\n  where (parsed.error_severity in ('ERROR', 'FATAL', 'PANIC'))\n  order by timestamp desc\n  limit 100\n  ", ""))
+        .await;
+    assert_eq!(
+        postgres["result"].as_array().map(Vec::len),
+        Some(1),
+        "{postgres}"
+    );
+    assert_eq!(postgres["result"][0]["error_severity"], "ERROR");
+
+    // Sources that do not run here are empty; other SQL is a query error
+    // saying what is understood; a bad search regex too.
+    let (_, functions) = facade
+        .get(&member, &logs("select id, function_logs.timestamp, event_message, metadata.event_type, metadata.function_id, metadata.execution_id, metadata.level from function_logs\n  cross join unnest(metadata) as metadata\n  \n  order by timestamp desc\n  limit 100\n    ", ""))
+        .await;
+    assert_eq!(functions["result"], json!([]));
+    let (status, explorer) = facade
+        .get(&member, &logs("select\n  cast(timestamp as datetime) as timestamp,\n  event_message, metadata \nfrom edge_logs \nlimit 5", ""))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(explorer["result"], json!([]));
+    assert!(
+        explorer["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("log pages"),
+        "{explorer}"
+    );
+    let (_, bad) = facade
+        .get(&member, &logs("select id, storage_logs.timestamp, event_message from storage_logs\n  where (regexp_contains(event_message, '(oops'))\n  order by timestamp desc\n  limit 100\n  ", ""))
+        .await;
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("regular expression"),
+        "{bad}"
+    );
+
+    // Members only.
+    let (status, _) = facade.get(&outsider, &logs(edge_list, "")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Bounded: a facade reading at most 2 lines a request sees the newest.
+    let bounded = TestFacade::start_with(|config| config.logs_max_lines = 2).await?;
+    let (_, page) = bounded.get(&member, &logs(edge_list, "")).await;
+    let paths: Vec<&str> = page["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["/rest/v1/orders", "/auth/v1/token"]);
+    Ok(())
+}

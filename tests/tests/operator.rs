@@ -29,6 +29,7 @@ fn test_settings() -> StackSettings {
             ..Default::default()
         },
         trusted_namespaces: vec!["ingress-nginx".to_string()],
+        facade_access: None,
     }
 }
 

@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use supaplane_crds::constants::project_namespace;
 use supaplane_crds::{Organization, Project, SupabaseStatus};
 use supaplane_operator::leader::LeaderElector;
-use supaplane_operator::render::stack::STATELESS_COMPONENTS;
+use supaplane_operator::render::facade_access::FacadeAccess;
+use supaplane_operator::render::stack::{STATELESS_COMPONENTS, StackSettings};
 use supaplane_operator::{organization_controller, project_controller};
 use supaplane_tests::chart::{RELEASE_NAMESPACE, install_rbac, render};
 use supaplane_tests::controlplane::AuditEvent;
@@ -132,6 +133,27 @@ fn chart_rules(service_account: &str, namespace_of_roles: &str) -> anyhow::Resul
     Ok(rules)
 }
 
+/// A rendered ClusterRole's rules, as bound by a RoleBinding in `namespace`.
+fn cluster_role_rules(name: &str, namespace: &str) -> anyhow::Result<Vec<Rule>> {
+    let objects = render(&[])?.map_err(anyhow::Error::msg)?;
+    let role = objects
+        .iter()
+        .find(|o| o["kind"] == "ClusterRole" && o["metadata"]["name"] == name)
+        .ok_or_else(|| anyhow::anyhow!("the chart renders no ClusterRole {name}"))?;
+    Ok(role["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|rule| Rule {
+            groups: strings(&rule["apiGroups"]),
+            resources: strings(&rule["resources"]),
+            verbs: strings(&rule["verbs"]),
+            names: strings(&rule["resourceNames"]),
+            namespace: Some(namespace.to_string()),
+        })
+        .collect())
+}
+
 fn allows(rule: &Rule, request: &RbacRequest) -> bool {
     rule.groups.contains(&request.group)
         && rule.resources.contains(&request.resource)
@@ -229,7 +251,15 @@ async fn the_operator_uses_exactly_what_the_chart_grants() -> anyhow::Result<()>
         project_controller::Context {
             client: operator.clone(),
             metrics: Default::default(),
-            settings: Default::default(),
+            // As the chart configures it: the facade may read each
+            // project's logs there.
+            settings: StackSettings {
+                facade_access: FacadeAccess::from_settings(
+                    Some(&format!("{RELEASE_NAMESPACE}/supaplane-facade")),
+                    Some("supaplane-facade-logs"),
+                ),
+                ..Default::default()
+            },
             selector: Some(selector.clone()),
         },
     )));
@@ -356,6 +386,12 @@ async fn the_operator_uses_exactly_what_the_chart_grants() -> anyhow::Result<()>
                 "events",
                 "patch",
                 "a repeated Event is patched into a series",
+            ),
+            (
+                "rbac.authorization.k8s.io",
+                "clusterroles",
+                "bind",
+                "checked when the operator binds the facade's logs role, never requested",
             ),
             (
                 "supaplane.io",
@@ -490,6 +526,46 @@ async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
         .await;
     assert_eq!(status, StatusCode::OK);
 
+    // Logs: the operator binds the facade's logs role in the project's
+    // namespace (done here as it renders it); a pod's log read through it.
+    let admin = facade.cluster.client();
+    let project: Project = Api::all(admin.clone()).get(&project_ref).await?;
+    let access = FacadeAccess::from_settings(
+        Some(&format!("{RELEASE_NAMESPACE}/supaplane-facade")),
+        Some("supaplane-facade-logs"),
+    )
+    .expect("access");
+    let namespace = supaplane_crds::constants::project_namespace(&project_ref);
+    Api::<k8s_openapi::api::rbac::v1::RoleBinding>::namespaced(admin.clone(), &namespace)
+        .create(
+            &PostParams::default(),
+            &supaplane_operator::render::facade_access::role_binding(&project, &access),
+        )
+        .await?;
+    if let Some(plane) = facade.cluster.control_plane() {
+        Api::<k8s_openapi::api::core::v1::Pod>::namespaced(admin.clone(), &namespace)
+            .create(&PostParams::default(), &serde_json::from_value(json!({
+                "metadata": {"name": "auth-1", "labels": {"app.kubernetes.io/component": "auth"}},
+                "spec": {"nodeName": plane.node(), "containers": [{"name": "auth", "image": "example"}]},
+            }))?)
+            .await?;
+        let now = chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string();
+        plane.write_pod_log(
+            &namespace,
+            "auth-1",
+            "auth",
+            &[(now, r#"{"level":"info","msg":"ok"}"#.to_string())],
+        )?;
+    }
+    let sql = "select%20id%2C%20storage_logs.timestamp%2C%20event_message%20from%20auth_logs%0A%20%20%0A%20%20order%20by%20timestamp%20desc%0A%20%20limit%20100%0A%20%20";
+    let (status, logs) = facade
+        .get(&owner, &format!("/platform/projects/{project_ref}/analytics/endpoints/logs.all?iso_timestamp_start=&iso_timestamp_end=&sql={sql}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{logs}");
+    assert!(logs["error"].is_null(), "{logs}");
+
     let (status, _) = facade
         .send(
             &owner,
@@ -535,7 +611,9 @@ async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 
-    let rules = chart_rules("supaplane-facade", &facade.state.config.namespace)?;
+    let mut rules = chart_rules("supaplane-facade", &facade.state.config.namespace)?;
+    // Bound by the operator in each project namespace, not by the chart.
+    rules.extend(cluster_role_rules("supaplane-facade-logs", &namespace)?);
     assert_exact(
         "the facade",
         &rules,

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod database;
+pub mod facade_access;
 pub mod gateway;
 pub mod imgproxy;
 pub mod ingress;

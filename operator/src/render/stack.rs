@@ -6,11 +6,13 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, LimitRange, PersistentVolumeClaim, ResourceQuota, Secret, Service,
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use supaplane_crds::{Project, conditions};
 
 use super::ingress::IngressSettings;
 use super::{
-    auth, database, gateway, ingress, meta, network_policy, quota, realtime, rest, storage,
+    auth, database, facade_access, gateway, ingress, meta, network_policy, quota, realtime, rest,
+    storage,
 };
 use crate::keys::ProjectKeys;
 
@@ -20,12 +22,15 @@ pub struct StackSettings {
     pub ingress: IngressSettings,
     /// Namespaces whose pods may reach every project.
     pub trusted_namespaces: Vec<String>,
+    /// The facade to let read each project's logs, if known.
+    pub facade_access: Option<facade_access::FacadeAccess>,
 }
 
 /// A project's children, apart from its namespace and keys Secret.
 #[derive(Debug, Clone)]
 pub struct Stack {
     pub network_policy: NetworkPolicy,
+    pub role_bindings: Vec<RoleBinding>,
     pub resource_quota: ResourceQuota,
     pub limit_range: LimitRange,
     pub config_maps: Vec<ConfigMap>,
@@ -67,6 +72,11 @@ pub fn render(project: &Project, keys: &ProjectKeys, settings: &StackSettings) -
     let database = database::render(project);
     let mut stack = Stack {
         network_policy: network_policy::network_policy(project, &settings.trusted_namespaces),
+        role_bindings: settings
+            .facade_access
+            .iter()
+            .map(|access| facade_access::role_binding(project, access))
+            .collect(),
         // Sized below, from the workloads.
         resource_quota: Default::default(),
         limit_range: quota::limit_range(project),

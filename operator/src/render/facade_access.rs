@@ -1,0 +1,93 @@
+//! The facade's access to one project's logs: a RoleBinding in the project's
+//! namespace that gives the facade's ServiceAccount the chart's
+//! `…-facade-logs` ClusterRole (list pods, read their logs) there, and so in
+//! project namespaces only, never cluster-wide.
+
+use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+use kube::api::ObjectMeta;
+use supaplane_crds::Project;
+use supaplane_crds::constants::project_namespace;
+
+use super::{labels, owner_reference};
+
+pub const NAME: &str = "supaplane-facade-logs";
+
+/// Who the facade runs as, and the ClusterRole it is bound to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FacadeAccess {
+    pub service_account_namespace: String,
+    pub service_account: String,
+    pub cluster_role: String,
+}
+
+impl FacadeAccess {
+    /// From `namespace/name` and the ClusterRole's name; None when either
+    /// is unset (an operator run without the chart grants nothing).
+    pub fn from_settings(
+        service_account: Option<&str>,
+        cluster_role: Option<&str>,
+    ) -> Option<Self> {
+        let (namespace, name) = service_account?.split_once('/')?;
+        let cluster_role = cluster_role?.trim();
+        (!namespace.is_empty() && !name.is_empty() && !cluster_role.is_empty()).then(|| {
+            FacadeAccess {
+                service_account_namespace: namespace.to_string(),
+                service_account: name.to_string(),
+                cluster_role: cluster_role.to_string(),
+            }
+        })
+    }
+}
+
+pub fn role_binding(project: &Project, access: &FacadeAccess) -> RoleBinding {
+    RoleBinding {
+        metadata: ObjectMeta {
+            name: Some(NAME.to_string()),
+            namespace: Some(project_namespace(
+                project.metadata.name.as_deref().unwrap_or_default(),
+            )),
+            labels: Some(labels(project, "facade-access")),
+            owner_references: owner_reference(project).map(|r| vec![r]),
+            ..Default::default()
+        },
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".to_string()),
+            kind: "ClusterRole".to_string(),
+            name: access.cluster_role.clone(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".to_string(),
+            name: access.service_account.clone(),
+            namespace: Some(access.service_account_namespace.clone()),
+            ..Default::default()
+        }]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixtures::project;
+
+    #[test]
+    fn the_binding_names_the_facade_and_the_logs_role_in_the_project_namespace() {
+        assert_eq!(
+            FacadeAccess::from_settings(Some("no-slash"), Some("r")),
+            None
+        );
+        assert_eq!(FacadeAccess::from_settings(Some("ns/sa"), None), None);
+        let access = FacadeAccess::from_settings(
+            Some("supaplane/supaplane-facade"),
+            Some("supaplane-facade-logs"),
+        )
+        .expect("access");
+        let binding = role_binding(&project("abc", "acme"), &access);
+        assert_eq!(binding.metadata.namespace.as_deref(), Some("project-abc"));
+        assert_eq!(binding.role_ref.name, "supaplane-facade-logs");
+        let subject = &binding.subjects.expect("subjects")[0];
+        assert_eq!(
+            (subject.namespace.as_deref(), subject.name.as_str()),
+            (Some("supaplane"), "supaplane-facade")
+        );
+    }
+}
