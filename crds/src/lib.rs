@@ -2,6 +2,7 @@
 //! resources (group `supaplane.io`, version `v1alpha1`) and the names every
 //! part of the workspace shares about them.
 
+pub mod backup;
 pub mod conditions;
 pub mod constants;
 pub mod content;
@@ -14,6 +15,7 @@ pub mod watching;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
+pub use backup::{Backup, BackupPhase, BackupSpec, BackupStatus, BackupTrigger, BackupsSpec};
 pub use conditions::{ConditionStatus, set_condition};
 pub use content::{
     ContentFolder, ContentFolderSpec, ContentType, ContentVisibility, UserContent, UserContentSpec,
@@ -36,6 +38,7 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         Project::crd(),
         UserContent::crd(),
         ContentFolder::crd(),
+        Backup::crd(),
     ]
 }
 

@@ -375,6 +375,9 @@ pub struct ProjectSpec {
     /// What happens to the data when the Project is deleted.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+    /// Database backups: schedule, how many to keep, their volume.
+    #[serde(default)]
+    pub backups: crate::backup::BackupsSpec,
     /// Postgres settings.
     #[serde(default)]
     pub database: DatabaseSpec,

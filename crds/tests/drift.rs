@@ -35,6 +35,11 @@ fn crds_are_scoped_as_designed_with_printer_columns() {
                 assert_eq!(crd.spec.scope, "Cluster", "{kind}");
                 assert!(has_status, "{kind}");
             }
+            // Kept with the project's data, reported on by the operator.
+            "Backup" => {
+                assert_eq!(crd.spec.scope, "Namespaced", "{kind}");
+                assert!(has_status, "{kind}");
+            }
             // Users' saved things, kept with the project's data.
             "UserContent" | "ContentFolder" => {
                 assert_eq!(crd.spec.scope, "Namespaced", "{kind}");

@@ -425,6 +425,7 @@ async fn create_resources(
                 postgres_version: new.postgres_version,
                 paused: false,
                 deletion_policy: Default::default(),
+                backups: Default::default(),
                 database: Default::default(),
                 components: Default::default(),
                 auth: Default::default(),

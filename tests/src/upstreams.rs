@@ -42,6 +42,14 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) -> anyhow::Result<()>
     bail!("{what} did not listen on port {port} within 60 s")
 }
 
+/// The directory of the PostgreSQL client and server binaries the tests use.
+pub fn postgres_bin_dir() -> anyhow::Result<PathBuf> {
+    postgres_binary("pg_dump")?
+        .parent()
+        .map(Path::to_path_buf)
+        .context("pg_dump has no directory")
+}
+
 /// A PostgreSQL binary: on PATH, else in Debian's versioned directory.
 fn postgres_binary(name: &str) -> anyhow::Result<PathBuf> {
     if let Some(found) = std::env::var_os("PATH").and_then(|paths| {

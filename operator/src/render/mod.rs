@@ -2,6 +2,7 @@
 //! No I/O, no clock, no randomness, so every renderer is unit-tested.
 
 pub mod auth;
+pub mod backup;
 pub mod database;
 pub mod facade_access;
 pub mod gateway;

@@ -1,0 +1,261 @@
+//! A project's database backups: the volume they are kept on, the Job that
+//! takes one and the Job that restores one, both with the project's own
+//! Postgres image (its `pg_dumpall`, `pg_dump`, `psql` and `pg_restore`, so a
+//! backup restores into an instance of the same major).
+//!
+//! A backup is a directory on the volume: `roles.sql` (`pg_dumpall
+//! --roles-only`, without the roles the image makes itself, whose passwords
+//! are the project's own) and `database.dump` (`pg_dump`, custom format).
+//! It is written under `<name>.partial` and renamed when complete, so a
+//! directory without that suffix is always a whole backup. The scripts are
+//! fixed text: names come in as environment variables, never as code.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Container, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource,
+    PodSpec, PodTemplateSpec, Volume, VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use kube::Resource;
+use kube::api::ObjectMeta;
+use supaplane_crds::constants::{keys_secret as secret_keys, project_namespace};
+use supaplane_crds::{Backup, Project};
+
+use super::database::{DATABASE_NAME, database_host, database_port, image};
+use super::labels;
+use super::resources::Compute;
+use super::workload::{env, env_from_keys};
+
+/// The volume backups are kept on, in the project's namespace.
+pub const CLAIM: &str = "backups";
+/// Where the Jobs mount it.
+pub const ROOT: &str = "/backups";
+/// The label naming the Backup a Job works for.
+pub const LABEL_BACKUP: &str = "supaplane.io/backup";
+/// Longest a backup or restore may run.
+const DEADLINE_SECONDS: i64 = 6 * 3600;
+
+/// Roles the supabase/postgres image makes at its first start, with
+/// passwords from the project's keys: never carried from one instance to
+/// another by a backup.
+pub const IMAGE_ROLES: [&str; 18] = [
+    "anon",
+    "authenticated",
+    "authenticator",
+    "dashboard_user",
+    "pgbouncer",
+    "pgsodium_keyholder",
+    "pgsodium_keyiduser",
+    "pgsodium_keymaker",
+    "postgres",
+    "service_role",
+    "supabase_admin",
+    "supabase_auth_admin",
+    "supabase_etl_admin",
+    "supabase_functions_admin",
+    "supabase_read_only_user",
+    "supabase_realtime_admin",
+    "supabase_replication_admin",
+    "supabase_storage_admin",
+];
+
+/// What a backup or restore Job may use.
+const JOB_COMPUTE: Compute = Compute {
+    memory_request_mib: 128,
+    memory_limit_mib: 1024,
+    cpu_request_millis: 100,
+    cpu_limit_millis: 1000,
+};
+
+/// The backup script: roles (without the image's own) and the database,
+/// into a directory renamed only when whole; its size (KiB) goes to the
+/// termination message, which the operator reads into the Backup's status.
+pub fn backup_script() -> String {
+    let roles = IMAGE_ROLES.join("|");
+    format!(
+        r#"set -eu
+umask 077
+target="$BACKUP_ROOT/$BACKUP_NAME"
+partial="$target.partial"
+rm -rf "$partial"
+mkdir -p "$partial"
+pg_dumpall --roles-only --quote-all-identifiers > "$partial/roles.with-passwords.sql"
+# Keep every statement but those creating or altering the image's own roles
+# (and the reserved pg_ ones), whose passwords belong to the instance.
+grep -Ev '^(CREATE|ALTER) ROLE "({roles}|pg_[a-z_]+)"' "$partial/roles.with-passwords.sql" > "$partial/roles.sql"
+rm -f "$partial/roles.with-passwords.sql"
+pg_dump --format=custom --file="$partial/database.dump" "$PGDATABASE"
+rm -rf "$target"
+mv "$partial" "$target"
+du -sk "$target" | cut -f1 > "${{TERMINATION_LOG:-/dev/termination-log}}"
+"#
+    )
+}
+
+/// The restore script: roles first (existing ones are left as they are),
+/// then the database replaced object by object, in one transaction.
+pub fn restore_script() -> String {
+    r#"set -eu
+source="$BACKUP_ROOT/$BACKUP_NAME"
+if [ ! -f "$source/database.dump" ] || [ ! -f "$source/roles.sql" ]; then
+  echo "backup $BACKUP_NAME is not on the backup volume (or not whole)" >&2
+  exit 1
+fi
+# A role that exists already is kept: its CREATE fails, the rest goes on.
+psql --quiet --no-psqlrc --dbname="$PGDATABASE" --file="$source/roles.sql" 2>&1 | grep -v 'already exists' || true
+pg_restore --clean --if-exists --single-transaction --exit-on-error --dbname="$PGDATABASE" "$source/database.dump"
+"#
+    .to_string()
+}
+
+/// The backup volume's claim.
+pub fn claim(project: &Project) -> PersistentVolumeClaim {
+    let backups = &project.spec.backups;
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(CLAIM.to_string()),
+            namespace: Some(project_namespace(
+                project.metadata.name.as_deref().unwrap_or_default(),
+            )),
+            labels: Some(labels(project, "backups")),
+            ..Default::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_string()]),
+            storage_class_name: backups.storage_class.clone(),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(backups.storage_size.clone()),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The Job running `script` for `backup` (named `<prefix>-<backup>`).
+fn job(project: &Project, backup: &Backup, prefix: &str, script: String) -> Job {
+    let backup_name = backup.metadata.name.clone().unwrap_or_default();
+    let mut job_labels = labels(project, prefix);
+    job_labels.insert(LABEL_BACKUP.to_string(), backup_name.clone());
+    let container = Container {
+        name: prefix.to_string(),
+        image: Some(image(project)),
+        command: Some(vec!["sh".to_string(), "-c".to_string(), script]),
+        env: Some(vec![
+            env("PGHOST", database_host(project)),
+            env("PGPORT", database_port().to_string()),
+            env("PGUSER", "supabase_admin"),
+            env_from_keys("PGPASSWORD", secret_keys::POSTGRES_PASSWORD),
+            env("PGDATABASE", DATABASE_NAME),
+            env("BACKUP_ROOT", ROOT),
+            env("BACKUP_NAME", backup_name.clone()),
+        ]),
+        volume_mounts: Some(vec![VolumeMount {
+            name: CLAIM.to_string(),
+            mount_path: ROOT.to_string(),
+            ..Default::default()
+        }]),
+        resources: Some(JOB_COMPUTE.requirements()),
+        termination_message_policy: Some("FallbackToLogsOnError".to_string()),
+        ..Default::default()
+    };
+    Job {
+        metadata: ObjectMeta {
+            name: Some(format!("{prefix}-{backup_name}")),
+            namespace: Some(project_namespace(
+                project.metadata.name.as_deref().unwrap_or_default(),
+            )),
+            labels: Some(job_labels.clone()),
+            owner_references: backup.controller_owner_ref(&()).map(|r| vec![r]),
+            ..Default::default()
+        },
+        spec: Some(JobSpec {
+            // One try: a failed backup is reported, the next one is new.
+            backoff_limit: Some(0),
+            active_deadline_seconds: Some(DEADLINE_SECONDS),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(job_labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    restart_policy: Some("Never".to_string()),
+                    containers: vec![container],
+                    volumes: Some(vec![Volume {
+                        name: CLAIM.to_string(),
+                        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                            claim_name: CLAIM.to_string(),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The Job taking `backup`.
+pub fn backup_job(project: &Project, backup: &Backup) -> Job {
+    job(project, backup, "backup", backup_script())
+}
+
+/// The Job restoring `backup` into the project's database.
+pub fn restore_job(project: &Project, backup: &Backup) -> Job {
+    job(project, backup, "restore", restore_script())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixtures::project;
+
+    fn backup(name: &str) -> Backup {
+        let mut backup = Backup::new(
+            name,
+            supaplane_crds::BackupSpec {
+                project: "abc".into(),
+                trigger: Default::default(),
+            },
+        );
+        backup.metadata.namespace = Some("project-abc".into());
+        backup.metadata.uid = Some("uid-1".into());
+        backup
+    }
+
+    #[test]
+    fn the_job_runs_fixed_text_and_takes_names_from_its_environment() {
+        let job = backup_job(&project("abc", "acme"), &backup("nightly-1"));
+        let pod = job.spec.clone().expect("spec").template.spec.expect("pod");
+        let container = &pod.containers[0];
+        let script = &container.command.as_ref().expect("command")[2];
+        assert!(
+            !script.contains("nightly-1"),
+            "the name is not part of the script"
+        );
+        let env = container.env.clone().expect("env");
+        assert!(
+            env.iter()
+                .any(|e| e.name == "BACKUP_NAME" && e.value.as_deref() == Some("nightly-1"))
+        );
+        assert!(
+            env.iter()
+                .any(|e| e.name == "PGPASSWORD" && e.value.is_none()),
+            "the password by reference"
+        );
+        assert_eq!(
+            job.metadata.owner_references.expect("owner")[0].name,
+            "nightly-1"
+        );
+        assert_eq!(job.spec.expect("spec").backoff_limit, Some(0));
+    }
+}
