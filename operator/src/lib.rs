@@ -2,6 +2,8 @@
 //! Organizations and Projects into per-project Supabase stacks.
 
 pub mod apply;
+pub mod backup_controller;
+pub mod backup_schedule;
 pub mod error;
 pub mod events;
 pub mod images;

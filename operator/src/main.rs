@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use supaplane_operator::leader::LeaderElector;
 use supaplane_operator::metrics::Metrics;
-use supaplane_operator::{organization_controller, orphans, project_controller};
+use supaplane_operator::{backup_controller, organization_controller, orphans, project_controller};
 
 use std::sync::Arc;
 
@@ -57,6 +57,11 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(60),
         Duration::from_secs(config.unfinished_create_grace_seconds),
     );
+    let backups = backup_controller::run(Arc::new(backup_controller::Context {
+        client: client.clone(),
+        metrics: metrics.clone(),
+        selector: config.selector.clone(),
+    }));
     let organizations = organization_controller::run(Arc::new(organization_controller::Context {
         client,
         metrics,
@@ -64,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
     }));
     tokio::select! {
         result = health_server => result?,
-        _ = futures::future::join(projects, organizations) => info!("the controllers stopped"),
+        _ = futures::future::join3(projects, organizations, backups) => info!("the controllers stopped"),
         () = sweep => info!("the sweep stopped"),
         () = elector.hold(Duration::from_secs(5)) => anyhow::bail!("lost the leader lease"),
     }

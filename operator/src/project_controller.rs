@@ -210,10 +210,15 @@ async fn apply(project: &Project, context: &Context) -> Result<Action> {
         refused_volumes: applied.refused_volumes,
     };
     let status = write_status(project, context, Ok(()), observed).await?;
-    Ok(match status {
-        SupabaseStatus::ActiveHealthy | SupabaseStatus::Inactive => Action::requeue(RESYNC),
-        _ => Action::requeue(SETTLING),
-    })
+    let next_backup = crate::backup_schedule::run(&context.client, project).await?;
+    let resync = match status {
+        SupabaseStatus::ActiveHealthy | SupabaseStatus::Inactive => RESYNC,
+        _ => SETTLING,
+    };
+    // Back when the schedule fires next, if sooner than the resync.
+    Ok(Action::requeue(
+        next_backup.map_or(resync, |wait| wait.min(resync)),
+    ))
 }
 
 /// The API server refusing what the spec asks for (an invalid value, say)

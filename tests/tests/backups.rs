@@ -155,3 +155,354 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
     std::fs::remove_dir_all(&root)?;
     Ok(())
 }
+
+mod on_the_control_plane {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use k8s_openapi::api::batch::v1::Job;
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::Api;
+    use kube::api::{Patch, PatchParams, PostParams};
+    use serde_json::json;
+    use supaplane_crds::constants::project_namespace;
+    use supaplane_crds::{Backup, BackupPhase, Project};
+    use supaplane_operator::{backup_controller, project_controller};
+    use supaplane_tests::harness::{TestCluster, unique_name, wait_deleted, wait_for};
+
+    const TIMEOUT: Duration = Duration::from_secs(90);
+    const RUN_LABEL: &str = "supaplane.io/test-run";
+
+    /// What the Job controller and kubelet would write: the Job's outcome and
+    /// its pod's termination message.
+    async fn finish(
+        client: &kube::Client,
+        namespace: &str,
+        backup: &str,
+        ok: bool,
+        message: &str,
+    ) -> anyhow::Result<()> {
+        let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+        let pod = format!("backup-{backup}-x1");
+        pods.create(&PostParams::default(), &serde_json::from_value(json!({
+            "metadata": {"name": pod, "labels": {"supaplane.io/backup": backup}},
+            "spec": {"containers": [{"name": "backup", "image": "example",
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}],
+                "restartPolicy": "Never"},
+        }))?)
+        .await?;
+        let exit = if ok { 0 } else { 1 };
+        pods.patch_status(&pod, &PatchParams::default(), &Patch::Merge(json!({"status": {"containerStatuses": [{
+            "name": "backup", "image": "example", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"terminated": {"exitCode": exit, "message": message, "reason": if ok { "Completed" } else { "Error" }}}}]}})))
+        .await?;
+        let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
+        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let status = if ok {
+            json!({"status": {"startTime": now, "completionTime": now, "succeeded": 1,
+                "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]}})
+        } else {
+            json!({"status": {"startTime": now, "failed": 1,
+                "conditions": [{"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"},
+                               {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}})
+        };
+        jobs.patch_status(
+            &format!("backup-{backup}"),
+            &PatchParams::default(),
+            &Patch::Merge(status),
+        )
+        .await?;
+        Ok(())
+    }
+
+    fn phase_is(phase: BackupPhase) -> impl Fn(Option<&Backup>) -> bool {
+        move |b: Option<&Backup>| {
+            b.and_then(|b| b.status.as_ref())
+                .is_some_and(|s| s.phase == phase)
+        }
+    }
+
+    /// A Backup asked for on demand runs its Job and reports its size; a
+    /// failing one says why; the schedule takes its own; retention keeps the
+    /// newest and a Job removes the files of the rest; a paused project
+    /// waits.
+    #[tokio::test]
+    async fn backups_run_as_jobs_are_scheduled_and_pruned() -> anyhow::Result<()> {
+        let cluster = TestCluster::start().await?;
+        if !cluster.writes_workload_status() {
+            return Ok(());
+        }
+        let client = cluster.client();
+        let run_id = unique_name("run");
+        let selector = format!("{RUN_LABEL}={run_id}");
+        // The operator as the chart's service account: its RBAC decides.
+        let release = supaplane_tests::chart::RELEASE_NAMESPACE;
+        supaplane_tests::chart::install_rbac(&cluster, release).await?;
+        let user = format!("system:serviceaccount:{release}:supaplane-operator");
+        let operator = cluster.client_impersonating(&user).await?;
+        let projects_task = tokio::spawn(project_controller::run(Arc::new(
+            project_controller::Context {
+                client: operator.clone(),
+                metrics: Default::default(),
+                settings: Default::default(),
+                selector: Some(selector.clone()),
+            },
+        )));
+        let backups_task = tokio::spawn(backup_controller::run(Arc::new(
+            backup_controller::Context {
+                client: operator.clone(),
+                metrics: Default::default(),
+                selector: Some(selector.clone()),
+            },
+        )));
+        let name = unique_name("p");
+        let projects: Api<Project> = Api::all(client.clone());
+        projects.create(&PostParams::default(), &serde_json::from_value(json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+            "metadata": {"name": name, "labels": {RUN_LABEL: run_id}},
+            "spec": {"organization": "acme", "displayName": "Backed up", "deletionPolicy": "Delete",
+                     "backups": {"schedule": "* * * * *", "keep": 5}},
+        }))?).await?;
+        let namespace = project_namespace(&name);
+        let backups: Api<Backup> = Api::namespaced(client.clone(), &namespace);
+        let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
+        wait_for(
+            &Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone()),
+            &namespace,
+            |n: Option<&k8s_openapi::api::core::v1::Namespace>| n.is_some(),
+            TIMEOUT,
+        )
+        .await?;
+
+        // On demand, as kubectl (or Studio, or /v1) makes it.
+        let backup = |name: &str| -> anyhow::Result<Backup> {
+            Ok(serde_json::from_value(
+                json!({"apiVersion": "supaplane.io/v1alpha1", "kind": "Backup",
+                "metadata": {"name": name}, "spec": {"project": name_of_project(&namespace)}}),
+            )?)
+        };
+        fn name_of_project(namespace: &str) -> String {
+            namespace.trim_start_matches("project-").to_string()
+        }
+        backups
+            .create(&PostParams::default(), &backup("manual-1")?)
+            .await?;
+        let job = wait_for(
+            &jobs,
+            "backup-manual-1",
+            |j: Option<&Job>| j.is_some(),
+            TIMEOUT,
+        )
+        .await?;
+        let container = job
+            .spec
+            .clone()
+            .and_then(|s| s.template.spec)
+            .expect("pod")
+            .containers[0]
+            .clone();
+        assert!(
+            container
+                .image
+                .as_deref()
+                .is_some_and(|i| i.starts_with("supabase/postgres:"))
+        );
+        wait_for(
+            &backups,
+            "manual-1",
+            phase_is(BackupPhase::Pending),
+            TIMEOUT,
+        )
+        .await?;
+        finish(&client, &namespace, "manual-1", true, "2048").await?;
+        let done = wait_for(
+            &backups,
+            "manual-1",
+            phase_is(BackupPhase::Completed),
+            TIMEOUT,
+        )
+        .await?;
+        let status = done.status.expect("status");
+        assert_eq!(status.size_bytes, Some(2048 * 1024));
+        assert_eq!(status.location.as_deref(), Some("pvc://backups/manual-1"));
+
+        // A failing one says why, from the Job and from its output.
+        backups
+            .create(&PostParams::default(), &backup("manual-2")?)
+            .await?;
+        wait_for(
+            &jobs,
+            "backup-manual-2",
+            |j: Option<&Job>| j.is_some(),
+            TIMEOUT,
+        )
+        .await?;
+        finish(
+            &client,
+            &namespace,
+            "manual-2",
+            false,
+            "pg_dump: error: connection to server failed",
+        )
+        .await?;
+        let failed = wait_for(&backups, "manual-2", phase_is(BackupPhase::Failed), TIMEOUT).await?;
+        let reason = failed.status.and_then(|s| s.reason).unwrap_or_default();
+        assert!(
+            reason.contains("backoff limit") && reason.contains("pg_dump: error"),
+            "{reason}"
+        );
+
+        // The schedule (every minute) takes its own, named after its time.
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        let scheduled = loop {
+            let listed = backups.list(&Default::default()).await?;
+            if let Some(found) = listed.items.into_iter().find(|b| {
+                b.metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("scheduled-"))
+            }) {
+                break found;
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "no scheduled backup"
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        assert_eq!(
+            scheduled.spec.trigger,
+            supaplane_crds::BackupTrigger::Scheduled
+        );
+
+        // Retention: keep one completed backup; the older goes, and a Job
+        // removes the files of what is gone.
+        backups
+            .create(&PostParams::default(), &backup("manual-3")?)
+            .await?;
+        wait_for(
+            &jobs,
+            "backup-manual-3",
+            |j: Option<&Job>| j.is_some(),
+            TIMEOUT,
+        )
+        .await?;
+        finish(&client, &namespace, "manual-3", true, "4096").await?;
+        wait_for(
+            &backups,
+            "manual-3",
+            phase_is(BackupPhase::Completed),
+            TIMEOUT,
+        )
+        .await?;
+        projects
+            .patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"backups": {"keep": 1}}})),
+            )
+            .await?;
+        wait_deleted(&backups, "manual-1", TIMEOUT).await?;
+        assert!(backups.get_opt("manual-3").await?.is_some());
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        loop {
+            let prunes = jobs.list(&Default::default()).await?;
+            let kept = prunes
+                .items
+                .iter()
+                .filter(|j| {
+                    j.metadata
+                        .name
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with("prune-backups-"))
+                })
+                .filter_map(|j| j.spec.clone()?.template.spec?.containers[0].env.clone())
+                .flatten()
+                .filter(|e| e.name == "KEPT_BACKUPS")
+                .filter_map(|e| e.value)
+                .find(|kept| kept.contains("manual-3") && !kept.contains("manual-1"));
+            if kept.is_some() {
+                break;
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "no prune Job without manual-1"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+
+        // Paused: a new backup waits, saying why.
+        projects
+            .patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"paused": true}})),
+            )
+            .await?;
+        wait_for(
+            &projects,
+            &name,
+            |p: Option<&Project>| p.is_some_and(|p| p.spec.paused),
+            TIMEOUT,
+        )
+        .await?;
+        backups
+            .create(&PostParams::default(), &backup("while-paused")?)
+            .await?;
+        let waiting = wait_for(
+            &backups,
+            "while-paused",
+            |b: Option<&Backup>| {
+                b.and_then(|b| b.status.as_ref())
+                    .and_then(|s| s.reason.as_deref())
+                    .is_some_and(|r| r.contains("paused"))
+            },
+            TIMEOUT,
+        )
+        .await?;
+        assert_eq!(waiting.status.expect("status").phase, BackupPhase::Pending);
+        assert!(jobs.get_opt("backup-while-paused").await?.is_none());
+
+        projects.delete(&name, &Default::default()).await?;
+        projects_task.abort();
+        backups_task.abort();
+
+        // Nothing refused, and the chart's backup rules all used (the RBAC
+        // test leaves these to this one: the schedule takes a minute).
+        let audit = cluster.audit().expect("our control plane");
+        let mut used = std::collections::BTreeSet::new();
+        for event in audit
+            .all()?
+            .iter()
+            .filter(|e| e.acting_user() == user && e.object_ref.is_some())
+        {
+            assert_ne!(
+                event.code(),
+                403,
+                "{user} was refused {} {}",
+                event.verb,
+                event.request_uri
+            );
+            used.insert(format!("{} {}", event.verb, event.resource()));
+        }
+        for wanted in [
+            "create backups",
+            "delete backups",
+            "get backups",
+            "list backups",
+            "watch backups",
+            "patch backups/status",
+            "patch jobs",
+            "get jobs",
+            "list jobs",
+            "watch jobs",
+            "list pods",
+        ] {
+            assert!(
+                used.contains(wanted),
+                "the operator never did {wanted}: {used:?}"
+            );
+        }
+        Ok(())
+    }
+}

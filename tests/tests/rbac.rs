@@ -27,6 +27,9 @@ use supaplane_tests::controlplane::AuditEvent;
 use supaplane_tests::facade::{TestFacade, User};
 use supaplane_tests::harness::{TestCluster, unique_name, wait_deleted, wait_for};
 
+/// Backups are checked as the operator's account in `backups.rs`: their
+/// schedule takes a minute to fire.
+const BACKUPS_TEST: &str = "used in backups.rs, which checks them as this service account";
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One kind of request as RBAC authorizes it.
@@ -387,6 +390,17 @@ async fn the_operator_uses_exactly_what_the_chart_grants() -> anyhow::Result<()>
                 "patch",
                 "a repeated Event is patched into a series",
             ),
+            ("supaplane.io", "backups", "get", BACKUPS_TEST),
+            ("supaplane.io", "backups", "watch", BACKUPS_TEST),
+            ("supaplane.io", "backups", "create", BACKUPS_TEST),
+            ("supaplane.io", "backups", "delete", BACKUPS_TEST),
+            ("supaplane.io", "backups/status", "patch", BACKUPS_TEST),
+            ("batch", "jobs", "get", BACKUPS_TEST),
+            ("batch", "jobs", "list", BACKUPS_TEST),
+            ("batch", "jobs", "watch", BACKUPS_TEST),
+            ("batch", "jobs", "create", BACKUPS_TEST),
+            ("batch", "jobs", "patch", BACKUPS_TEST),
+            ("", "pods", "list", BACKUPS_TEST),
             (
                 "rbac.authorization.k8s.io",
                 "clusterroles",

@@ -62,7 +62,7 @@ pub const IMAGE_ROLES: [&str; 18] = [
 ];
 
 /// What a backup or restore Job may use.
-const JOB_COMPUTE: Compute = Compute {
+pub const JOB_COMPUTE: Compute = Compute {
     memory_request_mib: 128,
     memory_limit_mib: 1024,
     cpu_request_millis: 100,

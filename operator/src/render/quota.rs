@@ -51,6 +51,17 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// What a container with `compute` requests and may use.
+    fn of_compute(compute: super::resources::Compute) -> Totals {
+        const MIB: f64 = 1024.0 * 1024.0;
+        Totals {
+            memory_requests: f64::from(compute.memory_request_mib) * MIB,
+            memory_limits: f64::from(compute.memory_limit_mib) * MIB,
+            cpu_requests: f64::from(compute.cpu_request_millis),
+            cpu_limits: f64::from(compute.cpu_limit_millis),
+        }
+    }
+
     /// What one container requests and may use.
     fn of_container(container: &Container) -> Totals {
         const MIB: f64 = 1024.0 * 1024.0;
@@ -156,7 +167,18 @@ pub fn resource_quota(
     deployments: &[Deployment],
     stateful_sets: &[StatefulSet],
 ) -> ResourceQuota {
-    let totals = Totals::of(deployments, stateful_sets);
+    let workloads = Totals::of(deployments, stateful_sets);
+    // Room for one backup or restore Job and a prune Job beside it, which
+    // may run at any time, paused or not.
+    let jobs = [
+        super::backup::JOB_COMPUTE,
+        super::resources::WAIT_FOR_DATABASE,
+    ]
+    .into_iter()
+    .fold(Totals::default(), |sum, compute| {
+        sum.combine(Totals::of_compute(compute), |a, b| a + b)
+    });
+    let totals = workloads.combine(jobs, |a, b| a + b);
     let hard = BTreeMap::from([
         (
             "requests.memory".to_string(),
