@@ -31,10 +31,26 @@ struct Feature {
     kind: &'static str,
 }
 
+/// A boolean entitlement's config, or a numeric one's.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct Enabled {
-    enabled: bool,
+#[serde(untagged)]
+enum Config {
+    Enabled {
+        enabled: bool,
+    },
+    Numeric {
+        enabled: bool,
+        unit: &'static str,
+        unlimited: bool,
+        value: u32,
+    },
 }
+
+/// Numeric features offered: backups are kept by each project's own
+/// `spec.backups` (a count and an age), not by a plan's days, so the
+/// organization's allowance is unlimited. Studio shows its backups list
+/// only with this.
+pub const OFFERED_NUMERIC: [(&str, &str); 1] = [("backup.retention_days", "days")];
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Entitlement {
@@ -43,7 +59,7 @@ struct Entitlement {
     kind: &'static str,
     #[serde(rename = "hasAccess")]
     has_access: bool,
-    config: Enabled,
+    config: Config,
 }
 
 /// `ListEntitlementsResponse`.
@@ -69,8 +85,22 @@ async fn entitlements(
                 },
                 kind: "boolean",
                 has_access: true,
-                config: Enabled { enabled: true },
+                config: Config::Enabled { enabled: true },
             })
+            .chain(OFFERED_NUMERIC.iter().map(|(key, unit)| Entitlement {
+                feature: Feature {
+                    key,
+                    kind: "numeric",
+                },
+                kind: "numeric",
+                has_access: true,
+                config: Config::Numeric {
+                    enabled: true,
+                    unit,
+                    unlimited: true,
+                    value: 0,
+                },
+            }))
             .collect(),
     }))
 }

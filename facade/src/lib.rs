@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod auth_config;
 pub mod auth_providers;
+pub mod backups;
 pub mod config;
 pub mod content;
 pub mod content_folders;
@@ -128,6 +129,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(not_offered::routes())
         .merge(projects::routes())
         .merge(content::routes())
+        .merge(backups::routes())
         .merge(content_folders::routes())
         .merge(project_logs::routes())
         .merge(project_config::routes())

@@ -34,7 +34,6 @@ pub const UNBACKED_ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/projects/{ref}/branches"),
     ("GET", "/v1/projects/{ref}/upgrade/status"),
     ("GET", "/platform/projects/{ref}/run-lints"),
-    ("GET", "/platform/database/{ref}/backups"),
     ("GET", "/platform/projects/{ref}/load-balancers"),
     (
         "GET",
@@ -237,32 +236,6 @@ async fn upgrade_status(
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct Backups {
-    region: String,
-    pitr_enabled: bool,
-    walg_enabled: bool,
-    backups: Vec<Value>,
-    #[serde(rename = "physicalBackupData")]
-    physical_backup_data: Map<String, Value>,
-}
-
-#[utoipa::path(get, path = "/platform/database/{ref}/backups", tag = "not backed yet", responses((status = 200, body = Backups), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
-async fn backups(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(project_ref): Path<String>,
-) -> ApiResult<Json<Backups>> {
-    let access = access::project(&state, &caller, &project_ref)?;
-    Ok(Json(Backups {
-        region: access.project.spec.region.clone(),
-        pitr_enabled: false,
-        walg_enabled: false,
-        backups: Vec::new(),
-        physical_backup_data: Map::new(),
-    }))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AnalyticsResult {
     result: Vec<Value>,
 }
@@ -324,7 +297,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(branches))
         .routes(routes!(upgrade_status))
         .routes(routes!(run_lints))
-        .routes(routes!(backups))
         .routes(routes!(load_balancers))
         .routes(routes!(analytics))
         .routes(routes!(oauth_apps))

@@ -170,6 +170,7 @@ async fn v1_responses_follow_the_management_api_contract() -> anyhow::Result<()>
             "config/auth/signing-keys/legacy",
             "/v1/projects/{ref}/config/auth/signing-keys/legacy",
         ),
+        ("database/backups", "/v1/projects/{ref}/database/backups"),
     ] {
         api.call(
             Method::GET,
@@ -200,7 +201,7 @@ async fn v1_responses_follow_the_management_api_contract() -> anyhow::Result<()>
         None,
     )
     .await;
-    assert_eq!(api.checked, 19);
+    assert_eq!(api.checked, 20);
     Ok(())
 }
 

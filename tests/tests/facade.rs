@@ -1946,10 +1946,19 @@ async fn entitlements_offer_pausing_as_studio_reads_them() -> anyhow::Result<()>
     ] {
         assert!(!has(absent), "{absent} is not offered here");
     }
+    // Studio shows the backups list only with backup.retention_days.
+    assert!(has("backup.retention_days"));
     for entitlement in entitlements {
-        assert_eq!(entitlement["type"], "boolean");
-        assert_eq!(entitlement["feature"]["type"], "boolean");
-        assert_eq!(entitlement["config"], json!({"enabled": true}));
+        assert_eq!(entitlement["type"], entitlement["feature"]["type"]);
+        if entitlement["feature"]["key"] == "backup.retention_days" {
+            assert_eq!(
+                entitlement["config"],
+                json!({"enabled": true, "unit": "days", "unlimited": true, "value": 0})
+            );
+        } else {
+            assert_eq!(entitlement["type"], "boolean");
+            assert_eq!(entitlement["config"], json!({"enabled": true}));
+        }
     }
     let (status, _) = facade
         .get(
@@ -3043,5 +3052,94 @@ async fn log_pages_read_the_project_pods_logs() -> anyhow::Result<()> {
         .filter_map(|r| r["path"].as_str())
         .collect();
     assert_eq!(paths, ["/rest/v1/orders", "/auth/v1/token"]);
+    Ok(())
+}
+
+/// Studio's Database → Backups page and the Management API list the
+/// project's Backup objects: completed and in progress, newest first;
+/// failed ones stay on the Backup for kubectl.
+#[tokio::test]
+async fn backups_are_listed_as_studio_and_v1_read_them() -> anyhow::Result<()> {
+    use kube::api::{Patch, PatchParams, PostParams};
+    use supaplane_crds::Backup;
+    let facade = TestFacade::start().await?;
+    let member = User::new("member");
+    let outsider = User::new("outsider");
+    let slug = facade
+        .organization_with(&[(&member, OrganizationRole::ReadOnly)])
+        .await?;
+    facade
+        .organization_with(&[(&outsider, OrganizationRole::Owner)])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+    facade.write_keys(&project, &[]).await?;
+    let backups: Api<Backup> = Api::namespaced(facade.client(), &project_namespace(&project));
+    for (name, phase, at) in [
+        ("older", "Completed", "2026-11-30T03:00:00Z"),
+        ("newer", "Completed", "2026-12-01T03:00:00Z"),
+        ("running", "Running", "2026-12-01T09:00:00Z"),
+        ("broken", "Failed", "2026-12-01T04:00:00Z"),
+    ] {
+        backups
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({
+                "apiVersion": "supaplane.io/v1alpha1", "kind": "Backup",
+                "metadata": {"name": name}, "spec": {"project": project}}))?,
+            )
+            .await?;
+        let status = if phase == "Running" {
+            json!({"phase": phase, "startedAt": at})
+        } else {
+            json!({"phase": phase, "startedAt": at, "completedAt": at})
+        };
+        backups
+            .patch_status(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": status})),
+            )
+            .await?;
+    }
+    let (status, studio) = facade
+        .get(&member, &format!("/platform/database/{project}/backups"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{studio}");
+    let listed = studio["backups"].as_array().expect("backups");
+    let statuses: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|b| {
+            (
+                b["inserted_at"].as_str().unwrap_or_default(),
+                b["status"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("2026-12-01T09:00:00Z", "PENDING"),
+            ("2026-12-01T03:00:00Z", "COMPLETED"),
+            ("2026-11-30T03:00:00Z", "COMPLETED"),
+        ]
+    );
+    assert_eq!(listed[1]["isPhysicalBackup"], false);
+    assert!(listed[1]["id"].is_u64());
+    assert_eq!(studio["pitr_enabled"], false);
+    let (_, detail) = facade
+        .get(&member, &format!("/platform/projects/{project}"))
+        .await;
+    assert_eq!(listed[1]["project_id"], detail["id"]);
+    let (status, v1) = facade
+        .get(&member, &format!("/v1/projects/{project}/database/backups"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v1["backups"][1]["id"], listed[1]["id"]);
+    assert_eq!(v1["backups"][1]["is_physical_backup"], false);
+    assert!(v1["physical_backup_data"].is_object());
+    let (status, _) = facade
+        .get(&outsider, &format!("/platform/database/{project}/backups"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     Ok(())
 }

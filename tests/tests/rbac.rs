@@ -519,6 +519,10 @@ async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    let (status, _) = facade
+        .get(&owner, &format!("/platform/database/{project_ref}/backups"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let (_, listed) = facade.get(&owner, &format!("{content}?type=sql")).await;
     assert_eq!(listed["data"][0]["id"], snippet);
     let (status, _) = facade
