@@ -31,19 +31,30 @@ struct Feature {
     kind: &'static str,
 }
 
-/// A boolean entitlement's config, or a numeric one's.
+/// An entitlement's config: `enabled` for a boolean one; a numeric one
+/// also says its unit, whether it is unlimited and its value. (One schema
+/// with optional fields: the two shapes overlap, so `oneOf` could not tell
+/// them apart.)
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(untagged)]
-enum Config {
-    Enabled {
-        enabled: bool,
-    },
-    Numeric {
-        enabled: bool,
-        unit: &'static str,
-        unlimited: bool,
-        value: u32,
-    },
+struct Config {
+    enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unlimited: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<u32>,
+}
+
+impl Config {
+    fn enabled() -> Config {
+        Config {
+            enabled: true,
+            unit: None,
+            unlimited: None,
+            value: None,
+        }
+    }
 }
 
 /// Numeric features offered: backups are kept by each project's own
@@ -85,7 +96,7 @@ async fn entitlements(
                 },
                 kind: "boolean",
                 has_access: true,
-                config: Config::Enabled { enabled: true },
+                config: Config::enabled(),
             })
             .chain(OFFERED_NUMERIC.iter().map(|(key, unit)| Entitlement {
                 feature: Feature {
@@ -94,11 +105,11 @@ async fn entitlements(
                 },
                 kind: "numeric",
                 has_access: true,
-                config: Config::Numeric {
-                    enabled: true,
-                    unit,
-                    unlimited: true,
-                    value: 0,
+                config: Config {
+                    unit: Some(unit),
+                    unlimited: Some(true),
+                    value: Some(0),
+                    ..Config::enabled()
                 },
             }))
             .collect(),
