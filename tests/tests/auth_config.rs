@@ -34,29 +34,27 @@ fn env_of(deployment: &Deployment, name: &str) -> Option<String> {
         .and_then(|e| e.value.clone())
 }
 
-#[tokio::test]
-async fn a_studio_auth_settings_change_reaches_gotrue() -> anyhow::Result<()> {
-    let facade = TestFacade::start().await?;
+/// A Project of `organization` with an operator of its own (reconciling
+/// only it: the other tests here make Projects whose namespaces they write
+/// themselves, which an operator must not race), once the facade sees it
+/// and the operator has made its namespace. Answers its name and the
+/// operator's task.
+async fn operated_project(
+    facade: &TestFacade,
+    organization: &str,
+    display_name: &str,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     let name = unique_name("p");
-    // Only this test's Project: the other test here makes one whose
-    // namespace it writes itself, which an operator must not race.
     let operator = tokio::spawn(project_controller::run(Arc::new(Context {
         client: facade.client(),
         metrics: Default::default(),
         settings: Default::default(),
         selector: Some(format!("{OPERATED_LABEL}={name}")),
     })));
-    let owner = User::new("owner");
-    let reader = User::new("reader");
-    let slug = facade
-        .organization_with(&[
-            (&owner, OrganizationRole::Owner),
-            (&reader, OrganizationRole::ReadOnly),
-        ])
-        .await?;
     let project: Project = serde_json::from_value(json!({
         "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-        "metadata": {"name": name, "labels": {OPERATED_LABEL: name}}, "spec": {"organization": slug, "displayName": "Auth"},
+        "metadata": {"name": name, "labels": {OPERATED_LABEL: name}},
+        "spec": {"organization": organization, "displayName": display_name},
     }))?;
     Api::<Project>::all(facade.client())
         .create(&PostParams::default(), &project)
@@ -69,8 +67,6 @@ async fn a_studio_auth_settings_change_reaches_gotrue() -> anyhow::Result<()> {
                 .is_some()
         })
         .await?;
-    let path = format!("/platform/auth/{name}/config");
-    // The operator makes the project's namespace, where the SMTP password goes.
     wait_for(
         &Api::<k8s_openapi::api::core::v1::Namespace>::all(facade.client()),
         &project_namespace(&name),
@@ -78,6 +74,23 @@ async fn a_studio_auth_settings_change_reaches_gotrue() -> anyhow::Result<()> {
         Duration::from_secs(30),
     )
     .await?;
+    Ok((name, operator))
+}
+
+#[tokio::test]
+async fn a_studio_auth_settings_change_reaches_gotrue() -> anyhow::Result<()> {
+    let facade = TestFacade::start().await?;
+    let owner = User::new("owner");
+    let reader = User::new("reader");
+    let slug = facade
+        .organization_with(&[
+            (&owner, OrganizationRole::Owner),
+            (&reader, OrganizationRole::ReadOnly),
+        ])
+        .await?;
+    // The operator makes the project's namespace, where the SMTP password goes.
+    let (name, operator) = operated_project(&facade, &slug, "Auth").await?;
+    let path = format!("/platform/auth/{name}/config");
 
     let (status, config) = facade.get(&reader, &path).await;
     assert_eq!(status, StatusCode::OK);
@@ -372,13 +385,6 @@ async fn a_refused_auth_change_writes_nothing_and_bad_smtp_text_is_refused() -> 
 #[tokio::test]
 async fn studio_enables_github_sign_in_and_gotrue_is_configured() -> anyhow::Result<()> {
     let facade = TestFacade::start().await?;
-    let name = unique_name("p");
-    let operator = tokio::spawn(project_controller::run(Arc::new(Context {
-        client: facade.client(),
-        metrics: Default::default(),
-        settings: Default::default(),
-        selector: Some(format!("{OPERATED_LABEL}={name}")),
-    })));
     let owner = User::new("owner");
     let developer = User::new("developer");
     let slug = facade
@@ -387,30 +393,8 @@ async fn studio_enables_github_sign_in_and_gotrue_is_configured() -> anyhow::Res
             (&developer, OrganizationRole::Developer),
         ])
         .await?;
-    let project: Project = serde_json::from_value(json!({
-        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-        "metadata": {"name": name, "labels": {OPERATED_LABEL: name}},
-        "spec": {"organization": slug, "displayName": "Providers"},
-    }))?;
-    Api::<Project>::all(facade.client())
-        .create(&PostParams::default(), &project)
-        .await?;
-    let wanted = name.clone();
-    facade
-        .wait_until(move |s| {
-            s.projects
-                .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
-                .is_some()
-        })
-        .await?;
+    let (name, operator) = operated_project(&facade, &slug, "Providers").await?;
     let namespace = project_namespace(&name);
-    wait_for(
-        &Api::<k8s_openapi::api::core::v1::Namespace>::all(facade.client()),
-        &namespace,
-        |n: Option<&k8s_openapi::api::core::v1::Namespace>| n.is_some(),
-        Duration::from_secs(30),
-    )
-    .await?;
     let path = format!("/platform/auth/{name}/config");
 
     // The page first: every provider of Studio's, off and empty.
