@@ -10,6 +10,7 @@ pub mod images;
 pub mod oauth;
 pub mod organization;
 pub mod project;
+pub mod restore;
 pub mod watching;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -30,6 +31,7 @@ pub use project::{
     PasswordSecretRef, PostgresVersion, Project, ProjectEndpoints, ProjectSpec, ProjectStatus,
     S3Spec, SmtpSpec, StorageSpec, SupabaseStatus,
 };
+pub use restore::{Restore, RestorePhase, RestoreSpec, RestoreStatus};
 
 /// Every CRD supaplane defines, in install order.
 pub fn all_crds() -> Vec<CustomResourceDefinition> {
@@ -39,6 +41,7 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         UserContent::crd(),
         ContentFolder::crd(),
         Backup::crd(),
+        Restore::crd(),
     ]
 }
 

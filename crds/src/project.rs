@@ -416,6 +416,19 @@ pub struct StorageSpec {
 /// Storage's default upload limit, as the self-hosting stack sets it.
 pub const DEFAULT_FILE_SIZE_LIMIT_BYTES: i64 = 50 * 1024 * 1024;
 
+impl Project {
+    /// Whether the project's services run no replicas: paused, or while a
+    /// Restore replaces its database (which keeps running).
+    pub fn services_stopped(&self) -> bool {
+        self.spec.paused
+            || self
+                .metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(crate::restore::ANNOTATION_RESTORING))
+    }
+}
+
 impl ProjectSpec {
     /// The largest upload Storage accepts for this project.
     pub fn file_size_limit_bytes(&self) -> i64 {

@@ -36,7 +36,7 @@ fn crds_are_scoped_as_designed_with_printer_columns() {
                 assert!(has_status, "{kind}");
             }
             // Kept with the project's data, reported on by the operator.
-            "Backup" => {
+            "Backup" | "Restore" => {
                 assert_eq!(crd.spec.scope, "Namespaced", "{kind}");
                 assert!(has_status, "{kind}");
             }

@@ -17,3 +17,4 @@ pub mod project_keys;
 pub mod project_status;
 pub mod quantity;
 pub mod render;
+pub mod restore_controller;

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use supaplane_operator::leader::LeaderElector;
 use supaplane_operator::metrics::Metrics;
-use supaplane_operator::{backup_controller, organization_controller, orphans, project_controller};
+use supaplane_operator::{
+    backup_controller, organization_controller, orphans, project_controller, restore_controller,
+};
 
 use std::sync::Arc;
 
@@ -62,6 +64,11 @@ async fn main() -> anyhow::Result<()> {
         metrics: metrics.clone(),
         selector: config.selector.clone(),
     }));
+    let restores = restore_controller::run(Arc::new(restore_controller::Context {
+        client: client.clone(),
+        metrics: metrics.clone(),
+        selector: config.selector.clone(),
+    }));
     let organizations = organization_controller::run(Arc::new(organization_controller::Context {
         client,
         metrics,
@@ -69,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
     }));
     tokio::select! {
         result = health_server => result?,
-        _ = futures::future::join3(projects, organizations, backups) => info!("the controllers stopped"),
+        _ = futures::future::join4(projects, organizations, backups, restores) => info!("the controllers stopped"),
         () = sweep => info!("the sweep stopped"),
         () = elector.hold(Duration::from_secs(5)) => anyhow::bail!("lost the leader lease"),
     }

@@ -259,6 +259,14 @@ pub fn next_status(observed: Observations<'_>) -> ProjectStatus {
         reasons.join("; ")
     };
 
+    let annotation = |key: &str| {
+        project
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .cloned()
+    };
     let (status, message) = if let Some(failure) = &observed.failure {
         (SupabaseStatus::InitFailed, Some(failure.clone()))
     } else if project.spec.paused {
@@ -270,6 +278,15 @@ pub fn next_status(observed: Observations<'_>) -> ProjectStatus {
                 Some("scaling every service to zero".to_string()),
             )
         }
+    } else if let Some(restore) = annotation(supaplane_crds::restore::ANNOTATION_RESTORING) {
+        (
+            SupabaseStatus::Restoring,
+            Some(format!(
+                "restoring the database (Restore {restore}); the services wait"
+            )),
+        )
+    } else if let Some(reason) = annotation(supaplane_crds::restore::ANNOTATION_RESTORE_FAILED) {
+        (SupabaseStatus::RestoreFailed, Some(reason))
     } else if was_active && restarting {
         (
             SupabaseStatus::Restarting,
@@ -293,6 +310,8 @@ pub fn next_status(observed: Observations<'_>) -> ProjectStatus {
         SupabaseStatus::ActiveHealthy => "AllServicesReady",
         SupabaseStatus::InitFailed => "InitFailed",
         SupabaseStatus::Inactive | SupabaseStatus::Pausing => "Paused",
+        SupabaseStatus::Restoring => "Restoring",
+        SupabaseStatus::RestoreFailed => "RestoreFailed",
         _ => "ServicesNotReady",
     };
     let ready_message = message.clone().unwrap_or_else(|| match status {

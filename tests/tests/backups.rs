@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use k8s_openapi::api::batch::v1::Job;
-use supaplane_crds::{Backup, BackupSpec, Project};
+use supaplane_crds::{Backup, BackupSpec, Project, Restore, RestoreSpec};
 use supaplane_operator::render::backup::{backup_job, restore_job};
 use supaplane_tests::upstreams::{PostgresServer, SUPERUSER_PASSWORD, postgres_bin_dir};
 
@@ -17,6 +17,18 @@ fn project() -> anyhow::Result<Project> {
         "metadata": {"name": "backupabcdefghijklmn", "uid": "u"},
         "spec": {"organization": "acme", "displayName": "Backups"},
     }))?)
+}
+
+fn restore_of(backup: &str) -> Restore {
+    let mut restore = Restore::new(
+        &format!("restore-of-{backup}"),
+        RestoreSpec {
+            project: "backupabcdefghijklmn".into(),
+            backup: backup.into(),
+        },
+    );
+    restore.metadata.uid = Some("r".into());
+    restore
 }
 
 fn backup(name: &str) -> Backup {
@@ -121,7 +133,11 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
 
     // Into a fresh instance: same rows, the role with its password, the extension.
     let target = PostgresServer::start()?;
-    run_job(&restore_job(&project, &taken), &target, &root)?;
+    run_job(
+        &restore_job(&project, &restore_of("nightly-20261201"), &taken),
+        &target,
+        &root,
+    )?;
     assert_eq!(target.psql(CONTENTS)?, before, "row by row");
     assert!(target.can_log_in("reporter", "reporter-password")?);
     assert_eq!(
@@ -141,11 +157,15 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
     target.psql(
         "delete from shop.orders where id <= 250; insert into shop.orders (item) values ('later')",
     )?;
-    run_job(&restore_job(&project, &taken), &target, &root)?;
+    run_job(
+        &restore_job(&project, &restore_of("nightly-20261201"), &taken),
+        &target,
+        &root,
+    )?;
     assert_eq!(target.psql(CONTENTS)?, before);
 
     // A backup not on the volume fails with a message, changing nothing.
-    let missing = restore_job(&project, &backup("never-taken"));
+    let missing = restore_job(&project, &restore_of("never-taken"), &backup("never-taken"));
     let refused = run_job(&missing, &target, &root).expect_err("no such backup");
     assert!(
         refused.to_string().contains("not on the backup volume"),
@@ -162,8 +182,8 @@ mod on_the_control_plane {
 
     use k8s_openapi::api::batch::v1::Job;
     use k8s_openapi::api::core::v1::Pod;
-    use kube::Api;
     use kube::api::{Patch, PatchParams, PostParams};
+    use kube::{Api, ResourceExt};
     use serde_json::json;
     use supaplane_crds::constants::project_namespace;
     use supaplane_crds::{Backup, BackupPhase, Project};
@@ -175,25 +195,29 @@ mod on_the_control_plane {
 
     /// What the Job controller and kubelet would write: the Job's outcome and
     /// its pod's termination message.
-    async fn finish(
+    async fn finish_job(
         client: &kube::Client,
         namespace: &str,
-        backup: &str,
+        job: &str,
+        label: (&str, &str),
         ok: bool,
         message: &str,
     ) -> anyhow::Result<()> {
         let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-        let pod = format!("backup-{backup}-x1");
+        let pod = format!("{job}-x1");
         pods.create(&PostParams::default(), &serde_json::from_value(json!({
-            "metadata": {"name": pod, "labels": {"supaplane.io/backup": backup}},
-            "spec": {"containers": [{"name": "backup", "image": "example",
+            "metadata": {"name": pod, "labels": {label.0: label.1}},
+            "spec": {"containers": [{"name": "job", "image": "example",
                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}],
                 "restartPolicy": "Never"},
         }))?)
         .await?;
         let exit = if ok { 0 } else { 1 };
-        pods.patch_status(&pod, &PatchParams::default(), &Patch::Merge(json!({"status": {"containerStatuses": [{
-            "name": "backup", "image": "example", "imageID": "", "ready": false, "restartCount": 0,
+        // Phase too, as the kubelet sets it: a finished pod no longer counts
+        // against the namespace's quota.
+        let phase = if ok { "Succeeded" } else { "Failed" };
+        pods.patch_status(&pod, &PatchParams::default(), &Patch::Merge(json!({"status": {"phase": phase, "containerStatuses": [{
+            "name": "job", "image": "example", "imageID": "", "ready": false, "restartCount": 0,
             "state": {"terminated": {"exitCode": exit, "message": message, "reason": if ok { "Completed" } else { "Error" }}}}]}})))
         .await?;
         let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
@@ -206,13 +230,27 @@ mod on_the_control_plane {
                 "conditions": [{"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"},
                                {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}})
         };
-        jobs.patch_status(
-            &format!("backup-{backup}"),
-            &PatchParams::default(),
-            &Patch::Merge(status),
-        )
-        .await?;
+        jobs.patch_status(job, &PatchParams::default(), &Patch::Merge(status))
+            .await?;
         Ok(())
+    }
+
+    async fn finish(
+        client: &kube::Client,
+        namespace: &str,
+        backup: &str,
+        ok: bool,
+        message: &str,
+    ) -> anyhow::Result<()> {
+        finish_job(
+            client,
+            namespace,
+            &format!("backup-{backup}"),
+            ("supaplane.io/backup", backup),
+            ok,
+            message,
+        )
+        .await
     }
 
     fn phase_is(phase: BackupPhase) -> impl Fn(Option<&Backup>) -> bool {
@@ -497,6 +535,363 @@ mod on_the_control_plane {
             "list jobs",
             "watch jobs",
             "list pods",
+        ] {
+            assert!(
+                used.contains(wanted),
+                "the operator never did {wanted}: {used:?}"
+            );
+        }
+        Ok(())
+    }
+
+    /// A restore in place: refused while another runs, of a paused project or
+    /// of a backup not complete; otherwise the services stop and the status
+    /// says RESTORING while the Job runs, and then the services come back,
+    /// or the status says RESTORE_FAILED with the reason.
+    #[tokio::test]
+    async fn a_restore_stops_the_services_runs_its_job_and_reports() -> anyhow::Result<()> {
+        use k8s_openapi::api::apps::v1::Deployment;
+        use supaplane_crds::restore::{ANNOTATION_RESTORE_FAILED, ANNOTATION_RESTORING};
+        use supaplane_crds::{Restore, RestorePhase, SupabaseStatus};
+        use supaplane_operator::restore_controller;
+        let cluster = TestCluster::start().await?;
+        if !cluster.writes_workload_status() {
+            return Ok(());
+        }
+        let client = cluster.client();
+        let run_id = unique_name("run");
+        let selector = format!("{RUN_LABEL}={run_id}");
+        let release = supaplane_tests::chart::RELEASE_NAMESPACE;
+        supaplane_tests::chart::install_rbac(&cluster, release).await?;
+        let user = format!("system:serviceaccount:{release}:supaplane-operator");
+        let operator = cluster.client_impersonating(&user).await?;
+        let tasks = [
+            tokio::spawn(project_controller::run(Arc::new(
+                project_controller::Context {
+                    client: operator.clone(),
+                    metrics: Default::default(),
+                    settings: Default::default(),
+                    selector: Some(selector.clone()),
+                },
+            ))),
+            tokio::spawn(backup_controller::run(Arc::new(
+                backup_controller::Context {
+                    client: operator.clone(),
+                    metrics: Default::default(),
+                    selector: Some(selector.clone()),
+                },
+            ))),
+            tokio::spawn(restore_controller::run(Arc::new(
+                restore_controller::Context {
+                    client: operator.clone(),
+                    metrics: Default::default(),
+                    selector: Some(selector.clone()),
+                },
+            ))),
+        ];
+        let name = unique_name("p");
+        let projects: Api<Project> = Api::all(client.clone());
+        projects
+            .create(&PostParams::default(), &serde_json::from_value(json!({
+                "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+                "metadata": {"name": name, "labels": {RUN_LABEL: run_id}},
+                "spec": {"organization": "acme", "displayName": "Restored", "deletionPolicy": "Delete"},
+            }))?)
+            .await?;
+        let namespace = project_namespace(&name);
+        let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+        let replicas = |count: i32| {
+            move |d: Option<&Deployment>| d.and_then(|d| d.spec.replicas) == Some(count)
+        };
+        wait_for(&deployments, "auth", replicas(1), TIMEOUT).await?;
+        let backups: Api<Backup> = Api::namespaced(client.clone(), &namespace);
+        let restores: Api<Restore> = Api::namespaced(client.clone(), &namespace);
+        let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
+        let object = |kind: &str, name: &str, spec: serde_json::Value| -> serde_json::Value {
+            json!({"apiVersion": "supaplane.io/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec})
+        };
+        backups
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(object("Backup", "nightly", json!({"project": name})))?,
+            )
+            .await?;
+        wait_for(
+            &jobs,
+            "backup-nightly",
+            |j: Option<&Job>| j.is_some(),
+            TIMEOUT,
+        )
+        .await?;
+        finish(&client, &namespace, "nightly", true, "100").await?;
+        wait_for(
+            &backups,
+            "nightly",
+            phase_is(BackupPhase::Completed),
+            TIMEOUT,
+        )
+        .await?;
+        let restore_phase = |phase: RestorePhase| {
+            move |r: Option<&Restore>| {
+                r.and_then(|r| r.status.as_ref())
+                    .is_some_and(|s| s.phase == phase)
+            }
+        };
+
+        // From a backup that is not there: refused, nothing stops.
+        restores
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(object(
+                    "Restore",
+                    "from-nothing",
+                    json!({"project": name, "backup": "missing"}),
+                ))?,
+            )
+            .await?;
+        let refused = wait_for(
+            &restores,
+            "from-nothing",
+            restore_phase(RestorePhase::Failed),
+            TIMEOUT,
+        )
+        .await?;
+        assert!(
+            refused
+                .status
+                .and_then(|s| s.reason)
+                .unwrap_or_default()
+                .contains("not a completed backup")
+        );
+
+        // The restore: services stop, status RESTORING, the Job runs.
+        restores
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(object(
+                    "Restore",
+                    "first",
+                    json!({"project": name, "backup": "nightly"}),
+                ))?,
+            )
+            .await?;
+        wait_for(
+            &restores,
+            "first",
+            restore_phase(RestorePhase::Running),
+            TIMEOUT,
+        )
+        .await?;
+        let job = wait_for(
+            &jobs,
+            "restore-first",
+            |j: Option<&Job>| j.is_some(),
+            TIMEOUT,
+        )
+        .await?;
+        let env = job
+            .spec
+            .and_then(|s| s.template.spec)
+            .expect("pod")
+            .containers[0]
+            .env
+            .clone()
+            .unwrap_or_default();
+        assert!(
+            env.iter()
+                .any(|e| e.name == "BACKUP_NAME" && e.value.as_deref() == Some("nightly"))
+        );
+        wait_for(&deployments, "auth", replicas(0), TIMEOUT).await?;
+        let restoring = wait_for(
+            &projects,
+            &name,
+            |p: Option<&Project>| {
+                p.and_then(|p| p.status.as_ref())
+                    .is_some_and(|s| s.status == Some(SupabaseStatus::Restoring))
+            },
+            TIMEOUT,
+        )
+        .await?;
+        assert_eq!(
+            restoring
+                .annotations()
+                .get(ANNOTATION_RESTORING)
+                .map(String::as_str),
+            Some("first")
+        );
+
+        // Another while it runs: refused.
+        restores
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(object(
+                    "Restore",
+                    "second",
+                    json!({"project": name, "backup": "nightly"}),
+                ))?,
+            )
+            .await?;
+        let second = wait_for(
+            &restores,
+            "second",
+            restore_phase(RestorePhase::Failed),
+            TIMEOUT,
+        )
+        .await?;
+        assert!(
+            second
+                .status
+                .and_then(|s| s.reason)
+                .unwrap_or_default()
+                .contains("still running")
+        );
+
+        // Done: the mark goes, the services come back.
+        finish_job(
+            &client,
+            &namespace,
+            "restore-first",
+            ("supaplane.io/restore", "first"),
+            true,
+            "",
+        )
+        .await?;
+        wait_for(
+            &restores,
+            "first",
+            restore_phase(RestorePhase::Completed),
+            TIMEOUT,
+        )
+        .await?;
+        wait_for(&deployments, "auth", replicas(1), TIMEOUT).await?;
+        let after = projects.get(&name).await?;
+        assert!(after.annotations().get(ANNOTATION_RESTORING).is_none());
+
+        // A failing one: the services come back, the status says why.
+        restores
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(object(
+                    "Restore",
+                    "third",
+                    json!({"project": name, "backup": "nightly"}),
+                ))?,
+            )
+            .await?;
+        wait_for(
+            &jobs,
+            "restore-third",
+            |j: Option<&Job>| j.is_some(),
+            TIMEOUT,
+        )
+        .await?;
+        finish_job(
+            &client,
+            &namespace,
+            "restore-third",
+            ("supaplane.io/restore", "third"),
+            false,
+            "pg_restore: error: could not execute query",
+        )
+        .await?;
+        let failed = wait_for(
+            &restores,
+            "third",
+            restore_phase(RestorePhase::Failed),
+            TIMEOUT,
+        )
+        .await?;
+        assert!(
+            failed
+                .status
+                .and_then(|s| s.reason)
+                .unwrap_or_default()
+                .contains("pg_restore: error")
+        );
+        let project = wait_for(
+            &projects,
+            &name,
+            |p: Option<&Project>| {
+                p.and_then(|p| p.status.as_ref())
+                    .is_some_and(|s| s.status == Some(SupabaseStatus::RestoreFailed))
+            },
+            TIMEOUT,
+        )
+        .await?;
+        assert!(
+            project
+                .annotations()
+                .get(ANNOTATION_RESTORE_FAILED)
+                .is_some_and(|r| r.contains("the database is as it was"))
+        );
+        wait_for(&deployments, "auth", replicas(1), TIMEOUT).await?;
+
+        // Paused: refused.
+        projects
+            .patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"paused": true}})),
+            )
+            .await?;
+        wait_for(
+            &projects,
+            &name,
+            |p: Option<&Project>| p.is_some_and(|p| p.spec.paused),
+            TIMEOUT,
+        )
+        .await?;
+        restores
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(object(
+                    "Restore",
+                    "while-paused",
+                    json!({"project": name, "backup": "nightly"}),
+                ))?,
+            )
+            .await?;
+        let paused = wait_for(
+            &restores,
+            "while-paused",
+            restore_phase(RestorePhase::Failed),
+            TIMEOUT,
+        )
+        .await?;
+        assert!(
+            paused
+                .status
+                .and_then(|s| s.reason)
+                .unwrap_or_default()
+                .contains("paused")
+        );
+
+        projects.delete(&name, &Default::default()).await?;
+        for task in tasks {
+            task.abort();
+        }
+        // Nothing refused; the chart's restore rules all used.
+        let audit = cluster.audit().expect("our control plane");
+        let mut used = std::collections::BTreeSet::new();
+        for event in audit
+            .all()?
+            .iter()
+            .filter(|e| e.acting_user() == user && e.object_ref.is_some())
+        {
+            assert_ne!(
+                event.code(),
+                403,
+                "{user} was refused {} {}",
+                event.verb,
+                event.request_uri
+            );
+            used.insert(format!("{} {}", event.verb, event.resource()));
+        }
+        for wanted in [
+            "list restores",
+            "watch restores",
+            "patch restores/status",
+            "patch projects",
         ] {
             assert!(
                 used.contains(wanted),

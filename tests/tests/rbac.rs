@@ -401,6 +401,9 @@ async fn the_operator_uses_exactly_what_the_chart_grants() -> anyhow::Result<()>
             ("batch", "jobs", "create", BACKUPS_TEST),
             ("batch", "jobs", "patch", BACKUPS_TEST),
             ("", "pods", "list", BACKUPS_TEST),
+            ("supaplane.io", "restores", "list", BACKUPS_TEST),
+            ("supaplane.io", "restores", "watch", BACKUPS_TEST),
+            ("supaplane.io", "restores/status", "patch", BACKUPS_TEST),
             (
                 "rbac.authorization.k8s.io",
                 "clusterroles",

@@ -18,10 +18,11 @@ use k8s_openapi::api::core::v1::{
     PodSpec, PodTemplateSpec, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use kube::api::ObjectMeta;
 use supaplane_crds::constants::{keys_secret as secret_keys, project_namespace};
-use supaplane_crds::{Backup, Project};
+use supaplane_crds::{Backup, Project, Restore};
 
 use super::database::{DATABASE_NAME, database_host, database_port, image};
 use super::labels;
@@ -32,8 +33,10 @@ use super::workload::{env, env_from_keys};
 pub const CLAIM: &str = "backups";
 /// Where the Jobs mount it.
 pub const ROOT: &str = "/backups";
-/// The label naming the Backup a Job works for.
+/// The label naming the Backup a backup Job takes.
 pub const LABEL_BACKUP: &str = "supaplane.io/backup";
+/// The label naming the Restore a restore Job runs for.
+pub const LABEL_RESTORE: &str = "supaplane.io/restore";
 /// Longest a backup or restore may run.
 const DEADLINE_SECONDS: i64 = 6 * 3600;
 
@@ -138,11 +141,21 @@ pub fn claim(project: &Project) -> PersistentVolumeClaim {
     }
 }
 
-/// The Job running `script` for `backup` (named `<prefix>-<backup>`).
-fn job(project: &Project, backup: &Backup, prefix: &str, script: String) -> Job {
-    let backup_name = backup.metadata.name.clone().unwrap_or_default();
+/// What a Job is for: its name, its label, its owner and the backup it reads or writes.
+struct JobFor<'a> {
+    prefix: &'static str,
+    name: String,
+    label: (&'static str, String),
+    owner: Option<OwnerReference>,
+    backup: &'a str,
+}
+
+/// The Job running `script` as `purpose` says.
+fn job(project: &Project, purpose: JobFor<'_>, script: String) -> Job {
+    let prefix = purpose.prefix;
+    let backup_name = purpose.backup.to_string();
     let mut job_labels = labels(project, prefix);
-    job_labels.insert(LABEL_BACKUP.to_string(), backup_name.clone());
+    job_labels.insert(purpose.label.0.to_string(), purpose.label.1.clone());
     let container = Container {
         name: prefix.to_string(),
         image: Some(image(project)),
@@ -167,12 +180,12 @@ fn job(project: &Project, backup: &Backup, prefix: &str, script: String) -> Job 
     };
     Job {
         metadata: ObjectMeta {
-            name: Some(format!("{prefix}-{backup_name}")),
+            name: Some(purpose.name),
             namespace: Some(project_namespace(
                 project.metadata.name.as_deref().unwrap_or_default(),
             )),
             labels: Some(job_labels.clone()),
-            owner_references: backup.controller_owner_ref(&()).map(|r| vec![r]),
+            owner_references: purpose.owner.map(|r| vec![r]),
             ..Default::default()
         },
         spec: Some(JobSpec {
@@ -204,14 +217,32 @@ fn job(project: &Project, backup: &Backup, prefix: &str, script: String) -> Job 
     }
 }
 
-/// The Job taking `backup`.
+/// The Job taking `backup` (`backup-<backup>`).
 pub fn backup_job(project: &Project, backup: &Backup) -> Job {
-    job(project, backup, "backup", backup_script())
+    let name = backup.metadata.name.clone().unwrap_or_default();
+    let purpose = JobFor {
+        prefix: "backup",
+        name: format!("backup-{name}"),
+        label: (LABEL_BACKUP, name.clone()),
+        owner: backup.controller_owner_ref(&()),
+        backup: &name,
+    };
+    job(project, purpose, backup_script())
 }
 
-/// The Job restoring `backup` into the project's database.
-pub fn restore_job(project: &Project, backup: &Backup) -> Job {
-    job(project, backup, "restore", restore_script())
+/// The Job running `restore` from `backup` into the project's database
+/// (`restore-<restore>`).
+pub fn restore_job(project: &Project, restore: &Restore, backup: &Backup) -> Job {
+    let name = restore.metadata.name.clone().unwrap_or_default();
+    let backup_name = backup.metadata.name.clone().unwrap_or_default();
+    let purpose = JobFor {
+        prefix: "restore",
+        name: format!("restore-{name}"),
+        label: (LABEL_RESTORE, name),
+        owner: restore.controller_owner_ref(&()),
+        backup: &backup_name,
+    };
+    job(project, purpose, restore_script())
 }
 
 #[cfg(test)]

@@ -184,9 +184,10 @@ pub fn container(component: StatelessComponent<'_>) -> Container {
     }
 }
 
-/// The component's Deployment; paused projects run zero replicas.
+/// The component's Deployment; paused or restoring projects run zero
+/// replicas.
 pub fn deployment(project: &Project, component: StatelessComponent<'_>) -> Deployment {
-    let replicas = if project.spec.paused {
+    let replicas = if project.services_stopped() {
         0
     } else {
         component.settings.replicas.unwrap_or(1)
