@@ -5,17 +5,20 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use kube::api::ListParams;
+use axum::http::StatusCode;
+use kube::api::{ListParams, ObjectMeta, PostParams};
 use kube::{Api, ResourceExt};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use supaplane_crds::constants::project_namespace;
-use supaplane_crds::{Backup, BackupPhase};
+use supaplane_crds::restore::ANNOTATION_RESTORING;
+use supaplane_crds::{Backup, BackupPhase, Restore, RestoreSpec};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody};
+use crate::permissions::Action;
 use crate::shapes::uid_id;
 use crate::state::AppState;
 
@@ -156,8 +159,97 @@ async fn v1_backups(
     }))
 }
 
+/// `RestoreLogicalBackupBody` / `V1RestoreBackupBody`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+struct RestoreBody {
+    /// A backup's id, as the list gives it.
+    id: u64,
+}
+
+/// Asks the operator to restore backup `id` into the project, in place: a
+/// `Restore` in the project's namespace. Owners and Administrators only;
+/// refused while the project is paused or another restore runs.
+async fn restore(
+    state: &AppState,
+    caller: &Caller,
+    project_ref: &str,
+    id: u64,
+) -> ApiResult<StatusCode> {
+    let access = access::project(state, caller, project_ref)?;
+    access.require(Action::ManageProject)?;
+    if access.project.spec.paused {
+        return Err(ApiError::BadRequest(
+            "The project is paused: resume it, then restore".into(),
+        ));
+    }
+    if let Some(running) = access.project.annotations().get(ANNOTATION_RESTORING) {
+        return Err(ApiError::Conflict(format!(
+            "Restore {running} of this project is still running"
+        )));
+    }
+    let namespace = project_namespace(project_ref);
+    let backups: Api<Backup> = Api::namespaced(state.client.clone(), &namespace);
+    let backup = backups
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| ApiError::kube("listing the project's backups", e))?
+        .items
+        .into_iter()
+        .find(|b| uid_id(&b.metadata) == id && b.spec.project == project_ref)
+        .ok_or_else(|| ApiError::NotFound(format!("Backup {id} not found")))?;
+    let complete = backup
+        .status
+        .as_ref()
+        .is_some_and(|s| s.phase == BackupPhase::Completed);
+    if !complete {
+        return Err(ApiError::BadRequest(format!(
+            "Backup {id} is not complete: only a completed backup can be restored"
+        )));
+    }
+    let restore = Restore {
+        metadata: ObjectMeta {
+            generate_name: Some("restore-".into()),
+            ..Default::default()
+        },
+        spec: RestoreSpec {
+            project: project_ref.to_string(),
+            backup: backup.name_any(),
+        },
+        status: None,
+    };
+    let restores: Api<Restore> = Api::namespaced(state.client.clone(), &namespace);
+    let made = restores
+        .create(&PostParams::default(), &restore)
+        .await
+        .map_err(|e| ApiError::kube("asking for the restore", e))?;
+    tracing::info!(project = %project_ref, restore = %made.name_any(), backup = %backup.name_any(), "restore asked for");
+    Ok(StatusCode::CREATED)
+}
+
+#[utoipa::path(post, path = "/platform/database/{ref}/backups/restore", tag = "backups", request_body = RestoreBody, responses((status = 201, description = "The restore is under way"), (status = 400, description = "Bad input", body = ErrorBody), (status = 403, description = "Not allowed", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody), (status = 409, description = "A restore is running", body = ErrorBody)), security(("bearer" = [])))]
+async fn studio_restore(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+    JsonBody(body): JsonBody<RestoreBody>,
+) -> ApiResult<StatusCode> {
+    restore(&state, &caller, &project_ref, body.id).await
+}
+
+#[utoipa::path(post, path = "/v1/projects/{ref}/database/backups/restore", tag = "backups", request_body = RestoreBody, responses((status = 201, description = "The restore is under way"), (status = 400, description = "Bad input", body = ErrorBody), (status = 403, description = "Not allowed", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody), (status = 409, description = "A restore is running", body = ErrorBody)), security(("bearer" = [])))]
+async fn v1_restore(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_ref): Path<String>,
+    JsonBody(body): JsonBody<RestoreBody>,
+) -> ApiResult<StatusCode> {
+    restore(&state, &caller, &project_ref, body.id).await
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(studio_backups))
         .routes(routes!(v1_backups))
+        .routes(routes!(studio_restore))
+        .routes(routes!(v1_restore))
 }

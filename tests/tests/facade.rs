@@ -3141,5 +3141,85 @@ async fn backups_are_listed_as_studio_and_v1_read_them() -> anyhow::Result<()> {
         .get(&outsider, &format!("/platform/database/{project}/backups"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Restore, as Studio asks (`{id}` of a completed backup): Owners and
+    // Administrators only; a Restore for the operator to run.
+    let owner = User::new("owner");
+    let mut organization = Api::<supaplane_crds::Organization>::all(facade.client())
+        .get(&slug)
+        .await?;
+    organization
+        .spec
+        .members
+        .push(supaplane_crds::OrganizationMember {
+            user_id: owner.id.clone(),
+            email: owner.email.clone(),
+            role: OrganizationRole::Owner,
+        });
+    Api::<supaplane_crds::Organization>::all(facade.client())
+        .replace(&slug, &PostParams::default(), &organization)
+        .await?;
+    let owner_id = owner.id.clone();
+    facade
+        .wait_until(move |s| {
+            s.organizations
+                .state()
+                .iter()
+                .any(|o| o.spec.members.iter().any(|m| m.user_id == owner_id))
+        })
+        .await?;
+    let path = format!("/platform/database/{project}/backups/restore");
+    let (status, _) = facade
+        .send(&member, Method::POST, &path, json!({"id": listed[1]["id"]}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, refused) = facade
+        .send(&owner, Method::POST, &path, json!({"id": listed[0]["id"]}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "an unfinished backup: {refused}"
+    );
+    let (status, _) = facade
+        .send(&owner, Method::POST, &path, json!({"id": 12345}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = facade
+        .send(&owner, Method::POST, &path, json!({"id": listed[1]["id"]}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let restores: Api<supaplane_crds::Restore> =
+        Api::namespaced(facade.client(), &project_namespace(&project));
+    let made = restores.list(&Default::default()).await?.items;
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].spec.backup, "newer");
+    assert_eq!(made[0].spec.project, project);
+    // Paused: refused, and nothing more is asked for.
+    Api::<Project>::all(facade.client())
+        .patch(
+            &project,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"paused": true}})),
+        )
+        .await?;
+    let paused = project.clone();
+    facade
+        .wait_until(move |s| {
+            s.projects
+                .get(&ObjectRef::new(&paused))
+                .is_some_and(|p| p.spec.paused)
+        })
+        .await?;
+    let (status, _) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/v1/projects/{project}/database/backups/restore"),
+            json!({"id": listed[1]["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(restores.list(&Default::default()).await?.items.len(), 1);
     Ok(())
 }

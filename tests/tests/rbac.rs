@@ -526,6 +526,44 @@ async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
         .get(&owner, &format!("/platform/database/{project_ref}/backups"))
         .await;
     assert_eq!(status, StatusCode::OK);
+    // A completed backup (as the operator reports it), restored from Studio.
+    let backups: Api<supaplane_crds::Backup> = Api::namespaced(
+        facade.cluster.client(),
+        &supaplane_crds::constants::project_namespace(&project_ref),
+    );
+    let backup = backups
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Backup",
+            "metadata": {"name": "nightly"}, "spec": {"project": project_ref}}))?,
+        )
+        .await?;
+    backups
+        .patch_status(
+            "nightly",
+            &PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"status": {
+            "phase": "Completed", "completedAt": "2026-12-01T03:00:00Z"}})),
+        )
+        .await?;
+    let (_, listed) = facade
+        .get(&owner, &format!("/platform/database/{project_ref}/backups"))
+        .await;
+    assert_eq!(
+        listed["backups"].as_array().map(Vec::len),
+        Some(1),
+        "{listed} {backup:?}"
+    );
+    let (status, answer) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/database/{project_ref}/backups/restore"),
+            json!({"id": listed["backups"][0]["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
     let (_, listed) = facade.get(&owner, &format!("{content}?type=sql")).await;
     assert_eq!(listed["data"][0]["id"], snippet);
     let (status, _) = facade
