@@ -237,6 +237,61 @@ impl TestCluster {
     }
 }
 
+/// What the Job controller and kubelet would write for a finished Job: its
+/// outcome, and a pod (labelled `label`) with its phase and termination
+/// message; a finished pod no longer counts against a quota.
+pub async fn finish_job(
+    client: &Client,
+    namespace: &str,
+    job: &str,
+    label: (&str, &str),
+    ok: bool,
+    message: &str,
+) -> anyhow::Result<()> {
+    use k8s_openapi::api::batch::v1::Job;
+    use k8s_openapi::api::core::v1::Pod;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let pod = format!("{job}-x1");
+    pods.create(
+        &kube::api::PostParams::default(),
+        &serde_json::from_value(json!({
+            "metadata": {"name": pod, "labels": {label.0: label.1}},
+            "spec": {"containers": [{"name": "job", "image": "example",
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}],
+                "restartPolicy": "Never"},
+        }))?,
+    )
+    .await?;
+    let (exit, phase, reason) = if ok {
+        (0, "Succeeded", "Completed")
+    } else {
+        (1, "Failed", "Error")
+    };
+    pods.patch_status(
+        &pod,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"phase": phase, "containerStatuses": [{
+            "name": "job", "image": "example", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"terminated": {"exitCode": exit, "message": message, "reason": reason}}}]}})),
+    )
+    .await?;
+    let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let status = if ok {
+        json!({"status": {"startTime": now, "completionTime": now, "succeeded": 1,
+            "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]}})
+    } else {
+        let failed = |kind: &str| {
+            json!({"type": kind, "status": "True", "reason": "BackoffLimitExceeded",
+            "message": "Job has reached the specified backoff limit"})
+        };
+        json!({"status": {"startTime": now, "failed": 1, "conditions": [failed("FailureTarget"), failed("Failed")]}})
+    };
+    jobs.patch_status(job, &PatchParams::default(), &Patch::Merge(status))
+        .await?;
+    Ok(())
+}
+
 fn is_deployment_ready(object: Option<&Deployment>) -> bool {
     object.is_some_and(|d| {
         let wanted = d.spec.replicas.unwrap_or(1);

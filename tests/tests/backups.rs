@@ -181,59 +181,16 @@ mod on_the_control_plane {
     use std::time::Duration;
 
     use k8s_openapi::api::batch::v1::Job;
-    use k8s_openapi::api::core::v1::Pod;
     use kube::api::{Patch, PatchParams, PostParams};
     use kube::{Api, ResourceExt};
     use serde_json::json;
     use supaplane_crds::constants::project_namespace;
     use supaplane_crds::{Backup, BackupPhase, Project};
     use supaplane_operator::{backup_controller, project_controller};
-    use supaplane_tests::harness::{TestCluster, unique_name, wait_deleted, wait_for};
+    use supaplane_tests::harness::{TestCluster, finish_job, unique_name, wait_deleted, wait_for};
 
     const TIMEOUT: Duration = Duration::from_secs(90);
     const RUN_LABEL: &str = "supaplane.io/test-run";
-
-    /// What the Job controller and kubelet would write: the Job's outcome and
-    /// its pod's termination message.
-    async fn finish_job(
-        client: &kube::Client,
-        namespace: &str,
-        job: &str,
-        label: (&str, &str),
-        ok: bool,
-        message: &str,
-    ) -> anyhow::Result<()> {
-        let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-        let pod = format!("{job}-x1");
-        pods.create(&PostParams::default(), &serde_json::from_value(json!({
-            "metadata": {"name": pod, "labels": {label.0: label.1}},
-            "spec": {"containers": [{"name": "job", "image": "example",
-                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}],
-                "restartPolicy": "Never"},
-        }))?)
-        .await?;
-        let exit = if ok { 0 } else { 1 };
-        // Phase too, as the kubelet sets it: a finished pod no longer counts
-        // against the namespace's quota.
-        let phase = if ok { "Succeeded" } else { "Failed" };
-        pods.patch_status(&pod, &PatchParams::default(), &Patch::Merge(json!({"status": {"phase": phase, "containerStatuses": [{
-            "name": "job", "image": "example", "imageID": "", "ready": false, "restartCount": 0,
-            "state": {"terminated": {"exitCode": exit, "message": message, "reason": if ok { "Completed" } else { "Error" }}}}]}})))
-        .await?;
-        let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
-        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let status = if ok {
-            json!({"status": {"startTime": now, "completionTime": now, "succeeded": 1,
-                "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]}})
-        } else {
-            json!({"status": {"startTime": now, "failed": 1,
-                "conditions": [{"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"},
-                               {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}})
-        };
-        jobs.patch_status(job, &PatchParams::default(), &Patch::Merge(status))
-            .await?;
-        Ok(())
-    }
 
     async fn finish(
         client: &kube::Client,

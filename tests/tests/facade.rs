@@ -3223,3 +3223,209 @@ async fn backups_are_listed_as_studio_and_v1_read_them() -> anyhow::Result<()> {
     assert_eq!(restores.list(&Default::default()).await?.items.len(), 1);
     Ok(())
 }
+
+/// Studio's backups page, end to end with the operator running: the list,
+/// Restore, the project's status polled as Studio polls it (`RESTORING`),
+/// the restore Job done, and `ACTIVE_HEALTHY` once the services are back.
+#[tokio::test]
+async fn studio_restores_a_backup_and_sees_restoring_then_healthy() -> anyhow::Result<()> {
+    use k8s_openapi::api::batch::v1::Job;
+    use kube::api::PostParams;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use supaplane_crds::Backup;
+    use supaplane_operator::render::stack::STATELESS_COMPONENTS;
+    use supaplane_operator::{backup_controller, project_controller, restore_controller};
+    use supaplane_tests::harness::{finish_job, unique_name, wait_for};
+    let facade = TestFacade::start().await?;
+    if !facade.cluster.writes_workload_status() {
+        return Ok(());
+    }
+    let client = facade.client();
+    let run_id = unique_name("run");
+    let selector = format!("supaplane.io/test-run={run_id}");
+    let tasks = [
+        tokio::spawn(project_controller::run(Arc::new(
+            project_controller::Context {
+                client: client.clone(),
+                metrics: Default::default(),
+                settings: Default::default(),
+                selector: Some(selector.clone()),
+            },
+        ))),
+        tokio::spawn(backup_controller::run(Arc::new(
+            backup_controller::Context {
+                client: client.clone(),
+                metrics: Default::default(),
+                selector: Some(selector.clone()),
+            },
+        ))),
+        tokio::spawn(restore_controller::run(Arc::new(
+            restore_controller::Context {
+                client: client.clone(),
+                metrics: Default::default(),
+                selector: Some(selector.clone()),
+            },
+        ))),
+    ];
+    let owner = User::new("owner");
+    let slug = facade
+        .organization_with(&[(&owner, OrganizationRole::Owner)])
+        .await?;
+    let name = unique_name("p");
+    Api::<Project>::all(client.clone())
+        .create(&PostParams::default(), &serde_json::from_value(json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+            "metadata": {"name": name, "labels": {"supaplane.io/test-run": run_id}},
+            "spec": {"organization": slug, "displayName": "Restored", "deletionPolicy": "Delete"},
+        }))?)
+        .await?;
+    let namespace = project_namespace(&name);
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(client.clone(), &namespace);
+    // The controllers' part, as they would: every workload ready.
+    let make_ready = || async {
+        for component in STATELESS_COMPONENTS {
+            wait_for(
+                &deployments,
+                component,
+                |d: Option<&k8s_openapi::api::apps::v1::Deployment>| d.is_some(),
+                Duration::from_secs(60),
+            )
+            .await?;
+            facade
+                .cluster
+                .mark_deployment_ready(&namespace, component)
+                .await?;
+        }
+        facade
+            .cluster
+            .mark_statefulset_ready(&namespace, "db")
+            .await?;
+        anyhow::Ok(())
+    };
+    // Studio polls the project's status (`project-status-query.ts`).
+    async fn status_is(
+        facade: &TestFacade,
+        user: &User,
+        project: &str,
+        wanted: &str,
+    ) -> anyhow::Result<()> {
+        let path = format!("/platform/projects/{project}/status");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (_, answer) = facade.get(user, &path).await;
+            if answer["status"] == wanted {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "status never {wanted}: {answer}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    make_ready().await?;
+    status_is(&facade, &owner, &name, "ACTIVE_HEALTHY").await?;
+
+    // Last night's backup, taken.
+    let backups: Api<Backup> = Api::namespaced(client.clone(), &namespace);
+    backups
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Backup",
+            "metadata": {"name": "nightly"}, "spec": {"project": name}}))?,
+        )
+        .await?;
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
+    wait_for(
+        &jobs,
+        "backup-nightly",
+        |j: Option<&Job>| j.is_some(),
+        Duration::from_secs(60),
+    )
+    .await?;
+    finish_job(
+        &client,
+        &namespace,
+        "backup-nightly",
+        ("supaplane.io/backup", "nightly"),
+        true,
+        "64",
+    )
+    .await?;
+
+    // The page: the list, then Restore on the completed one.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let id = loop {
+        let (_, page) = facade
+            .get(&owner, &format!("/platform/database/{name}/backups"))
+            .await;
+        if let Some(id) = page["backups"]
+            .as_array()
+            .and_then(|all| all.iter().find(|b| b["status"] == "COMPLETED"))
+            .map(|b| b["id"].clone())
+        {
+            break id;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no completed backup listed: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let (status, answer) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/database/{name}/backups/restore"),
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    status_is(&facade, &owner, &name, "RESTORING").await?;
+
+    // The restore Job done: the services come back, and the project is
+    // healthy once they are ready.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let (job, restore) = loop {
+        let listed = jobs
+            .list(&ListParams::default().labels("supaplane.io/restore"))
+            .await?;
+        if let Some(job) = listed.items.first() {
+            let restore = job
+                .labels()
+                .get("supaplane.io/restore")
+                .cloned()
+                .unwrap_or_default();
+            break (job.name_any(), restore);
+        }
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "no restore Job");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    finish_job(
+        &client,
+        &namespace,
+        &job,
+        ("supaplane.io/restore", &restore),
+        true,
+        "",
+    )
+    .await?;
+    wait_for(
+        &deployments,
+        "auth",
+        |d: Option<&k8s_openapi::api::apps::v1::Deployment>| {
+            d.and_then(|d| d.spec.replicas) == Some(1)
+        },
+        Duration::from_secs(60),
+    )
+    .await?;
+    make_ready().await?;
+    status_is(&facade, &owner, &name, "ACTIVE_HEALTHY").await?;
+    for task in tasks {
+        task.abort();
+    }
+    Ok(())
+}
