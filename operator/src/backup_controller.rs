@@ -9,20 +9,21 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use supaplane_crds::constants::{FIELD_MANAGER_OPERATOR, project_namespace};
-use supaplane_crds::{Backup, BackupPhase, BackupStatus, Project};
+use supaplane_crds::{Backup, BackupPhase, BackupStatus};
 use tracing::warn;
 
 use crate::apply::apply_if_changed;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+use crate::project_jobs::{JobOutcome, project_named, termination_message};
 use crate::render::backup::{CLAIM, LABEL_BACKUP, backup_job, claim};
 
 pub struct Context {
@@ -60,24 +61,6 @@ fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
 }
 
-/// The Backup's project, when it is this operator's to look after (by a
-/// list narrowed to its name: the operator reads Projects by list and
-/// watch only).
-async fn project_of(backup: &Backup, context: &Context) -> Result<Option<Project>> {
-    let projects: Api<Project> = Api::all(context.client.clone());
-    let mut params =
-        ListParams::default().fields(&format!("metadata.name={}", backup.spec.project));
-    if let Some(selector) = &context.selector {
-        params = params.labels(selector);
-    }
-    let listed = projects.list(&params).await.map_err(|source| Error::Read {
-        kind: "Project".into(),
-        name: backup.spec.project.clone(),
-        source,
-    })?;
-    Ok(listed.items.into_iter().next())
-}
-
 #[tracing::instrument(skip_all, fields(backup = %backup.name_any()))]
 pub async fn reconcile(backup: Arc<Backup>, context: Arc<Context>) -> Result<Action> {
     let _timer = context.metrics.reconcile_started("backup");
@@ -86,7 +69,13 @@ pub async fn reconcile(backup: Arc<Backup>, context: Arc<Context>) -> Result<Act
         return Ok(Action::await_change());
     }
     let namespace = backup.namespace().unwrap_or_default();
-    let Some(project) = project_of(&backup, &context).await? else {
+    let Some(project) = project_named(
+        &context.client,
+        &backup.spec.project,
+        context.selector.as_deref(),
+    )
+    .await?
+    else {
         if context.selector.is_some() {
             // Another operator's project, or none: not ours to judge.
             return Ok(Action::await_change());
@@ -119,54 +108,43 @@ pub async fn reconcile(backup: Arc<Backup>, context: Arc<Context>) -> Result<Act
     let job = apply_if_changed(&jobs, backup_job(&project, &backup)).await?;
     let job_status = job.status.clone().unwrap_or_default();
     let started_at = job_status.start_time.clone().or(status.started_at.clone());
-    let next = if job_status.succeeded.unwrap_or(0) > 0 {
-        let kib = termination_message(&context, &namespace, &backup.name_any())
-            .await?
-            .and_then(|m| m.trim().parse::<i64>().ok());
-        BackupStatus {
-            phase: BackupPhase::Completed,
-            reason: None,
-            started_at,
-            completed_at: job_status.completion_time.clone().or_else(|| Some(now())),
-            size_bytes: kib.map(|k| k * 1024),
-            location: Some(format!("pvc://{CLAIM}/{}", backup.name_any())),
+    let backup_name = backup.name_any();
+    let output = || termination_message(&context.client, &namespace, LABEL_BACKUP, &backup_name);
+    let next = match JobOutcome::of(job.status.as_ref()) {
+        JobOutcome::Succeeded => {
+            let kib = output().await?.and_then(|m| m.trim().parse::<i64>().ok());
+            BackupStatus {
+                phase: BackupPhase::Completed,
+                reason: None,
+                started_at,
+                completed_at: job_status.completion_time.clone().or_else(|| Some(now())),
+                size_bytes: kib.map(|k| k * 1024),
+                location: Some(format!("pvc://{CLAIM}/{backup_name}")),
+            }
         }
-    } else if job_status.failed.unwrap_or(0) > 0
-        || job_status
-            .conditions
-            .iter()
-            .flatten()
-            .any(|c| c.type_ == "Failed" && c.status == "True")
-    {
-        let condition = job_status
-            .conditions
-            .iter()
-            .flatten()
-            .find(|c| c.type_ == "Failed")
-            .and_then(|c| c.message.clone());
-        let output = termination_message(&context, &namespace, &backup.name_any()).await?;
-        let reason = [condition, output]
-            .into_iter()
-            .flatten()
-            .map(|text| text.trim().to_string())
-            .filter(|text| !text.is_empty())
-            .collect::<Vec<_>>()
-            .join(": ");
-        BackupStatus {
-            started_at,
-            completed_at: Some(now()),
-            ..failed(
-                &status,
-                if reason.is_empty() {
-                    "the backup Job failed".into()
-                } else {
-                    reason
-                },
-            )
+        JobOutcome::Failed(condition) => {
+            let reason = [condition, output().await?]
+                .into_iter()
+                .flatten()
+                .map(|text| text.trim().to_string())
+                .filter(|text| !text.is_empty())
+                .collect::<Vec<_>>()
+                .join(": ");
+            BackupStatus {
+                started_at,
+                completed_at: Some(now()),
+                ..failed(
+                    &status,
+                    if reason.is_empty() {
+                        "the backup Job failed".into()
+                    } else {
+                        reason
+                    },
+                )
+            }
         }
-    } else {
-        BackupStatus {
-            phase: if job_status.active.unwrap_or(0) > 0 {
+        outcome => BackupStatus {
+            phase: if outcome == JobOutcome::Active {
                 BackupPhase::Running
             } else {
                 BackupPhase::Pending
@@ -174,7 +152,7 @@ pub async fn reconcile(backup: Arc<Backup>, context: Arc<Context>) -> Result<Act
             reason: None,
             started_at,
             ..status
-        }
+        },
     };
     let done = matches!(next.phase, BackupPhase::Completed | BackupPhase::Failed);
     write_status(&backup, &context, next).await?;
@@ -191,39 +169,6 @@ fn failed(status: &BackupStatus, reason: String) -> BackupStatus {
         reason: Some(reason),
         ..status.clone()
     }
-}
-
-/// What the Job's container said as it ended: the size on success, the
-/// end of its output on failure.
-async fn termination_message(
-    context: &Context,
-    namespace: &str,
-    backup: &str,
-) -> Result<Option<String>> {
-    let pods: Api<Pod> = Api::namespaced(context.client.clone(), namespace);
-    let listed = pods
-        .list(&ListParams::default().labels(&format!("{LABEL_BACKUP}={backup}")))
-        .await
-        .map_err(|source| Error::Read {
-            kind: "Pod".into(),
-            name: format!("of backup {backup}"),
-            source,
-        })?;
-    Ok(listed
-        .items
-        .iter()
-        .filter_map(|pod| pod.status.as_ref()?.container_statuses.as_ref())
-        .flatten()
-        .filter_map(|container| {
-            container
-                .state
-                .as_ref()?
-                .terminated
-                .as_ref()?
-                .message
-                .clone()
-        })
-        .next_back())
 }
 
 async fn write_status(backup: &Backup, context: &Context, status: BackupStatus) -> Result<Action> {

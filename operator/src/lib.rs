@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod organization_controller;
 pub mod orphans;
 pub mod project_controller;
+pub mod project_jobs;
 pub mod project_keys;
 pub mod project_status;
 pub mod quantity;

@@ -12,9 +12,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
@@ -27,6 +26,7 @@ use tracing::{info, warn};
 use crate::apply::apply_if_changed;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+use crate::project_jobs::{JobOutcome, project_named, termination_message};
 use crate::render::backup::{LABEL_RESTORE, restore_job};
 
 pub struct Context {
@@ -62,23 +62,6 @@ fn error_policy(_restore: Arc<Restore>, error: &Error, context: Arc<Context>) ->
 
 fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
-}
-
-/// The Restore's project, when this operator looks after it (read by a
-/// narrowed list: the operator reads Projects by list and watch only).
-async fn project_of(restore: &Restore, context: &Context) -> Result<Option<Project>> {
-    let projects: Api<Project> = Api::all(context.client.clone());
-    let mut params =
-        ListParams::default().fields(&format!("metadata.name={}", restore.spec.project));
-    if let Some(selector) = &context.selector {
-        params = params.labels(selector);
-    }
-    let listed = projects.list(&params).await.map_err(|source| Error::Read {
-        kind: "Project".into(),
-        name: restore.spec.project.clone(),
-        source,
-    })?;
-    Ok(listed.items.into_iter().next())
 }
 
 /// Sets (or with `None` removes) the Project's restore annotations.
@@ -156,7 +139,13 @@ pub async fn reconcile(restore: Arc<Restore>, context: Arc<Context>) -> Result<A
     if matches!(status.phase, RestorePhase::Completed | RestorePhase::Failed) {
         return Ok(Action::await_change());
     }
-    let Some(project) = project_of(&restore, &context).await? else {
+    let Some(project) = project_named(
+        &context.client,
+        &restore.spec.project,
+        context.selector.as_deref(),
+    )
+    .await?
+    else {
         if context.selector.is_some() {
             return Ok(Action::await_change());
         }
@@ -228,67 +217,39 @@ pub async fn reconcile(restore: Arc<Restore>, context: Arc<Context>) -> Result<A
             name: format!("restore-{name}"),
             source,
         })?;
-    let job_status = job.and_then(|j| j.status).unwrap_or_default();
-    if job_status.succeeded.unwrap_or(0) > 0 {
-        mark_project(&context, &restore.spec.project, None, None).await?;
-        let done = RestoreStatus {
-            phase: RestorePhase::Completed,
-            completed_at: Some(now()),
-            ..status
-        };
-        write_status(&restore, &context, done).await?;
-        info!("restored");
-        return Ok(Action::await_change());
+    match JobOutcome::of(job.and_then(|j| j.status).as_ref()) {
+        JobOutcome::Succeeded => {
+            mark_project(&context, &restore.spec.project, None, None).await?;
+            let done = RestoreStatus {
+                phase: RestorePhase::Completed,
+                completed_at: Some(now()),
+                ..status
+            };
+            write_status(&restore, &context, done).await?;
+            info!("restored");
+            Ok(Action::await_change())
+        }
+        JobOutcome::Failed(_) => {
+            let output =
+                termination_message(&context.client, &namespace, LABEL_RESTORE, &name).await?;
+            let reason = format!(
+                "restoring backup {} failed; the database is as it was: {}",
+                restore.spec.backup,
+                output
+                    .unwrap_or_else(|| "the restore Job failed".into())
+                    .trim()
+            );
+            let reason: String = reason.chars().take(1000).collect();
+            mark_project(&context, &restore.spec.project, None, Some(&reason)).await?;
+            let done = RestoreStatus {
+                phase: RestorePhase::Failed,
+                reason: Some(reason),
+                completed_at: Some(now()),
+                ..status
+            };
+            write_status(&restore, &context, done).await?;
+            Ok(Action::await_change())
+        }
+        JobOutcome::Active | JobOutcome::Waiting => Ok(Action::requeue(Duration::from_secs(15))),
     }
-    let failed = job_status.failed.unwrap_or(0) > 0
-        || job_status
-            .conditions
-            .iter()
-            .flatten()
-            .any(|c| c.type_ == "Failed" && c.status == "True");
-    if failed {
-        let output = termination_message(&context, &namespace, &name).await?;
-        let reason = format!(
-            "restoring backup {} failed; the database is as it was: {}",
-            restore.spec.backup,
-            output
-                .unwrap_or_else(|| "the restore Job failed".into())
-                .trim()
-        );
-        let reason: String = reason.chars().take(1000).collect();
-        mark_project(&context, &restore.spec.project, None, Some(&reason)).await?;
-        let done = RestoreStatus {
-            phase: RestorePhase::Failed,
-            reason: Some(reason),
-            completed_at: Some(now()),
-            ..status
-        };
-        write_status(&restore, &context, done).await?;
-        return Ok(Action::await_change());
-    }
-    Ok(Action::requeue(Duration::from_secs(15)))
-}
-
-/// The restore container's last words (its output, on failure).
-async fn termination_message(
-    context: &Context,
-    namespace: &str,
-    restore: &str,
-) -> Result<Option<String>> {
-    let pods: Api<Pod> = Api::namespaced(context.client.clone(), namespace);
-    let listed = pods
-        .list(&ListParams::default().labels(&format!("{LABEL_RESTORE}={restore}")))
-        .await
-        .map_err(|source| Error::Read {
-            kind: "Pod".into(),
-            name: format!("of restore {restore}"),
-            source,
-        })?;
-    Ok(listed
-        .items
-        .iter()
-        .filter_map(|pod| pod.status.as_ref()?.container_statuses.as_ref())
-        .flatten()
-        .filter_map(|c| c.state.as_ref()?.terminated.as_ref()?.message.clone())
-        .next_back())
 }

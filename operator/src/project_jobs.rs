@@ -1,0 +1,145 @@
+//! What the Backup and Restore controllers share about the Jobs they run
+//! for a project: the project they are for (if this operator looks after
+//! it), what a Job came to, and what its container said as it ended.
+
+use k8s_openapi::api::batch::v1::JobStatus;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::ListParams;
+use kube::{Api, Client};
+use supaplane_crds::Project;
+
+use crate::error::{Error, Result};
+
+/// The project named `name`, when this operator looks after it (matches
+/// `selector`): read by a list narrowed to the name, since the operator
+/// reads Projects by list and watch only.
+pub async fn project_named(
+    client: &Client,
+    name: &str,
+    selector: Option<&str>,
+) -> Result<Option<Project>> {
+    let projects: Api<Project> = Api::all(client.clone());
+    let mut params = ListParams::default().fields(&format!("metadata.name={name}"));
+    if let Some(selector) = selector {
+        params = params.labels(selector);
+    }
+    let listed = projects.list(&params).await.map_err(|source| Error::Read {
+        kind: "Project".into(),
+        name: name.to_string(),
+        source,
+    })?;
+    Ok(listed.items.into_iter().next())
+}
+
+/// Where a Job stands, as its status says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobOutcome {
+    Succeeded,
+    /// With the message of its `Failed` condition, if any.
+    Failed(Option<String>),
+    /// A pod of it runs.
+    Active,
+    /// Not started yet (or no Job yet).
+    Waiting,
+}
+
+impl JobOutcome {
+    pub fn of(status: Option<&JobStatus>) -> JobOutcome {
+        let Some(status) = status else {
+            return JobOutcome::Waiting;
+        };
+        let failed_condition = status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == "Failed" && c.status == "True");
+        if status.succeeded.unwrap_or(0) > 0 {
+            JobOutcome::Succeeded
+        } else if status.failed.unwrap_or(0) > 0 || failed_condition.is_some() {
+            JobOutcome::Failed(failed_condition.and_then(|c| c.message.clone()))
+        } else if status.active.unwrap_or(0) > 0 {
+            JobOutcome::Active
+        } else {
+            JobOutcome::Waiting
+        }
+    }
+}
+
+/// What the container of the Job's pod (labelled `label=value`) said as it
+/// ended: the backup's size on success, the end of its output on failure.
+pub async fn termination_message(
+    client: &Client,
+    namespace: &str,
+    label: &str,
+    value: &str,
+) -> Result<Option<String>> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let listed = pods
+        .list(&ListParams::default().labels(&format!("{label}={value}")))
+        .await
+        .map_err(|source| Error::Read {
+            kind: "Pod".into(),
+            name: format!("{label}={value}"),
+            source,
+        })?;
+    Ok(listed
+        .items
+        .iter()
+        .filter_map(|pod| pod.status.as_ref()?.container_statuses.as_ref())
+        .flatten()
+        .filter_map(|container| {
+            container
+                .state
+                .as_ref()?
+                .terminated
+                .as_ref()?
+                .message
+                .clone()
+        })
+        .next_back())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::batch::v1::JobCondition;
+
+    #[test]
+    fn a_jobs_status_reads_as_its_outcome() {
+        assert_eq!(JobOutcome::of(None), JobOutcome::Waiting);
+        let status = |succeeded, failed, active, condition: Option<&str>| JobStatus {
+            succeeded,
+            failed,
+            active,
+            conditions: condition.map(|message| {
+                vec![JobCondition {
+                    type_: "Failed".into(),
+                    status: "True".into(),
+                    message: Some(message.into()),
+                    ..Default::default()
+                }]
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            JobOutcome::of(Some(&status(Some(1), None, None, None))),
+            JobOutcome::Succeeded
+        );
+        assert_eq!(
+            JobOutcome::of(Some(&status(None, None, None, Some("deadline exceeded")))),
+            JobOutcome::Failed(Some("deadline exceeded".into()))
+        );
+        assert_eq!(
+            JobOutcome::of(Some(&status(None, Some(1), None, None))),
+            JobOutcome::Failed(None)
+        );
+        assert_eq!(
+            JobOutcome::of(Some(&status(None, None, Some(1), None))),
+            JobOutcome::Active
+        );
+        assert_eq!(
+            JobOutcome::of(Some(&status(None, None, None, None))),
+            JobOutcome::Waiting
+        );
+    }
+}
