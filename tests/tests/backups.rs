@@ -210,6 +210,48 @@ mod on_the_control_plane {
         .await
     }
 
+    /// The operator as the chart's service account, so the chart's RBAC
+    /// decides: its user name and a client acting as it.
+    async fn chart_operator(cluster: &TestCluster) -> anyhow::Result<(String, kube::Client)> {
+        let release = supaplane_tests::chart::RELEASE_NAMESPACE;
+        supaplane_tests::chart::install_rbac(cluster, release).await?;
+        let user = format!("system:serviceaccount:{release}:supaplane-operator");
+        let client = cluster.client_impersonating(&user).await?;
+        Ok((user, client))
+    }
+
+    /// From the audit log: nothing `user` asked was refused, and it did each
+    /// of `wanted` (`"<verb> <resource>"`).
+    fn assert_allowed_and_used(
+        cluster: &TestCluster,
+        user: &str,
+        wanted: &[&str],
+    ) -> anyhow::Result<()> {
+        let audit = cluster.audit().expect("our control plane");
+        let mut used = std::collections::BTreeSet::new();
+        for event in audit
+            .all()?
+            .iter()
+            .filter(|e| e.acting_user() == user && e.object_ref.is_some())
+        {
+            assert_ne!(
+                event.code(),
+                403,
+                "{user} was refused {} {}",
+                event.verb,
+                event.request_uri
+            );
+            used.insert(format!("{} {}", event.verb, event.resource()));
+        }
+        for wanted in wanted {
+            assert!(
+                used.contains(*wanted),
+                "the operator never did {wanted}: {used:?}"
+            );
+        }
+        Ok(())
+    }
+
     fn phase_is(phase: BackupPhase) -> impl Fn(Option<&Backup>) -> bool {
         move |b: Option<&Backup>| {
             b.and_then(|b| b.status.as_ref())
@@ -230,11 +272,7 @@ mod on_the_control_plane {
         let client = cluster.client();
         let run_id = unique_name("run");
         let selector = format!("{RUN_LABEL}={run_id}");
-        // The operator as the chart's service account: its RBAC decides.
-        let release = supaplane_tests::chart::RELEASE_NAMESPACE;
-        supaplane_tests::chart::install_rbac(&cluster, release).await?;
-        let user = format!("system:serviceaccount:{release}:supaplane-operator");
-        let operator = cluster.client_impersonating(&user).await?;
+        let (user, operator) = chart_operator(&cluster).await?;
         let projects_task = tokio::spawn(project_controller::run(Arc::new(
             project_controller::Context {
                 client: operator.clone(),
@@ -464,40 +502,23 @@ mod on_the_control_plane {
 
         // Nothing refused, and the chart's backup rules all used (the RBAC
         // test leaves these to this one: the schedule takes a minute).
-        let audit = cluster.audit().expect("our control plane");
-        let mut used = std::collections::BTreeSet::new();
-        for event in audit
-            .all()?
-            .iter()
-            .filter(|e| e.acting_user() == user && e.object_ref.is_some())
-        {
-            assert_ne!(
-                event.code(),
-                403,
-                "{user} was refused {} {}",
-                event.verb,
-                event.request_uri
-            );
-            used.insert(format!("{} {}", event.verb, event.resource()));
-        }
-        for wanted in [
-            "create backups",
-            "delete backups",
-            "get backups",
-            "list backups",
-            "watch backups",
-            "patch backups/status",
-            "patch jobs",
-            "get jobs",
-            "list jobs",
-            "watch jobs",
-            "list pods",
-        ] {
-            assert!(
-                used.contains(wanted),
-                "the operator never did {wanted}: {used:?}"
-            );
-        }
+        assert_allowed_and_used(
+            &cluster,
+            &user,
+            &[
+                "create backups",
+                "delete backups",
+                "get backups",
+                "list backups",
+                "watch backups",
+                "patch backups/status",
+                "patch jobs",
+                "get jobs",
+                "list jobs",
+                "watch jobs",
+                "list pods",
+            ],
+        )?;
         Ok(())
     }
 
@@ -518,10 +539,7 @@ mod on_the_control_plane {
         let client = cluster.client();
         let run_id = unique_name("run");
         let selector = format!("{RUN_LABEL}={run_id}");
-        let release = supaplane_tests::chart::RELEASE_NAMESPACE;
-        supaplane_tests::chart::install_rbac(&cluster, release).await?;
-        let user = format!("system:serviceaccount:{release}:supaplane-operator");
-        let operator = cluster.client_impersonating(&user).await?;
+        let (user, operator) = chart_operator(&cluster).await?;
         let tasks = [
             tokio::spawn(project_controller::run(Arc::new(
                 project_controller::Context {
@@ -828,33 +846,16 @@ mod on_the_control_plane {
             task.abort();
         }
         // Nothing refused; the chart's restore rules all used.
-        let audit = cluster.audit().expect("our control plane");
-        let mut used = std::collections::BTreeSet::new();
-        for event in audit
-            .all()?
-            .iter()
-            .filter(|e| e.acting_user() == user && e.object_ref.is_some())
-        {
-            assert_ne!(
-                event.code(),
-                403,
-                "{user} was refused {} {}",
-                event.verb,
-                event.request_uri
-            );
-            used.insert(format!("{} {}", event.verb, event.resource()));
-        }
-        for wanted in [
-            "list restores",
-            "watch restores",
-            "patch restores/status",
-            "patch projects",
-        ] {
-            assert!(
-                used.contains(wanted),
-                "the operator never did {wanted}: {used:?}"
-            );
-        }
+        assert_allowed_and_used(
+            &cluster,
+            &user,
+            &[
+                "list restores",
+                "watch restores",
+                "patch restores/status",
+                "patch projects",
+            ],
+        )?;
         Ok(())
     }
 }
