@@ -12,7 +12,6 @@
 
 use axum::Json;
 use axum::extract::{FromRequestParts, MatchedPath, Query, RawPathParams, Request, State};
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use k8s_openapi::api::core::v1::ObjectReference;
@@ -29,6 +28,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::limits::is_write;
 use crate::state::AppState;
 
 /// Labels an audit Event with a digest of its actor's id (ids need not fit
@@ -156,13 +156,6 @@ fn event_of(entry: &Entry, namespace: &str, instance: &str) -> Event {
     }
 }
 
-fn is_write(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    )
-}
-
 /// Middleware (inside authentication): records each successful write by a
 /// signed-in caller. Reads only the caller, the route template and its
 /// path parameters: no bodies, no query strings, no credentials.
@@ -171,6 +164,10 @@ pub async fn record_writes(
     request: Request,
     next: Next,
 ) -> Response {
+    // Reads are most requests: they pass untouched.
+    if !is_write(request.method()) {
+        return next.run(request).await;
+    }
     let method = request.method().clone();
     let caller = request.extensions().get::<Caller>().cloned();
     let route = request
@@ -189,8 +186,7 @@ pub async fn record_writes(
         })
         .unwrap_or_default();
     let response = next.run(Request::from_parts(parts, body)).await;
-    if is_write(&method)
-        && response.status().is_success()
+    if response.status().is_success()
         && let (Some(caller), Some(route)) = (caller, route)
     {
         state.audit.record(Entry {

@@ -43,7 +43,8 @@ impl WriteRate {
     }
 }
 
-fn is_write(method: &Method) -> bool {
+/// POST, PUT, PATCH and DELETE: what changes something.
+pub(crate) fn is_write(method: &Method) -> bool {
     matches!(
         *method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
