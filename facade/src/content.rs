@@ -62,6 +62,34 @@ impl Shelf {
             .items)
     }
 
+    /// The caller's visible items of `wanted_type` (any when None) whose
+    /// name matches `page`'s search.
+    pub async fn visible_items(
+        &self,
+        caller: &Caller,
+        wanted_type: Option<ContentType>,
+        page: &Page,
+    ) -> ApiResult<Vec<UserContent>> {
+        Ok(self
+            .all_items()
+            .await?
+            .into_iter()
+            .filter(|item| visible(item, caller))
+            .filter(|item| wanted_type.is_none_or(|t| item.spec.content_type == t))
+            .filter(|item| page.name_matches(item))
+            .collect())
+    }
+
+    /// Item `id`, if the caller sees it.
+    pub async fn visible_item(&self, caller: &Caller, id: &str) -> ApiResult<Option<UserContent>> {
+        Ok(self
+            .items
+            .get_opt(id)
+            .await
+            .map_err(|e| ApiError::kube("reading saved content", e))?
+            .filter(|item| visible(item, caller)))
+    }
+
     pub async fn folders_of(&self, caller: &Caller) -> ApiResult<Vec<ContentFolder>> {
         Ok(self
             .folders
@@ -313,16 +341,13 @@ async fn list(
         }
     };
     let items: Vec<UserContent> = shelf
-        .all_items()
+        .visible_items(&caller, wanted_type, &page)
         .await?
         .into_iter()
-        .filter(|item| visible(item, &caller))
-        .filter(|item| wanted_type.is_none_or(|t| item.spec.content_type == t))
         .filter(|item| visibility.is_none_or(|v| item.spec.visibility == v))
         .filter(|item| {
             query.favorite != Some(true) || item.spec.favorite_of.contains(&caller.user_id)
         })
-        .filter(|item| page.name_matches(item))
         .collect();
     let (items, cursor) = page.cut(items)?;
     Ok(Json(ContentPage {
@@ -343,11 +368,8 @@ async fn item(
     let shelf = Shelf::open(&state, &caller, &project_ref)?;
     let id = content_id(&id)?;
     let item = shelf
-        .items
-        .get_opt(&id)
-        .await
-        .map_err(|e| ApiError::kube("reading saved content", e))?
-        .filter(|item| visible(item, &caller))
+        .visible_item(&caller, &id)
+        .await?
         .ok_or_else(not_found)?;
     Ok(Json(item_view(&item, &shelf, &caller)))
 }
@@ -383,14 +405,7 @@ async fn count(
         name: query.name,
         ..Default::default()
     };
-    let items: Vec<UserContent> = shelf
-        .all_items()
-        .await?
-        .into_iter()
-        .filter(|item| visible(item, &caller))
-        .filter(|item| wanted_type.is_none_or(|t| item.spec.content_type == t))
-        .filter(|item| search.name_matches(item))
-        .collect();
+    let items = shelf.visible_items(&caller, wanted_type, &search).await?;
     Ok(Json(ContentCount {
         favorites: items
             .iter()
@@ -660,12 +675,7 @@ async fn remove(
     let mut found = Vec::new();
     // Every one is checked before any is deleted: all or nothing.
     for id in &ids {
-        let item = shelf
-            .items
-            .get_opt(id)
-            .await
-            .map_err(|e| ApiError::kube("reading saved content", e))?
-            .filter(|item| visible(item, &caller));
+        let item = shelf.visible_item(&caller, id).await?;
         if let Some(item) = item {
             if !may_change(&item, &caller, &shelf.access) {
                 return Err(ApiError::Forbidden(format!(
