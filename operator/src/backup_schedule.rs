@@ -9,12 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use croner::Cron;
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{
-    Container, PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec,
-    Volume, VolumeMount,
-};
-use kube::api::{DeleteParams, ListParams, ObjectMeta, PostParams};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use supaplane_crds::constants::{LABEL_PROJECT, project_namespace};
 use supaplane_crds::{Backup, BackupPhase, BackupSpec, BackupTrigger, Project};
@@ -22,8 +19,7 @@ use tracing::{info, warn};
 
 use crate::apply::apply_if_changed;
 use crate::error::{Error, Result};
-use crate::render::backup::{CLAIM, ROOT};
-use crate::render::{labels, owner_reference};
+use crate::render::backup::{CLAIM, prune_job};
 
 /// The Backup the schedule asks for at `now`, if any: the latest time it
 /// fired, when that was after the project was made.
@@ -85,77 +81,6 @@ pub fn expired(
         }
     }
     gone
-}
-
-/// Removes every directory on the backup volume but those of `kept`
-/// Backups (names come in the environment; the script is fixed).
-const PRUNE_SCRIPT: &str = r#"set -eu
-cd "$BACKUP_ROOT"
-for entry in * .[!.]*; do
-  [ -e "$entry" ] || continue
-  # Written in the last hour: maybe a backup whose Backup this Job's list
-  # did not know yet; left for the next prune.
-  if [ -n "$(find "$entry" -maxdepth 0 -mmin -60)" ]; then continue; fi
-  name="${entry%.partial}"
-  keep=no
-  for kept in $KEPT_BACKUPS; do
-    if [ "$kept" = "$name" ]; then keep=yes; fi
-  done
-  if [ "$keep" = no ] && [ "$entry" != lost+found ]; then rm -rf -- "$entry"; fi
-done
-"#;
-
-fn prune_job(project: &Project, kept: &[String]) -> Job {
-    let mut sorted = kept.to_vec();
-    sorted.sort();
-    // Named after what it keeps: a new set of Backups, a new Job.
-    let digest: String = crate::apply::spec_hash(&sorted).chars().take(10).collect();
-    Job {
-        metadata: ObjectMeta {
-            name: Some(format!("prune-backups-{digest}")),
-            namespace: Some(project_namespace(&project.name_any())),
-            labels: Some(labels(project, "backup-prune")),
-            owner_references: owner_reference(project).map(|r| vec![r]),
-            ..Default::default()
-        },
-        spec: Some(JobSpec {
-            backoff_limit: Some(2),
-            ttl_seconds_after_finished: Some(3600),
-            template: PodTemplateSpec {
-                metadata: None,
-                spec: Some(PodSpec {
-                    restart_policy: Some("Never".into()),
-                    containers: vec![Container {
-                        name: "prune".into(),
-                        image: Some(crate::render::database::image(project)),
-                        command: Some(vec!["sh".into(), "-c".into(), PRUNE_SCRIPT.into()]),
-                        env: Some(vec![
-                            crate::render::workload::env("BACKUP_ROOT", ROOT),
-                            crate::render::workload::env("KEPT_BACKUPS", sorted.join(" ")),
-                        ]),
-                        volume_mounts: Some(vec![VolumeMount {
-                            name: CLAIM.into(),
-                            mount_path: ROOT.into(),
-                            ..Default::default()
-                        }]),
-                        resources: Some(crate::render::resources::WAIT_FOR_DATABASE.requirements()),
-                        ..Default::default()
-                    }],
-                    volumes: Some(vec![Volume {
-                        name: CLAIM.into(),
-                        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                            claim_name: CLAIM.into(),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }]),
-                    ..Default::default()
-                }),
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
 }
 
 /// Takes the backup the schedule asks for, applies retention, and answers

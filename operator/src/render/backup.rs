@@ -141,6 +141,29 @@ pub fn claim(project: &Project) -> PersistentVolumeClaim {
     }
 }
 
+/// A pod running `container` once, with the backup volume mounted at
+/// [`ROOT`].
+fn on_backup_volume(mut container: Container) -> PodSpec {
+    container.volume_mounts = Some(vec![VolumeMount {
+        name: CLAIM.to_string(),
+        mount_path: ROOT.to_string(),
+        ..Default::default()
+    }]);
+    PodSpec {
+        restart_policy: Some("Never".to_string()),
+        containers: vec![container],
+        volumes: Some(vec![Volume {
+            name: CLAIM.to_string(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: CLAIM.to_string(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    }
+}
+
 /// What a Job is for: its name, its label, its owner and the backup it reads or writes.
 struct JobFor<'a> {
     prefix: &'static str,
@@ -169,11 +192,6 @@ fn job(project: &Project, purpose: JobFor<'_>, script: String) -> Job {
             env("BACKUP_ROOT", ROOT),
             env("BACKUP_NAME", backup_name.clone()),
         ]),
-        volume_mounts: Some(vec![VolumeMount {
-            name: CLAIM.to_string(),
-            mount_path: ROOT.to_string(),
-            ..Default::default()
-        }]),
         resources: Some(JOB_COMPUTE.requirements()),
         termination_message_policy: Some("FallbackToLogsOnError".to_string()),
         ..Default::default()
@@ -197,19 +215,7 @@ fn job(project: &Project, purpose: JobFor<'_>, script: String) -> Job {
                     labels: Some(job_labels),
                     ..Default::default()
                 }),
-                spec: Some(PodSpec {
-                    restart_policy: Some("Never".to_string()),
-                    containers: vec![container],
-                    volumes: Some(vec![Volume {
-                        name: CLAIM.to_string(),
-                        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                            claim_name: CLAIM.to_string(),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }]),
-                    ..Default::default()
-                }),
+                spec: Some(on_backup_volume(container)),
             },
             ..Default::default()
         }),
@@ -243,6 +249,64 @@ pub fn restore_job(project: &Project, restore: &Restore, backup: &Backup) -> Job
         backup: &backup_name,
     };
     job(project, purpose, restore_script())
+}
+
+/// Removes every directory on the backup volume but those of `kept`
+/// Backups (names come in the environment; the script is fixed).
+const PRUNE_SCRIPT: &str = r#"set -eu
+cd "$BACKUP_ROOT"
+for entry in * .[!.]*; do
+  [ -e "$entry" ] || continue
+  # Written in the last hour: maybe a backup whose Backup this Job's list
+  # did not know yet; left for the next prune.
+  if [ -n "$(find "$entry" -maxdepth 0 -mmin -60)" ]; then continue; fi
+  name="${entry%.partial}"
+  keep=no
+  for kept in $KEPT_BACKUPS; do
+    if [ "$kept" = "$name" ]; then keep=yes; fi
+  done
+  if [ "$keep" = no ] && [ "$entry" != lost+found ]; then rm -rf -- "$entry"; fi
+done
+"#;
+
+/// The Job removing files of Backups no longer there (`kept` are the
+/// ones that are).
+pub fn prune_job(project: &Project, kept: &[String]) -> Job {
+    let mut sorted = kept.to_vec();
+    sorted.sort();
+    // Named after what it keeps: a new set of Backups, a new Job.
+    let digest: String = crate::apply::spec_hash(&sorted).chars().take(10).collect();
+    Job {
+        metadata: ObjectMeta {
+            name: Some(format!("prune-backups-{digest}")),
+            namespace: Some(project_namespace(
+                project.metadata.name.as_deref().unwrap_or_default(),
+            )),
+            labels: Some(labels(project, "backup-prune")),
+            owner_references: super::owner_reference(project).map(|r| vec![r]),
+            ..Default::default()
+        },
+        spec: Some(JobSpec {
+            backoff_limit: Some(2),
+            ttl_seconds_after_finished: Some(3600),
+            template: PodTemplateSpec {
+                metadata: None,
+                spec: Some(on_backup_volume(Container {
+                    name: "prune".into(),
+                    image: Some(image(project)),
+                    command: Some(vec!["sh".into(), "-c".into(), PRUNE_SCRIPT.into()]),
+                    env: Some(vec![
+                        env("BACKUP_ROOT", ROOT),
+                        env("KEPT_BACKUPS", sorted.join(" ")),
+                    ]),
+                    resources: Some(super::resources::WAIT_FOR_DATABASE.requirements()),
+                    ..Default::default()
+                })),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]
