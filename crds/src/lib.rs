@@ -31,7 +31,7 @@ pub use project::{
     PasswordSecretRef, PostgresVersion, Project, ProjectEndpoints, ProjectSpec, ProjectStatus,
     S3Spec, SmtpSpec, StorageSpec, SupabaseStatus,
 };
-pub use restore::{Restore, RestorePhase, RestoreSpec, RestoreStatus};
+pub use restore::{Restore, RestoreFrom, RestorePhase, RestoreSpec, RestoreStatus};
 
 /// Every CRD supaplane defines, in install order.
 pub fn all_crds() -> Vec<CustomResourceDefinition> {

@@ -347,6 +347,7 @@ fn default_region() -> String {
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.restoreFrom) == has(oldSelf.restoreFrom) && (!has(self.restoreFrom) || self.restoreFrom == oldSelf.restoreFrom)").message("restoreFrom is set when a project is created and cannot change: make a new project to restore another backup into, or restore in place with a Restore"))]
 pub struct ProjectSpec {
     /// Slug of the Organization that owns the project. Cannot change.
     #[schemars(
@@ -378,6 +379,10 @@ pub struct ProjectSpec {
     /// Database backups: schedule, how many to keep, their volume.
     #[serde(default)]
     pub backups: crate::backup::BackupsSpec,
+    /// Make this project from a backup of another project of the same
+    /// organization: its database is restored once, when it is made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_from: Option<crate::restore::RestoreFrom>,
     /// Postgres settings.
     #[serde(default)]
     pub database: DatabaseSpec,

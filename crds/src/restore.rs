@@ -15,7 +15,17 @@ pub const ANNOTATION_RESTORING: &str = "supaplane.io/restoring";
 /// is `RESTORE_FAILED` until the next restore, or until removed.
 pub const ANNOTATION_RESTORE_FAILED: &str = "supaplane.io/restore-failed";
 
-/// A restore of `backup` into `project`'s database.
+/// Set on a Project made from a backup (`spec.restoreFrom`) once the
+/// operator has asked for that restore (the Restore's name): it is asked
+/// for once, never again.
+pub const ANNOTATION_INITIAL_RESTORE: &str = "supaplane.io/initial-restore";
+
+/// The name of the Restore the operator makes for `spec.restoreFrom`.
+pub const INITIAL_RESTORE_NAME: &str = "initial-restore";
+
+/// A restore of `backup` into `project`'s database: in place, or from
+/// another project of the same organization (`sourceProject`), as when a
+/// project is made from a backup.
 #[derive(CustomResource, KubeSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[kube(
     group = "supaplane.io",
@@ -32,6 +42,7 @@ pub const ANNOTATION_RESTORE_FAILED: &str = "supaplane.io/restore-failed";
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("has(self.sourceProject) == has(oldSelf.sourceProject) && (!has(self.sourceProject) || self.sourceProject == oldSelf.sourceProject)").message("sourceProject is immutable: make a new Restore"))]
 pub struct RestoreSpec {
     /// The project (its ref) restored: the one whose namespace holds this.
     #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("project is immutable: make a new Restore"))]
@@ -39,6 +50,36 @@ pub struct RestoreSpec {
     pub project: String,
     /// The Backup (its name, in the same namespace) to restore from.
     #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("backup is immutable: make a new Restore"))]
+    #[schemars(length(min = 1, max = 253))]
+    pub backup: String,
+    /// The project (its ref) whose Backup this is, when not `project`
+    /// itself: one of the same organization, whose namespace holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub source_project: Option<String>,
+}
+
+impl RestoreSpec {
+    /// The project whose namespace holds the Backup.
+    pub fn source(&self) -> &str {
+        self.source_project.as_deref().unwrap_or(&self.project)
+    }
+
+    /// Whether the Backup is another project's.
+    pub fn is_from_another_project(&self) -> bool {
+        self.source() != self.project
+    }
+}
+
+/// A new project's data, from a backup of another project of the same
+/// organization: restored once, when the project is first made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreFrom {
+    /// The project (its ref) the backup was taken of.
+    #[schemars(length(min = 1, max = 63))]
+    pub project: String,
+    /// The Backup's name, in that project's namespace.
     #[schemars(length(min = 1, max = 253))]
     pub backup: String,
 }

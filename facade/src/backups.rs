@@ -214,6 +214,7 @@ async fn restore(
         spec: RestoreSpec {
             project: project_ref.to_string(),
             backup: backup.name_any(),
+            source_project: None,
         },
         status: None,
     };

@@ -22,7 +22,8 @@ use supaplane_crds::constants::{
     project_namespace,
 };
 use supaplane_crds::{
-    InstanceSize, PasswordSecretRef, PostgresVersion, Project, ProjectSpec, SupabaseStatus,
+    InstanceSize, PasswordSecretRef, PostgresVersion, Project, ProjectSpec, RestoreFrom,
+    SupabaseStatus,
 };
 
 use crate::access::{self, OrganizationAccess, ProjectAccess};
@@ -203,6 +204,8 @@ pub struct CreateProjectBody {
 /// What a valid create request asks for.
 struct NewProject {
     name: String,
+    /// The backup the project is made from, if any.
+    restore_from: Option<RestoreFrom>,
     region: String,
     instance_size: InstanceSize,
     postgres_version: PostgresVersion,
@@ -267,6 +270,7 @@ fn check_create(state: &AppState, body: &CreateProjectBody) -> ApiResult<NewProj
     };
     Ok(NewProject {
         name,
+        restore_from: None,
         region,
         instance_size,
         postgres_version,
@@ -295,9 +299,21 @@ pub async fn create_project(
     caller: &Caller,
     body: &CreateProjectBody,
 ) -> ApiResult<(Project, OrganizationAccess)> {
+    create_project_from(state, caller, body, None).await
+}
+
+/// [`create_project`], made from a backup of another project when
+/// `restore_from` says which (the caller checked they may read it).
+pub async fn create_project_from(
+    state: &AppState,
+    caller: &Caller,
+    body: &CreateProjectBody,
+    restore_from: Option<RestoreFrom>,
+) -> ApiResult<(Project, OrganizationAccess)> {
     let organization = access::organization(state, caller, &body.organization_slug)?;
     organization.require(Action::CreateProject)?;
-    let new = check_create(state, body)?;
+    let mut new = check_create(state, body)?;
+    new.restore_from = restore_from;
     let slug = organization.slug();
     let creator = label_safe_user(&caller.user_id);
     let projects = state.projects.state();
@@ -426,6 +442,7 @@ async fn create_resources(
                 paused: false,
                 deletion_policy: Default::default(),
                 backups: Default::default(),
+                restore_from: new.restore_from.clone(),
                 database: Default::default(),
                 components: Default::default(),
                 auth: Default::default(),

@@ -7,6 +7,7 @@ pub mod backup_schedule;
 pub mod error;
 pub mod events;
 pub mod images;
+pub mod initial_restore;
 pub mod keys;
 pub mod leader;
 pub mod metrics;

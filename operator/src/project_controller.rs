@@ -211,6 +211,7 @@ async fn apply(project: &Project, context: &Context) -> Result<Action> {
     };
     let status = write_status(project, context, Ok(()), observed).await?;
     let next_backup = crate::backup_schedule::run(&context.client, project).await?;
+    crate::initial_restore::ask_once(&context.client, project).await?;
     let resync = match status {
         SupabaseStatus::ActiveHealthy | SupabaseStatus::Inactive => RESYNC,
         _ => SETTLING,

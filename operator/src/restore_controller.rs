@@ -1,25 +1,39 @@
 //! The Restore controller: restores a project's database from one of its
-//! Backups, in place. It refuses a restore of a paused project, of a backup
-//! that is not complete, or while another restore of the project runs; then
-//! marks the Project restoring (its services stop, its status is
-//! `RESTORING`), runs the restore Job (the project's own Postgres image;
-//! roles, then the database in one transaction, so a failure changes
-//! nothing), and clears the mark: the services come back, or the Project
-//! says `RESTORE_FAILED` with the reason.
+//! Backups, in place, or from a Backup of another project of the same
+//! organization (a project made from a backup). It refuses a restore of a
+//! paused project, of a backup that is not complete, or while another
+//! restore of the project runs; then marks the Project restoring (its
+//! services stop, its status is `RESTORING`), runs the restore Job (the
+//! project's own Postgres image; roles, then the database in one
+//! transaction, so a failure changes nothing), and clears the mark: the
+//! services come back, or the Project says `RESTORE_FAILED` with the reason.
+//!
+//! From another project, the Job runs where the backup volume is (the
+//! source's namespace) and reaches the target's database over the network:
+//! for as long as the restore runs, a NetworkPolicy admits that Job alone
+//! to the target's database port, and a Secret beside the Job holds the
+//! target's password. Both go when the restore ends.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use serde_json::{Value, json};
-use supaplane_crds::constants::{FIELD_MANAGER_OPERATOR, project_namespace};
-use supaplane_crds::restore::{ANNOTATION_RESTORE_FAILED, ANNOTATION_RESTORING};
+use supaplane_crds::constants::{
+    FIELD_MANAGER_OPERATOR, KEYS_SECRET_NAME, keys_secret, project_namespace,
+};
+use supaplane_crds::restore::{
+    ANNOTATION_RESTORE_FAILED, ANNOTATION_RESTORING, INITIAL_RESTORE_NAME,
+};
 use supaplane_crds::{Backup, BackupPhase, Project, Restore, RestorePhase, RestoreStatus};
 use tracing::{info, warn};
 
@@ -27,7 +41,10 @@ use crate::apply::apply_if_changed;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::project_jobs::{JobOutcome, project_named, termination_message};
-use crate::render::backup::{LABEL_RESTORE, restore_job};
+use crate::render::backup::{
+    LABEL_RESTORE, LABEL_RESTORE_INTO, restore_job, restore_job_name, target_password,
+};
+use crate::render::network_policy::{restore_admission, restore_admission_name};
 
 pub struct Context {
     pub client: Client,
@@ -40,7 +57,11 @@ pub async fn run(context: Arc<Context>) {
     let restores: Api<Restore> = Api::all(context.client.clone());
     let jobs: Api<Job> = Api::all(context.client.clone());
     Controller::new(restores, watcher::Config::default())
-        .owns(jobs, watcher::Config::default().labels(LABEL_RESTORE))
+        .watches(
+            jobs,
+            watcher::Config::default().labels(LABEL_RESTORE),
+            restore_of_job,
+        )
         .trigger_backoff(supaplane_crds::watching::controller_backoff())
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
@@ -52,6 +73,18 @@ pub async fn run(context: Arc<Context>) {
             }
         })
         .await;
+}
+
+/// The Restore a restore Job runs for: named by its label, in the
+/// namespace of the project restored into (the Job may run in another's).
+fn restore_of_job(job: Job) -> Option<ObjectRef<Restore>> {
+    let labels = job.labels();
+    let name = labels.get(LABEL_RESTORE)?;
+    let namespace = match labels.get(LABEL_RESTORE_INTO) {
+        Some(project) => project_namespace(project),
+        None => job.namespace()?,
+    };
+    Some(ObjectRef::new(name).within(&namespace))
 }
 
 fn error_policy(_restore: Arc<Restore>, error: &Error, context: Arc<Context>) -> Action {
@@ -120,8 +153,27 @@ async fn write_status(restore: &Restore, context: &Context, status: RestoreStatu
     Ok(())
 }
 
-/// Refuses the restore, saying why; the project is left as it is.
-async fn refuse(restore: &Restore, context: &Context, reason: String) -> Result<Action> {
+/// Whether `restore` is the one the operator asked for to make `project`
+/// from a backup (`spec.restoreFrom`).
+fn is_initial_restore(project: &Project, restore: &Restore) -> bool {
+    restore.name_any() == INITIAL_RESTORE_NAME
+        && project.spec.restore_from.as_ref().is_some_and(|from| {
+            from.project == restore.spec.source() && from.backup == restore.spec.backup
+        })
+}
+
+/// Refuses the restore, saying why; the project is left as it is, but for
+/// one made from a backup, which says `RESTORE_FAILED` (it has no data).
+async fn refuse(
+    restore: &Restore,
+    project: Option<&Project>,
+    context: &Context,
+    reason: String,
+) -> Result<Action> {
+    let initial = project.is_some_and(|p| is_initial_restore(p, restore));
+    if initial {
+        mark_project(context, &restore.spec.project, None, Some(&reason)).await?;
+    }
     let status = RestoreStatus {
         phase: RestorePhase::Failed,
         reason: Some(reason),
@@ -150,7 +202,7 @@ pub async fn reconcile(restore: Arc<Restore>, context: Arc<Context>) -> Result<A
             return Ok(Action::await_change());
         }
         let reason = format!("there is no project {}", restore.spec.project);
-        return refuse(&restore, &context, reason).await;
+        return refuse(&restore, None, &context, reason).await;
     };
     let namespace = project_namespace(&restore.spec.project);
     if restore.namespace().as_deref() != Some(namespace.as_str()) {
@@ -158,80 +210,164 @@ pub async fn reconcile(restore: Arc<Restore>, context: Arc<Context>) -> Result<A
             "a Restore of project {} belongs in namespace {namespace}",
             restore.spec.project
         );
-        return refuse(&restore, &context, reason).await;
+        return refuse(&restore, Some(&project), &context, reason).await;
     }
-    let name = restore.name_any();
-    let running_here = project.annotations().get(ANNOTATION_RESTORING);
     if status.phase == RestorePhase::Pending {
-        if project.spec.paused {
-            let reason = "the project is paused: resume it, then restore".to_string();
-            return refuse(&restore, &context, reason).await;
+        return start(&restore, &project, &context).await;
+    }
+    follow(&restore, status, &context).await
+}
+
+/// A pending restore: refused, or started.
+async fn start(restore: &Restore, project: &Project, context: &Context) -> Result<Action> {
+    let name = restore.name_any();
+    let refused = |reason: String| refuse(restore, Some(project), context, reason);
+    if project.spec.paused {
+        return refused("the project is paused: resume it, then restore".into()).await;
+    }
+    if let Some(other) = project
+        .annotations()
+        .get(ANNOTATION_RESTORING)
+        .filter(|other| **other != name)
+    {
+        return refused(format!("restore {other} of this project is still running")).await;
+    }
+    let source = if restore.spec.is_from_another_project() {
+        let source_ref = restore.spec.source();
+        let Some(source) = project_named(&context.client, source_ref, None).await? else {
+            return refused(format!("there is no project {source_ref} to restore from")).await;
+        };
+        if source.spec.organization != project.spec.organization {
+            return refused(format!(
+                "project {source_ref} is in another organization: a backup restores only into projects of its own"
+            ))
+            .await;
         }
-        if let Some(other) = running_here.filter(|other| **other != name) {
-            let reason = format!("restore {other} of this project is still running");
-            return refuse(&restore, &context, reason).await;
+        let major = |project: &Project| -> u32 {
+            project.spec.postgres_version.major().parse().unwrap_or(0)
+        };
+        if major(&source) > major(project) {
+            return refused(format!(
+                "backup of Postgres {} cannot restore into Postgres {}: make the project with {} or newer",
+                source.spec.postgres_version.major(),
+                project.spec.postgres_version.major(),
+                source.spec.postgres_version.major()
+            ))
+            .await;
         }
-        let backups: Api<Backup> = Api::namespaced(context.client.clone(), &namespace);
-        let backup = backups
-            .get_opt(&restore.spec.backup)
-            .await
-            .map_err(|source| Error::Read {
-                kind: "Backup".into(),
-                name: restore.spec.backup.clone(),
-                source,
-            })?;
-        let Some(backup) = backup.filter(|b| {
-            b.status
+        source
+    } else {
+        project.clone()
+    };
+    let source_namespace = project_namespace(restore.spec.source());
+    let backups: Api<Backup> = Api::namespaced(context.client.clone(), &source_namespace);
+    let backup = backups
+        .get_opt(&restore.spec.backup)
+        .await
+        .map_err(|source| Error::Read {
+            kind: "Backup".into(),
+            name: restore.spec.backup.clone(),
+            source,
+        })?;
+    let Some(backup) = backup.filter(|b| {
+        b.spec.project == restore.spec.source()
+            && b.status
                 .as_ref()
                 .is_some_and(|s| s.phase == BackupPhase::Completed)
-        }) else {
-            let reason = format!(
-                "backup {} is not a completed backup of this project",
-                restore.spec.backup
-            );
-            return refuse(&restore, &context, reason).await;
-        };
-        // The mark first: the services stop and the status says RESTORING
-        // before the database changes.
-        mark_project(&context, &restore.spec.project, Some(&name), None).await?;
-        let jobs: Api<Job> = Api::namespaced(context.client.clone(), &namespace);
-        apply_if_changed(&jobs, restore_job(&project, &restore, &backup)).await?;
-        info!(backup = %backup.name_any(), "restoring");
-        let started = RestoreStatus {
-            phase: RestorePhase::Running,
-            reason: None,
-            started_at: Some(now()),
-            completed_at: None,
-        };
-        write_status(&restore, &context, started).await?;
-        return Ok(Action::requeue(Duration::from_secs(15)));
+    }) else {
+        return refused(format!(
+            "backup {} is not a completed backup of project {}",
+            restore.spec.backup,
+            restore.spec.source()
+        ))
+        .await;
+    };
+    // The mark first: the services stop and the status says RESTORING
+    // before the database changes.
+    mark_project(context, &restore.spec.project, Some(&name), None).await?;
+    if restore.spec.is_from_another_project() {
+        let policies: Api<NetworkPolicy> = Api::namespaced(
+            context.client.clone(),
+            &project_namespace(&restore.spec.project),
+        );
+        apply_if_changed(&policies, restore_admission(project, restore)).await?;
     }
+    let jobs: Api<Job> = Api::namespaced(context.client.clone(), &source_namespace);
+    let job = apply_if_changed(&jobs, restore_job(&source, project, restore, &backup)).await?;
+    if restore.spec.is_from_another_project() {
+        let password = target_password_of(context, &restore.spec.project).await?;
+        let secrets: Api<Secret> = Api::namespaced(context.client.clone(), &source_namespace);
+        // Created, not applied: apply would keep a hash of the password on it.
+        match secrets
+            .create(&PostParams::default(), &target_password(&job, &password))
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(source) => {
+                return Err(Error::Apply {
+                    kind: "Secret".into(),
+                    name: job.name_any(),
+                    source,
+                });
+            }
+        }
+    }
+    info!(backup = %backup.name_any(), from = %restore.spec.source(), "restoring");
+    let started = RestoreStatus {
+        phase: RestorePhase::Running,
+        reason: None,
+        started_at: Some(now()),
+        completed_at: None,
+    };
+    write_status(restore, context, started).await?;
+    Ok(Action::requeue(Duration::from_secs(15)))
+}
 
-    // Running: follow the Job.
-    let jobs: Api<Job> = Api::namespaced(context.client.clone(), &namespace);
+/// supabase_admin's password of `project`, from its keys Secret.
+async fn target_password_of(context: &Context, project: &str) -> Result<Vec<u8>> {
+    let secrets: Api<Secret> = Api::namespaced(context.client.clone(), &project_namespace(project));
+    let keys = secrets
+        .get(KEYS_SECRET_NAME)
+        .await
+        .map_err(|source| Error::Read {
+            kind: "Secret".into(),
+            name: KEYS_SECRET_NAME.into(),
+            source,
+        })?;
+    keys.data
+        .and_then(|mut data| data.remove(keys_secret::POSTGRES_PASSWORD))
+        .map(|password| password.0)
+        .ok_or(Error::MissingField(
+            "database password in the target's keys",
+        ))
+}
+
+/// A running restore: its Job followed to the end, then what was made for
+/// it removed and the project told.
+async fn follow(restore: &Restore, status: RestoreStatus, context: &Context) -> Result<Action> {
+    let name = restore.name_any();
+    let source_namespace = project_namespace(restore.spec.source());
+    let jobs: Api<Job> = Api::namespaced(context.client.clone(), &source_namespace);
+    let job_name = restore_job_name(restore);
     let job = jobs
-        .get_opt(&format!("restore-{name}"))
+        .get_opt(&job_name)
         .await
         .map_err(|source| Error::Read {
             kind: "Job".into(),
-            name: format!("restore-{name}"),
+            name: job_name.clone(),
             source,
         })?;
-    match JobOutcome::of(job.and_then(|j| j.status).as_ref()) {
-        JobOutcome::Succeeded => {
-            mark_project(&context, &restore.spec.project, None, None).await?;
-            let done = RestoreStatus {
-                phase: RestorePhase::Completed,
-                completed_at: Some(now()),
-                ..status
-            };
-            write_status(&restore, &context, done).await?;
-            info!("restored");
-            Ok(Action::await_change())
+    let outcome = JobOutcome::of(job.and_then(|j| j.status).as_ref());
+    let reason = match outcome {
+        JobOutcome::Active | JobOutcome::Waiting => {
+            return Ok(Action::requeue(Duration::from_secs(15)));
         }
+        JobOutcome::Succeeded => None,
         JobOutcome::Failed(_) => {
             let output =
-                termination_message(&context.client, &namespace, LABEL_RESTORE, &name).await?;
+                termination_message(&context.client, &source_namespace, LABEL_RESTORE, &name)
+                    .await?;
             let reason = format!(
                 "restoring backup {} failed; the database is as it was: {}",
                 restore.spec.backup,
@@ -239,17 +375,63 @@ pub async fn reconcile(restore: Arc<Restore>, context: Arc<Context>) -> Result<A
                     .unwrap_or_else(|| "the restore Job failed".into())
                     .trim()
             );
-            let reason: String = reason.chars().take(1000).collect();
-            mark_project(&context, &restore.spec.project, None, Some(&reason)).await?;
-            let done = RestoreStatus {
-                phase: RestorePhase::Failed,
-                reason: Some(reason),
-                completed_at: Some(now()),
-                ..status
-            };
-            write_status(&restore, &context, done).await?;
-            Ok(Action::await_change())
+            Some(reason.chars().take(1000).collect::<String>())
         }
-        JobOutcome::Active | JobOutcome::Waiting => Ok(Action::requeue(Duration::from_secs(15))),
+    };
+    if restore.spec.is_from_another_project() {
+        remove_cross_project_access(restore, context, &job_name).await?;
+    }
+    mark_project(context, &restore.spec.project, None, reason.as_deref()).await?;
+    let failed = reason.is_some();
+    let done = RestoreStatus {
+        phase: if failed {
+            RestorePhase::Failed
+        } else {
+            RestorePhase::Completed
+        },
+        reason,
+        completed_at: Some(now()),
+        ..status
+    };
+    write_status(restore, context, done).await?;
+    info!(failed, "restore ended");
+    Ok(Action::await_change())
+}
+
+/// Takes back what let a Job reach another project's database: the copy of
+/// its password and the NetworkPolicy admitting it.
+async fn remove_cross_project_access(
+    restore: &Restore,
+    context: &Context,
+    job_name: &str,
+) -> Result<()> {
+    let secrets: Api<Secret> = Api::namespaced(
+        context.client.clone(),
+        &project_namespace(restore.spec.source()),
+    );
+    delete_if_present(&secrets, job_name).await?;
+    let policies: Api<NetworkPolicy> = Api::namespaced(
+        context.client.clone(),
+        &project_namespace(&restore.spec.project),
+    );
+    delete_if_present(&policies, &restore_admission_name(restore)).await
+}
+
+async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<()>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(source) => Err(Error::Apply {
+            kind: std::any::type_name::<K>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("object")
+                .into(),
+            name: name.to_string(),
+            source,
+        }),
     }
 }

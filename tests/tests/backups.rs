@@ -25,6 +25,7 @@ fn restore_of(backup: &str) -> Restore {
         RestoreSpec {
             project: "backupabcdefghijklmn".into(),
             backup: backup.into(),
+            source_project: None,
         },
     );
     restore.metadata.uid = Some("r".into());
@@ -62,7 +63,8 @@ fn run_job(job: &Job, server: &PostgresServer, root: &Path) -> anyhow::Result<St
             "PGHOST" => "127.0.0.1".to_string(),
             "PGPORT" => server.port.to_string(),
             "BACKUP_ROOT" => root.display().to_string(),
-            // The one Secret reference: supabase_admin's password.
+            // The one Secret reference: supabase_admin's password (the
+            // project's own, or the restored-into project's copy).
             "PGPASSWORD" => {
                 assert!(var.value_from.is_some(), "the password by reference");
                 SUPERUSER_PASSWORD.to_string()
@@ -134,7 +136,7 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
     // Into a fresh instance: same rows, the role with its password, the extension.
     let target = PostgresServer::start()?;
     run_job(
-        &restore_job(&project, &restore_of("nightly-20261201"), &taken),
+        &restore_job(&project, &project, &restore_of("nightly-20261201"), &taken),
         &target,
         &root,
     )?;
@@ -158,20 +160,66 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
         "delete from shop.orders where id <= 250; insert into shop.orders (item) values ('later')",
     )?;
     run_job(
-        &restore_job(&project, &restore_of("nightly-20261201"), &taken),
+        &restore_job(&project, &project, &restore_of("nightly-20261201"), &taken),
         &target,
         &root,
     )?;
     assert_eq!(target.psql(CONTENTS)?, before);
 
     // A backup not on the volume fails with a message, changing nothing.
-    let missing = restore_job(&project, &restore_of("never-taken"), &backup("never-taken"));
+    let missing = restore_job(
+        &project,
+        &project,
+        &restore_of("never-taken"),
+        &backup("never-taken"),
+    );
     let refused = run_job(&missing, &target, &root).expect_err("no such backup");
     assert!(
         refused.to_string().contains("not on the backup volume"),
         "{refused}"
     );
     assert_eq!(target.psql(CONTENTS)?, before);
+
+    // Into a new project, from this one's volume: the Job made for another
+    // project's Restore reaches that project's database, with its image.
+    let new_project: Project = serde_json::from_value(serde_json::json!({
+        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+        "metadata": {"name": "clonedabcdefghijklmn", "uid": "n"},
+        "spec": {"organization": "acme", "displayName": "Made from a backup",
+                 "restoreFrom": {"project": "backupabcdefghijklmn", "backup": "nightly-20261201"}},
+    }))?;
+    let mut into_new = Restore::new(
+        supaplane_crds::restore::INITIAL_RESTORE_NAME,
+        RestoreSpec {
+            project: "clonedabcdefghijklmn".into(),
+            backup: "nightly-20261201".into(),
+            source_project: Some("backupabcdefghijklmn".into()),
+        },
+    );
+    into_new.metadata.uid = Some("i".into());
+    let job = restore_job(&project, &new_project, &into_new, &taken);
+    assert_eq!(
+        job.metadata.namespace.as_deref(),
+        Some("project-backupabcdefghijklmn"),
+        "where the backup volume is"
+    );
+    let env = job
+        .spec
+        .clone()
+        .and_then(|s| s.template.spec)
+        .expect("pod")
+        .containers[0]
+        .env
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        env.iter().any(|e| e.name == "PGHOST"
+            && e.value.as_deref() == Some("db.project-clonedabcdefghijklmn.svc"))
+    );
+    let new_instance = PostgresServer::start()?;
+    run_job(&job, &new_instance, &root)?;
+    assert_eq!(new_instance.psql(CONTENTS)?, before, "row by row");
+    assert!(new_instance.can_log_in("reporter", "reporter-password")?);
     std::fs::remove_dir_all(&root)?;
     Ok(())
 }
@@ -854,6 +902,322 @@ mod on_the_control_plane {
                 "watch restores",
                 "patch restores/status",
                 "patch projects",
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A project made from a backup of another (`spec.restoreFrom`): the
+    /// operator asks for that restore once; its Job runs beside the backup
+    /// volume and reaches the new project's database, admitted by a
+    /// NetworkPolicy and with a copy of its password, both removed when it
+    /// ends. From another organization it is refused, and the new project
+    /// says RESTORE_FAILED; restoreFrom cannot change afterwards.
+    #[tokio::test]
+    async fn a_project_made_from_a_backup_restores_it_once() -> anyhow::Result<()> {
+        use k8s_openapi::api::core::v1::Secret;
+        use k8s_openapi::api::networking::v1::NetworkPolicy;
+        use supaplane_crds::restore::{
+            ANNOTATION_INITIAL_RESTORE, ANNOTATION_RESTORING, INITIAL_RESTORE_NAME,
+        };
+        use supaplane_crds::{Restore, RestorePhase, SupabaseStatus};
+        use supaplane_operator::restore_controller;
+        let cluster = TestCluster::start().await?;
+        if !cluster.writes_workload_status() {
+            return Ok(());
+        }
+        let client = cluster.client();
+        let run_id = unique_name("run");
+        let selector = format!("{RUN_LABEL}={run_id}");
+        let (user, operator) = chart_operator(&cluster).await?;
+        let tasks = [
+            tokio::spawn(project_controller::run(Arc::new(
+                project_controller::Context {
+                    client: operator.clone(),
+                    metrics: Default::default(),
+                    settings: Default::default(),
+                    selector: Some(selector.clone()),
+                },
+            ))),
+            tokio::spawn(backup_controller::run(Arc::new(
+                backup_controller::Context {
+                    client: operator.clone(),
+                    metrics: Default::default(),
+                    selector: Some(selector.clone()),
+                },
+            ))),
+            tokio::spawn(restore_controller::run(Arc::new(
+                restore_controller::Context {
+                    client: operator.clone(),
+                    metrics: Default::default(),
+                    selector: Some(selector.clone()),
+                },
+            ))),
+        ];
+        let projects: Api<Project> = Api::all(client.clone());
+        let make_project = |name: &str, organization: &str, from: Option<(&str, &str)>| {
+            let mut spec = json!({"organization": organization, "displayName": name,
+                                  "deletionPolicy": "Delete"});
+            if let Some((project, backup)) = from {
+                spec["restoreFrom"] = json!({"project": project, "backup": backup});
+            }
+            serde_json::from_value::<Project>(json!({
+                "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+                "metadata": {"name": name, "labels": {RUN_LABEL: run_id}}, "spec": spec,
+            }))
+        };
+        let source = unique_name("src");
+        projects
+            .create(
+                &PostParams::default(),
+                &make_project(&source, "acme", None)?,
+            )
+            .await?;
+        let source_namespace = project_namespace(&source);
+        wait_for(
+            &Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone()),
+            &source_namespace,
+            |n: Option<&k8s_openapi::api::core::v1::Namespace>| n.is_some(),
+            TIMEOUT,
+        )
+        .await?;
+        let backups: Api<Backup> = Api::namespaced(client.clone(), &source_namespace);
+        backups
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(
+                    json!({"apiVersion": "supaplane.io/v1alpha1", "kind": "Backup",
+                    "metadata": {"name": "nightly"}, "spec": {"project": source}}),
+                )?,
+            )
+            .await?;
+        let source_jobs: Api<Job> = Api::namespaced(client.clone(), &source_namespace);
+        wait_for(
+            &source_jobs,
+            "backup-nightly",
+            |j: Option<&Job>| j.is_some(),
+            TIMEOUT,
+        )
+        .await?;
+        finish(&client, &source_namespace, "nightly", true, "100").await?;
+        wait_for(
+            &backups,
+            "nightly",
+            phase_is(BackupPhase::Completed),
+            TIMEOUT,
+        )
+        .await?;
+
+        // The new project, made from that backup.
+        let target = unique_name("new");
+        projects
+            .create(
+                &PostParams::default(),
+                &make_project(&target, "acme", Some((&source, "nightly")))?,
+            )
+            .await?;
+        let target_namespace = project_namespace(&target);
+        let restores: Api<Restore> = Api::namespaced(client.clone(), &target_namespace);
+        let restore_phase = |phase: RestorePhase| {
+            move |r: Option<&Restore>| {
+                r.and_then(|r| r.status.as_ref())
+                    .is_some_and(|s| s.phase == phase)
+            }
+        };
+        let asked = wait_for(
+            &restores,
+            INITIAL_RESTORE_NAME,
+            restore_phase(RestorePhase::Running),
+            TIMEOUT,
+        )
+        .await?;
+        assert_eq!(asked.spec.source_project.as_deref(), Some(source.as_str()));
+        assert_eq!(asked.spec.backup, "nightly");
+        let job_name = format!("restore-into-{target}-{INITIAL_RESTORE_NAME}");
+        let job = wait_for(
+            &source_jobs,
+            &job_name,
+            |j: Option<&Job>| j.is_some(),
+            TIMEOUT,
+        )
+        .await?;
+        let pod = job.spec.clone().and_then(|s| s.template.spec).expect("pod");
+        let env = pod.containers[0].env.clone().unwrap_or_default();
+        let value_of = |name: &str| env.iter().find(|e| e.name == name).cloned();
+        assert_eq!(
+            value_of("PGHOST").and_then(|e| e.value),
+            Some(format!("db.{target_namespace}.svc"))
+        );
+        let password_ref = value_of("PGPASSWORD")
+            .and_then(|e| e.value_from)
+            .and_then(|v| v.secret_key_ref)
+            .expect("the password by reference");
+        assert_eq!(password_ref.name, job_name, "the copy beside the Job");
+        let copy = Api::<Secret>::namespaced(client.clone(), &source_namespace)
+            .get(&job_name)
+            .await?;
+        let keys = Api::<Secret>::namespaced(client.clone(), &target_namespace)
+            .get(supaplane_crds::constants::KEYS_SECRET_NAME)
+            .await?;
+        assert_eq!(
+            copy.data.as_ref().and_then(|d| d.get(&password_ref.key)),
+            keys.data
+                .as_ref()
+                .and_then(|d| d.get(supaplane_crds::constants::keys_secret::POSTGRES_PASSWORD)),
+            "the new project's own password"
+        );
+        assert!(
+            copy.annotations().keys().all(|k| !k.contains("hash")),
+            "no hash of the password kept on it"
+        );
+        let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), &target_namespace);
+        let admission = format!("restore-{INITIAL_RESTORE_NAME}");
+        assert!(policies.get_opt(&admission).await?.is_some());
+        wait_for(
+            &projects,
+            &target,
+            |p: Option<&Project>| {
+                p.and_then(|p| p.status.as_ref())
+                    .is_some_and(|s| s.status == Some(SupabaseStatus::Restoring))
+            },
+            TIMEOUT,
+        )
+        .await?;
+
+        // Done: the copy and the admission go, the mark goes.
+        finish_job(
+            &client,
+            &source_namespace,
+            &job_name,
+            ("supaplane.io/restore", INITIAL_RESTORE_NAME),
+            true,
+            "",
+        )
+        .await?;
+        wait_for(
+            &restores,
+            INITIAL_RESTORE_NAME,
+            restore_phase(RestorePhase::Completed),
+            TIMEOUT,
+        )
+        .await?;
+        wait_deleted(
+            &Api::<Secret>::namespaced(client.clone(), &source_namespace),
+            &job_name,
+            TIMEOUT,
+        )
+        .await?;
+        wait_deleted(&policies, &admission, TIMEOUT).await?;
+        let restored = projects.get(&target).await?;
+        assert!(restored.annotations().get(ANNOTATION_RESTORING).is_none());
+        assert_eq!(
+            restored
+                .annotations()
+                .get(ANNOTATION_INITIAL_RESTORE)
+                .map(String::as_str),
+            Some(INITIAL_RESTORE_NAME)
+        );
+
+        // Once: with its Restore gone, a change to the project asks for no
+        // other (the reconcile that saw the change is awaited).
+        restores
+            .delete(INITIAL_RESTORE_NAME, &Default::default())
+            .await?;
+        wait_deleted(&restores, INITIAL_RESTORE_NAME, TIMEOUT).await?;
+        let changed = projects
+            .patch(
+                &target,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"backups": {"keep": 3}}})),
+            )
+            .await?;
+        let generation = changed.metadata.generation;
+        wait_for(
+            &projects,
+            &target,
+            |p: Option<&Project>| {
+                p.and_then(|p| p.status.as_ref())
+                    .is_some_and(|s| s.observed_generation == generation)
+            },
+            TIMEOUT,
+        )
+        .await?;
+        assert!(restores.get_opt(INITIAL_RESTORE_NAME).await?.is_none());
+
+        // restoreFrom is fixed at creation.
+        let refused = projects
+            .patch(
+                &target,
+                &PatchParams::default(),
+                &Patch::Merge(
+                    json!({"spec": {"restoreFrom": {"project": source, "backup": "other"}}}),
+                ),
+            )
+            .await
+            .expect_err("restoreFrom cannot change");
+        assert!(
+            refused
+                .to_string()
+                .contains("restoreFrom is set when a project is created"),
+            "{refused}"
+        );
+
+        // From another organization: refused; the new project says so.
+        let stranger = unique_name("new");
+        projects
+            .create(
+                &PostParams::default(),
+                &make_project(&stranger, "globex", Some((&source, "nightly")))?,
+            )
+            .await?;
+        let stranger_restores: Api<Restore> =
+            Api::namespaced(client.clone(), &project_namespace(&stranger));
+        let refused = wait_for(
+            &stranger_restores,
+            INITIAL_RESTORE_NAME,
+            restore_phase(RestorePhase::Failed),
+            TIMEOUT,
+        )
+        .await?;
+        assert!(
+            refused
+                .status
+                .and_then(|s| s.reason)
+                .unwrap_or_default()
+                .contains("another organization")
+        );
+        wait_for(
+            &projects,
+            &stranger,
+            |p: Option<&Project>| {
+                p.and_then(|p| p.status.as_ref())
+                    .is_some_and(|s| s.status == Some(SupabaseStatus::RestoreFailed))
+            },
+            TIMEOUT,
+        )
+        .await?;
+        assert!(
+            source_jobs
+                .get_opt(&format!("restore-into-{stranger}-{INITIAL_RESTORE_NAME}"))
+                .await?
+                .is_none(),
+            "no Job reads the backup"
+        );
+
+        for name in [&stranger, &target, &source] {
+            projects.delete(name, &Default::default()).await?;
+        }
+        for task in tasks {
+            task.abort();
+        }
+        assert_allowed_and_used(
+            &cluster,
+            &user,
+            &[
+                "create restores",
+                "delete networkpolicies",
+                "create secrets",
+                "delete secrets",
             ],
         )?;
         Ok(())

@@ -404,6 +404,13 @@ async fn the_operator_uses_exactly_what_the_chart_grants() -> anyhow::Result<()>
             ("supaplane.io", "restores", "list", BACKUPS_TEST),
             ("supaplane.io", "restores", "watch", BACKUPS_TEST),
             ("supaplane.io", "restores/status", "patch", BACKUPS_TEST),
+            ("supaplane.io", "restores", "create", BACKUPS_TEST),
+            (
+                "networking.k8s.io",
+                "networkpolicies",
+                "delete",
+                BACKUPS_TEST,
+            ),
             (
                 "rbac.authorization.k8s.io",
                 "clusterroles",

@@ -12,10 +12,12 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::ByteString;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Container, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource,
-    PodSpec, PodTemplateSpec, Volume, VolumeMount, VolumeResourceRequirements,
+    Container, EnvVar, EnvVarSource, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, Secret, SecretKeySelector, Volume,
+    VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -37,6 +39,15 @@ pub const ROOT: &str = "/backups";
 pub const LABEL_BACKUP: &str = "supaplane.io/backup";
 /// The label naming the Restore a restore Job runs for.
 pub const LABEL_RESTORE: &str = "supaplane.io/restore";
+/// The label naming, on a restore Job, the project restored into: the one
+/// whose namespace holds the Restore (the Job may run in another's).
+pub const LABEL_RESTORE_INTO: &str = "supaplane.io/restore-into";
+/// The key of the restored-into project's password in the Secret beside a
+/// Job restoring into another project's database.
+pub const TARGET_PASSWORD_KEY: &str = "password";
+/// How long a finished Job restoring into another project (which no
+/// Restore owns: owners share a namespace) is kept for a look at its pod.
+const CROSS_PROJECT_JOB_TTL_SECONDS: i32 = 24 * 3600;
 /// Longest a backup or restore may run.
 const DEADLINE_SECONDS: i64 = 6 * 3600;
 
@@ -98,7 +109,8 @@ du -sk "$target" | cut -f1 > "${{TERMINATION_LOG:-/dev/termination-log}}"
 }
 
 /// The restore script: roles first (existing ones are left as they are),
-/// then the database replaced object by object, in one transaction.
+/// then the database replaced object by object, in one transaction. A new
+/// project's database may still be starting: it waits for it.
 pub fn restore_script() -> String {
     r#"set -eu
 source="$BACKUP_ROOT/$BACKUP_NAME"
@@ -106,6 +118,7 @@ if [ ! -f "$source/database.dump" ] || [ ! -f "$source/roles.sql" ]; then
   echo "backup $BACKUP_NAME is not on the backup volume (or not whole)" >&2
   exit 1
 fi
+until pg_isready --quiet; do sleep 2; done
 # A role that exists already is kept: its CREATE fails, the rest goes on.
 psql --quiet --no-psqlrc --dbname="$PGDATABASE" --file="$source/roles.sql" 2>&1 | grep -v 'already exists' || true
 pg_restore --clean --if-exists --single-transaction --exit-on-error --dbname="$PGDATABASE" "$source/database.dump"
@@ -164,30 +177,39 @@ fn on_backup_volume(mut container: Container) -> PodSpec {
     }
 }
 
-/// What a Job is for: its name, its label, its owner and the backup it reads or writes.
+/// What a Job is for: its name, its labels, its owner, the backup it reads
+/// or writes and the database it reaches.
 struct JobFor<'a> {
     prefix: &'static str,
     name: String,
-    label: (&'static str, String),
+    labels: Vec<(&'static str, String)>,
     owner: Option<OwnerReference>,
     backup: &'a str,
+    /// The project whose database the Job reaches (and whose image it
+    /// runs): the volume's own, or the one a restore goes into.
+    database: &'a Project,
+    /// supabase_admin's password for that database.
+    password: EnvVar,
+    ttl_seconds_after_finished: Option<i32>,
 }
 
-/// The Job running `script` as `purpose` says.
+/// The Job running `script` as `purpose` says, on `project`'s backup volume.
 fn job(project: &Project, purpose: JobFor<'_>, script: String) -> Job {
     let prefix = purpose.prefix;
     let backup_name = purpose.backup.to_string();
     let mut job_labels = labels(project, prefix);
-    job_labels.insert(purpose.label.0.to_string(), purpose.label.1.clone());
+    for (key, value) in &purpose.labels {
+        job_labels.insert(key.to_string(), value.clone());
+    }
     let container = Container {
         name: prefix.to_string(),
-        image: Some(image(project)),
+        image: Some(image(purpose.database)),
         command: Some(vec!["sh".to_string(), "-c".to_string(), script]),
         env: Some(vec![
-            env("PGHOST", database_host(project)),
+            env("PGHOST", database_host(purpose.database)),
             env("PGPORT", database_port().to_string()),
             env("PGUSER", "supabase_admin"),
-            env_from_keys("PGPASSWORD", secret_keys::POSTGRES_PASSWORD),
+            purpose.password,
             env("PGDATABASE", DATABASE_NAME),
             env("BACKUP_ROOT", ROOT),
             env("BACKUP_NAME", backup_name.clone()),
@@ -210,6 +232,7 @@ fn job(project: &Project, purpose: JobFor<'_>, script: String) -> Job {
             // One try: a failed backup is reported, the next one is new.
             backoff_limit: Some(0),
             active_deadline_seconds: Some(DEADLINE_SECONDS),
+            ttl_seconds_after_finished: purpose.ttl_seconds_after_finished,
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(job_labels),
@@ -229,26 +252,99 @@ pub fn backup_job(project: &Project, backup: &Backup) -> Job {
     let purpose = JobFor {
         prefix: "backup",
         name: format!("backup-{name}"),
-        label: (LABEL_BACKUP, name.clone()),
+        labels: vec![(LABEL_BACKUP, name.clone())],
         owner: backup.controller_owner_ref(&()),
         backup: &name,
+        database: project,
+        password: env_from_keys("PGPASSWORD", secret_keys::POSTGRES_PASSWORD),
+        ttl_seconds_after_finished: None,
     };
     job(project, purpose, backup_script())
 }
 
-/// The Job running `restore` from `backup` into the project's database
-/// (`restore-<restore>`).
-pub fn restore_job(project: &Project, restore: &Restore, backup: &Backup) -> Job {
+/// The name of the Job running `restore`: `restore-<restore>` in place,
+/// `restore-into-<project>-<restore>` from another project's backup (it
+/// runs in that project's namespace, beside other restores).
+pub fn restore_job_name(restore: &Restore) -> String {
+    let name = restore.metadata.name.clone().unwrap_or_default();
+    if restore.spec.is_from_another_project() {
+        format!("restore-into-{}-{name}", restore.spec.project)
+    } else {
+        format!("restore-{name}")
+    }
+}
+
+/// The Job running `restore` from `backup` (a backup of `source`, on its
+/// volume) into `target`'s database. In place, `source` is `target` and
+/// the Restore owns the Job; from another project, the Job runs in the
+/// source's namespace, reaches the target's database over the network
+/// (admitted by [`restore_admission`](super::network_policy::restore_admission))
+/// with the target's password from a Secret beside it ([`target_password`]).
+pub fn restore_job(source: &Project, target: &Project, restore: &Restore, backup: &Backup) -> Job {
     let name = restore.metadata.name.clone().unwrap_or_default();
     let backup_name = backup.metadata.name.clone().unwrap_or_default();
+    let job_name = restore_job_name(restore);
+    let in_place = !restore.spec.is_from_another_project();
+    let password = if in_place {
+        env_from_keys("PGPASSWORD", secret_keys::POSTGRES_PASSWORD)
+    } else {
+        EnvVar {
+            name: "PGPASSWORD".into(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: job_name.clone(),
+                    key: TARGET_PASSWORD_KEY.into(),
+                    optional: Some(false),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    };
     let purpose = JobFor {
         prefix: "restore",
-        name: format!("restore-{name}"),
-        label: (LABEL_RESTORE, name),
-        owner: restore.controller_owner_ref(&()),
+        name: job_name,
+        labels: vec![
+            (LABEL_RESTORE, name),
+            (LABEL_RESTORE_INTO, restore.spec.project.clone()),
+        ],
+        owner: in_place
+            .then(|| restore.controller_owner_ref(&()))
+            .flatten(),
         backup: &backup_name,
+        database: target,
+        password,
+        ttl_seconds_after_finished: (!in_place).then_some(CROSS_PROJECT_JOB_TTL_SECONDS),
     };
-    job(project, purpose, restore_script())
+    job(source, purpose, restore_script())
+}
+
+/// The restored-into project's password, beside the Job that restores into
+/// it from another project's backup (named as the Job, owned by it, and
+/// removed when the restore ends).
+pub fn target_password(job: &Job, password: &[u8]) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            name: job.metadata.name.clone(),
+            namespace: job.metadata.namespace.clone(),
+            labels: job.metadata.labels.clone(),
+            owner_references: job.metadata.uid.clone().map(|uid| {
+                vec![OwnerReference {
+                    api_version: "batch/v1".into(),
+                    kind: "Job".into(),
+                    name: job.metadata.name.clone().unwrap_or_default(),
+                    uid,
+                    ..Default::default()
+                }]
+            }),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([(
+            TARGET_PASSWORD_KEY.to_string(),
+            ByteString(password.to_vec()),
+        )])),
+        ..Default::default()
+    }
 }
 
 /// Removes every directory on the backup volume but those of `kept`
