@@ -25,13 +25,13 @@ use crate::state::AppState;
 /// One backup: Studio offers Restore and Download only for `COMPLETED`, and
 /// shows every other status as in progress, so failed ones are left out
 /// (their reason is on the Backup, for kubectl).
-struct Listed {
-    id: u64,
-    inserted_at: String,
-    status: &'static str,
+pub(crate) struct Listed {
+    pub id: u64,
+    pub inserted_at: String,
+    pub status: &'static str,
 }
 
-async fn listed(state: &AppState, project_ref: &str) -> ApiResult<Vec<Listed>> {
+pub(crate) async fn listed(state: &AppState, project_ref: &str) -> ApiResult<Vec<Listed>> {
     let backups: Api<Backup> =
         Api::namespaced(state.client.clone(), &project_namespace(project_ref));
     let mut found: Vec<(i64, Listed)> = backups
@@ -166,6 +166,35 @@ struct RestoreBody {
     id: u64,
 }
 
+/// The project's completed backup whose id is `id` (400 when it is not
+/// complete, 404 when there is none).
+pub(crate) async fn completed_backup(
+    state: &AppState,
+    project_ref: &str,
+    id: u64,
+) -> ApiResult<Backup> {
+    let backups: Api<Backup> =
+        Api::namespaced(state.client.clone(), &project_namespace(project_ref));
+    let backup = backups
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| ApiError::kube("listing the project's backups", e))?
+        .items
+        .into_iter()
+        .find(|b| uid_id(&b.metadata) == id && b.spec.project == project_ref)
+        .ok_or_else(|| ApiError::NotFound(format!("Backup {id} not found")))?;
+    let complete = backup
+        .status
+        .as_ref()
+        .is_some_and(|s| s.phase == BackupPhase::Completed);
+    if !complete {
+        return Err(ApiError::BadRequest(format!(
+            "Backup {id} is not complete: only a completed backup can be restored"
+        )));
+    }
+    Ok(backup)
+}
+
 /// Asks the operator to restore backup `id` into the project, in place: a
 /// `Restore` in the project's namespace. Owners and Administrators only;
 /// refused while the project is paused or another restore runs.
@@ -188,24 +217,7 @@ async fn restore(
         )));
     }
     let namespace = project_namespace(project_ref);
-    let backups: Api<Backup> = Api::namespaced(state.client.clone(), &namespace);
-    let backup = backups
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| ApiError::kube("listing the project's backups", e))?
-        .items
-        .into_iter()
-        .find(|b| uid_id(&b.metadata) == id && b.spec.project == project_ref)
-        .ok_or_else(|| ApiError::NotFound(format!("Backup {id} not found")))?;
-    let complete = backup
-        .status
-        .as_ref()
-        .is_some_and(|s| s.phase == BackupPhase::Completed);
-    if !complete {
-        return Err(ApiError::BadRequest(format!(
-            "Backup {id} is not complete: only a completed backup can be restored"
-        )));
-    }
+    let backup = completed_backup(state, project_ref, id).await?;
     let restore = Restore {
         metadata: ObjectMeta {
             generate_name: Some("restore-".into()),

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod auth_config;
 pub mod auth_providers;
+pub mod backup_clones;
 pub mod backups;
 pub mod config;
 pub mod content;
@@ -130,6 +131,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(projects::routes())
         .merge(content::routes())
         .merge(backups::routes())
+        .merge(backup_clones::routes())
         .merge(content_folders::routes())
         .merge(project_logs::routes())
         .merge(project_config::routes())

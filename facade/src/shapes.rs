@@ -250,7 +250,7 @@ pub fn database_status(status: SupabaseStatus) -> &'static str {
 }
 
 /// Whole GiB of a quantity such as `8Gi` (None when it is not in Gi/Ti).
-fn volume_gb(quantity: &str) -> Option<u64> {
+pub fn volume_gb(quantity: &str) -> Option<u64> {
     if let Some(gi) = quantity.strip_suffix("Gi") {
         gi.parse().ok()
     } else if let Some(ti) = quantity.strip_suffix("Ti") {

@@ -3226,7 +3226,9 @@ async fn backups_are_listed_as_studio_and_v1_read_them() -> anyhow::Result<()> {
 
 /// Studio's backups page, end to end with the operator running: the list,
 /// Restore, the project's status polled as Studio polls it (`RESTORING`),
-/// the restore Job done, and `ACTIVE_HEALTHY` once the services are back.
+/// the restore Job done, and `ACTIVE_HEALTHY` once the services are back;
+/// then restore to a new project: its offer, refusals, the new project made
+/// from the backup and its progress until `COMPLETED`.
 #[tokio::test]
 async fn studio_restores_a_backup_and_sees_restoring_then_healthy() -> anyhow::Result<()> {
     use k8s_openapi::api::batch::v1::Job;
@@ -3269,8 +3271,12 @@ async fn studio_restores_a_backup_and_sees_restoring_then_healthy() -> anyhow::R
         ))),
     ];
     let owner = User::new("owner");
+    let developer = User::new("developer");
     let slug = facade
-        .organization_with(&[(&owner, OrganizationRole::Owner)])
+        .organization_with(&[
+            (&owner, OrganizationRole::Owner),
+            (&developer, OrganizationRole::Developer),
+        ])
         .await?;
     let name = unique_name("p");
     Api::<Project>::all(client.clone())
@@ -3424,6 +3430,128 @@ async fn studio_restores_a_backup_and_sees_restoring_then_healthy() -> anyhow::R
     .await?;
     make_ready().await?;
     status_is(&facade, &owner, &name, "ACTIVE_HEALTHY").await?;
+
+    // Restore to a new project (Studio's clone calls): what it would get,
+    // then a new project made from the backup.
+    let (status, offer) = facade
+        .get(&owner, &format!("/platform/database/{name}/clone"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{offer}");
+    assert_eq!(offer["backups"][0]["id"], id);
+    assert_eq!(
+        offer["backups"][0]["isPhysicalBackup"], false,
+        "pg_dump: logical"
+    );
+    let (_, detail) = facade
+        .get(&owner, &format!("/platform/projects/{name}"))
+        .await;
+    assert_eq!(
+        offer["target_compute_size"], detail["infra_compute_size"],
+        "the source's size"
+    );
+    assert!(
+        offer["target_volume_size_gb"]
+            .as_u64()
+            .is_some_and(|gb| gb > 0)
+    );
+    let clone = format!("/platform/database/{name}/clone");
+    let (status, answer) = facade
+        .send(&owner, Method::POST, &clone,
+            json!({"recoveryTimeTarget": 1764558000, "newDbPass": "a-long-password-1", "newProjectName": "Copy"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cloneBackupId"))
+    );
+    let (status, _) = facade
+        .send(&developer, Method::POST, &clone,
+            json!({"cloneBackupId": id, "newDbPass": "a-long-password-1", "newProjectName": "Copy"}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "Owners and Administrators only"
+    );
+    let (status, made) = facade
+        .send(&owner, Method::POST, &clone,
+            json!({"cloneBackupId": id, "newDbPass": "a-long-password-1", "newProjectName": "Copy"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(made["source_project_ref"], name.as_str());
+    let copy = made["target_project_ref"]
+        .as_str()
+        .expect("ref")
+        .to_string();
+    let projects: Api<Project> = Api::all(client.clone());
+    let new_project = projects.get(&copy).await?;
+    let from = new_project
+        .spec
+        .restore_from
+        .clone()
+        .expect("made from a backup");
+    assert_eq!(
+        (from.project.as_str(), from.backup.as_str()),
+        (name.as_str(), "nightly")
+    );
+    assert_eq!(new_project.spec.organization, slug);
+    let clones = |user: &User, project: &str| {
+        let path = format!("/platform/database/{project}/clone/status");
+        let user = user.clone();
+        let facade = &facade;
+        async move { facade.get(&user, &path).await.1 }
+    };
+    let listed = clones(&owner, &name).await;
+    assert_eq!(listed["clones"][0]["target_project"]["ref"], copy.as_str());
+    assert_eq!(listed["clones"][0]["status"], "IN_PROGRESS");
+    // This run's operator looks after it, then restores it from the backup.
+    projects
+        .patch(
+            &copy,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                json!({"metadata": {"labels": {"supaplane.io/test-run": run_id}}}),
+            ),
+        )
+        .await?;
+    let job = format!("restore-into-{copy}-initial-restore");
+    wait_for(
+        &jobs,
+        &job,
+        |j: Option<&Job>| j.is_some(),
+        Duration::from_secs(60),
+    )
+    .await?;
+    status_is(&facade, &owner, &copy, "RESTORING").await?;
+    finish_job(
+        &client,
+        &namespace,
+        &job,
+        ("supaplane.io/restore", "initial-restore"),
+        true,
+        "",
+    )
+    .await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = clones(&owner, &name).await;
+        if listed["clones"][0]["status"] == "COMPLETED" {
+            assert!(listed["clones"][0]["updated_at"].is_string(), "{listed}");
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "never COMPLETED: {listed}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let copied = clones(&owner, &copy).await;
+    assert_eq!(
+        copied["cloned_from"]["source_project"]["ref"],
+        name.as_str()
+    );
+    assert!(copied["clones"].as_array().is_some_and(Vec::is_empty));
     for task in tasks {
         task.abort();
     }

@@ -571,6 +571,29 @@ async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
+    // Restore to a new project, and its progress.
+    let (status, answer) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/database/{project_ref}/clone"),
+            json!({"cloneBackupId": listed["backups"][0]["id"],
+                   "newDbPass": "a-long-password-1", "newProjectName": "Copy"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (status, answer) = facade
+        .get(
+            &owner,
+            &format!("/platform/database/{project_ref}/clone/status"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["clones"].as_array().map(Vec::len), Some(1));
+    let copy_ref = answer["clones"][0]["target_project"]["ref"]
+        .as_str()
+        .expect("ref")
+        .to_string();
     let (_, listed) = facade.get(&owner, &format!("{content}?type=sql")).await;
     assert_eq!(listed["data"][0]["id"], snippet);
     let (status, _) = facade
@@ -650,14 +673,24 @@ async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let gone = project_ref.clone();
-    facade
-        .wait_until(move |s| {
-            s.projects
-                .get(&kube::runtime::reflector::ObjectRef::new(&gone))
-                .is_none()
-        })
-        .await?;
+    let (status, _) = facade
+        .raw(
+            Method::DELETE,
+            &format!("/platform/projects/{copy_ref}"),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for gone in [project_ref.clone(), copy_ref] {
+        facade
+            .wait_until(move |s| {
+                s.projects
+                    .get(&kube::runtime::reflector::ObjectRef::new(&gone))
+                    .is_none()
+            })
+            .await?;
+    }
     let (status, answer) = facade
         .raw(Method::DELETE, &org, Some(&owner.token), None)
         .await;
