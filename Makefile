@@ -1,7 +1,7 @@
 # Developer entry points. `make up` is the README's first command.
 CLUSTER ?= supaplane
 
-.PHONY: up down test test-deps crds controlplane
+.PHONY: up down test test-deps crds controlplane minio
 
 PG_META_VERSION ?= 0.99.0
 PG_META_SERVER := target/pg-meta/node_modules/@supabase/postgres-meta/dist/server/server.js
@@ -16,6 +16,10 @@ SCHEMATHESIS := target/schemathesis/schemathesis/__init__.py
 # flag file in the Studio flags test.
 CONFIGCAT_NODE_VERSION ?= 11.4.1
 CONFIGCAT_NODE := target/configcat/node_modules/configcat-node/package.json
+# MinIO, the S3-compatible server backups to a bucket are tested against,
+# built from its Go module (its own go.mod, apart from the control plane's).
+MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO := target/minio/minio
 
 ## up: the laptop path — kind cluster, ingress-nginx, images, chart, then
 ## the Studio URL and how to sign in. Safe to run again.
@@ -48,8 +52,8 @@ test: test-deps
 ## test-deps: what the tests run: the Kubernetes control plane (every
 ## integration test), PostgreSQL and pg-meta (proxy tests), Helm (chart
 ## tests), Schemathesis (the facade's OpenAPI contract), ConfigCat's SDK
-## (Studio's flags).
-test-deps: controlplane $(PG_META_SERVER) $(HELM) $(SCHEMATHESIS) $(CONFIGCAT_NODE)
+## (Studio's flags), MinIO (backups to a bucket).
+test-deps: controlplane minio $(PG_META_SERVER) $(HELM) $(SCHEMATHESIS) $(CONFIGCAT_NODE)
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL is required: apt-get install postgresql"; exit 1; }
 
 ## controlplane: etcd, kube-apiserver and kube-controller-manager built from
@@ -72,6 +76,13 @@ $(CONTROLPLANE)/kube-apiserver: $(CONTROLPLANE_SOURCES)
 
 $(CONTROLPLANE)/kube-controller-manager: $(CONTROLPLANE_SOURCES)
 	cd tests/controlplane && go build -trimpath -o ../../$@ k8s.io/kubernetes/cmd/kube-controller-manager
+
+## minio: MinIO's server from its Go module, into target/minio.
+minio: $(MINIO)
+
+$(MINIO):
+	@command -v go >/dev/null || { echo "Go is required to build MinIO for the tests"; exit 1; }
+	GOBIN=$(abspath target/minio) go install -trimpath github.com/minio/minio@$(MINIO_VERSION)
 
 $(SCHEMATHESIS):
 	@command -v python3 >/dev/null || { echo "Python 3 with pip is required for Schemathesis"; exit 1; }

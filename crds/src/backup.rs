@@ -41,6 +41,61 @@ pub struct BackupsSpec {
     /// StorageClass of that volume; the cluster default when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
+    /// Keep backups in an S3-compatible bucket instead of the volume
+    /// (`storageSize` then bounds the scratch space a backup Job uses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<BackupBucket>,
+}
+
+/// An S3-compatible bucket backups go to: `<prefix>/<backup>/` holds
+/// `roles.sql`, `database.dump` and, written last, `complete`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupBucket {
+    #[serde(flatten)]
+    pub bucket: crate::project::S3Spec,
+    /// The key prefix (a "folder") backups are kept under; the bucket's
+    /// root when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 512),
+        regex(pattern = r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+    )]
+    pub prefix: Option<String>,
+}
+
+impl BackupBucket {
+    /// The bucket's base URL: the endpoint (AWS's regional one when unset),
+    /// by path or by host name as `forcePathStyle` says.
+    pub fn bucket_url(&self) -> String {
+        let bucket = &self.bucket;
+        let endpoint = bucket
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", bucket.region));
+        let endpoint = endpoint.trim_end_matches('/');
+        if bucket.force_path_style {
+            return format!("{endpoint}/{}", bucket.bucket);
+        }
+        match endpoint.split_once("://") {
+            Some((scheme, host)) => format!("{scheme}://{}.{host}", bucket.bucket),
+            None => format!("https://{}.{endpoint}", bucket.bucket),
+        }
+    }
+
+    /// The key prefix with a trailing `/` (empty at the bucket's root).
+    pub fn key_prefix(&self) -> String {
+        self.prefix
+            .as_deref()
+            .map(|p| format!("{}/", p.trim_matches('/')))
+            .unwrap_or_default()
+    }
+
+    /// Where a backup's objects are, as a Backup's status says it:
+    /// `s3://<bucket>/<prefix>/<backup>`.
+    pub fn location(&self, backup: &str) -> String {
+        format!("s3://{}/{}{backup}", self.bucket.bucket, self.key_prefix())
+    }
 }
 
 impl Default for BackupsSpec {
@@ -51,6 +106,7 @@ impl Default for BackupsSpec {
             max_age_days: None,
             storage_size: default_backup_storage_size(),
             storage_class: None,
+            s3: None,
         }
     }
 }
@@ -121,7 +177,50 @@ pub struct BackupStatus {
     /// Bytes on the backup volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_bytes: Option<i64>,
-    /// Where the files are: `pvc://<claim>/<directory>`.
+    /// Where the files are: `pvc://<claim>/<directory>` or
+    /// `s3://<bucket>/<prefix>/<backup>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(endpoint: Option<&str>, path_style: bool, prefix: Option<&str>) -> BackupBucket {
+        BackupBucket {
+            bucket: crate::project::S3Spec {
+                bucket: "nightly".into(),
+                region: "eu-west-1".into(),
+                endpoint: endpoint.map(str::to_string),
+                force_path_style: path_style,
+                credentials_secret_name: "s3".into(),
+            },
+            prefix: prefix.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_bucket_is_addressed_by_host_or_by_path() {
+        assert_eq!(
+            bucket(None, false, None).bucket_url(),
+            "https://nightly.s3.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            bucket(None, true, None).bucket_url(),
+            "https://s3.eu-west-1.amazonaws.com/nightly"
+        );
+        assert_eq!(
+            bucket(Some("http://minio.storage:9000/"), true, None).bucket_url(),
+            "http://minio.storage:9000/nightly"
+        );
+        assert_eq!(
+            bucket(Some("https://r2.example.com"), false, None).bucket_url(),
+            "https://nightly.r2.example.com"
+        );
+        let prefixed = bucket(None, false, Some("db/backups"));
+        assert_eq!(prefixed.key_prefix(), "db/backups/");
+        assert_eq!(prefixed.location("b1"), "s3://nightly/db/backups/b1");
+        assert_eq!(bucket(None, false, None).location("b1"), "s3://nightly/b1");
+    }
 }

@@ -17,6 +17,9 @@ pub struct Images {
     pub imgproxy: &'static str,
     pub meta: &'static str,
     pub gateway: &'static str,
+    /// The S3 client of backup Jobs when backups go to a bucket: curl's
+    /// own image (Alpine, `sh`, curl with `--aws-sigv4`; user `curl_user`).
+    pub s3_client: &'static str,
 }
 
 pub const PINNED: Images = Images {
@@ -29,6 +32,7 @@ pub const PINNED: Images = Images {
     imgproxy: "darthsim/imgproxy:v3.30.1",
     meta: "supabase/postgres-meta:v0.95.2",
     gateway: "kong:2.8.1",
+    s3_client: "curlimages/curl:8.11.1",
 };
 
 /// The image to run: the project's override, else the pinned one.
@@ -85,6 +89,7 @@ mod readme {
             PINNED.imgproxy,
             PINNED.meta,
             PINNED.gateway,
+            PINNED.s3_client,
         ] {
             assert!(
                 readme.contains(&format!("`{image}`")),

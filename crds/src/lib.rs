@@ -16,7 +16,9 @@ pub mod watching;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-pub use backup::{Backup, BackupPhase, BackupSpec, BackupStatus, BackupTrigger, BackupsSpec};
+pub use backup::{
+    Backup, BackupBucket, BackupPhase, BackupSpec, BackupStatus, BackupTrigger, BackupsSpec,
+};
 pub use conditions::{ConditionStatus, set_condition};
 pub use content::{
     ContentFolder, ContentFolderSpec, ContentType, ContentVisibility, UserContent, UserContentSpec,

@@ -24,7 +24,7 @@ use crate::apply::apply_if_changed;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::project_jobs::{JobOutcome, project_named, termination_message};
-use crate::render::backup::{CLAIM, LABEL_BACKUP, backup_job, claim};
+use crate::render::backup::{LABEL_BACKUP, Store, backup_job, claim};
 
 pub struct Context {
     pub client: Client,
@@ -102,8 +102,12 @@ pub async fn reconcile(backup: Arc<Backup>, context: Arc<Context>) -> Result<Act
         write_status(&backup, &context, waiting).await?;
         return Ok(Action::requeue(Duration::from_secs(60)));
     }
-    let claims: Api<PersistentVolumeClaim> = Api::namespaced(context.client.clone(), &namespace);
-    apply_if_changed(&claims, claim(&project)).await?;
+    let store = Store::of(&project);
+    if matches!(store, Store::Volume) {
+        let claims: Api<PersistentVolumeClaim> =
+            Api::namespaced(context.client.clone(), &namespace);
+        apply_if_changed(&claims, claim(&project)).await?;
+    }
     let jobs: Api<Job> = Api::namespaced(context.client.clone(), &namespace);
     let job = apply_if_changed(&jobs, backup_job(&project, &backup)).await?;
     let job_status = job.status.clone().unwrap_or_default();
@@ -119,7 +123,7 @@ pub async fn reconcile(backup: Arc<Backup>, context: Arc<Context>) -> Result<Act
                 started_at,
                 completed_at: job_status.completion_time.clone().or_else(|| Some(now())),
                 size_bytes: kib.map(|k| k * 1024),
-                location: Some(format!("pvc://{CLAIM}/{backup_name}")),
+                location: Some(store.location(&backup_name)),
             }
         }
         JobOutcome::Failed(condition) => {

@@ -19,7 +19,7 @@ use tracing::{info, warn};
 
 use crate::apply::apply_if_changed;
 use crate::error::{Error, Result};
-use crate::render::backup::{CLAIM, prune_job};
+use crate::render::backup::{CLAIM, Store, prune_job};
 
 /// The Backup the schedule asks for at `now`, if any: the latest time it
 /// fired, when that was after the project was made.
@@ -160,18 +160,24 @@ pub async fn run(client: &Client, project: &Project) -> Result<Option<Duration>>
         }
         info!(backup = %name, "retention removed a backup");
     }
-    // Files of Backups no longer there go too (once a volume exists).
-    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &namespace);
-    let has_volume = claims
-        .get_opt(CLAIM)
-        .await
-        .map_err(|source| Error::Read {
-            kind: "PersistentVolumeClaim".into(),
-            name: CLAIM.into(),
-            source,
-        })?
-        .is_some();
-    if has_volume {
+    // Files of Backups no longer there go too (in the bucket, or on the
+    // volume once there is one).
+    let has_files = match Store::of(project) {
+        Store::Bucket(_) => true,
+        Store::Volume => {
+            let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &namespace);
+            claims
+                .get_opt(CLAIM)
+                .await
+                .map_err(|source| Error::Read {
+                    kind: "PersistentVolumeClaim".into(),
+                    name: CLAIM.into(),
+                    source,
+                })?
+                .is_some()
+        }
+    };
+    if has_files {
         let kept: Vec<String> = listed
             .iter()
             .map(|b| b.name_any())

@@ -85,8 +85,13 @@ pub async fn termination_message(
     Ok(listed
         .items
         .iter()
-        .filter_map(|pod| pod.status.as_ref()?.container_statuses.as_ref())
-        .flatten()
+        .filter_map(|pod| pod.status.as_ref())
+        // A bucket Job's first step is an init container: its failure ends
+        // the pod before the second starts.
+        .flat_map(|status| {
+            let init = status.init_container_statuses.iter().flatten();
+            init.chain(status.container_statuses.iter().flatten())
+        })
         .filter_map(|container| {
             container
                 .state

@@ -42,7 +42,7 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::project_jobs::{JobOutcome, project_named, termination_message};
 use crate::render::backup::{
-    LABEL_RESTORE, LABEL_RESTORE_INTO, restore_job, restore_job_name, target_password,
+    LABEL_RESTORE, LABEL_RESTORE_INTO, Store, restore_job, restore_job_name, target_password,
 };
 use crate::render::network_policy::{restore_admission, restore_admission_name};
 
@@ -282,6 +282,10 @@ async fn start(restore: &Restore, project: &Project, context: &Context) -> Resul
         ))
         .await;
     };
+    let store = match Store::of_backup(&source, &backup) {
+        Ok(store) => store,
+        Err(reason) => return refused(reason).await,
+    };
     // The mark first: the services stop and the status says RESTORING
     // before the database changes.
     mark_project(context, &restore.spec.project, Some(&name), None).await?;
@@ -293,7 +297,11 @@ async fn start(restore: &Restore, project: &Project, context: &Context) -> Resul
         apply_if_changed(&policies, restore_admission(project, restore)).await?;
     }
     let jobs: Api<Job> = Api::namespaced(context.client.clone(), &source_namespace);
-    let job = apply_if_changed(&jobs, restore_job(&source, project, restore, &backup)).await?;
+    let job = apply_if_changed(
+        &jobs,
+        restore_job(&source, project, restore, &backup, store),
+    )
+    .await?;
     if restore.spec.is_from_another_project() {
         let password = target_password_of(context, &restore.spec.project).await?;
         let secrets: Api<Secret> = Api::namespaced(context.client.clone(), &source_namespace);

@@ -348,3 +348,98 @@ impl Drop for PgMetaServer {
         let _ = self.child.wait();
     }
 }
+
+/// The access key of the test MinIO's root user.
+pub const MINIO_ACCESS_KEY: &str = "supaplane-test";
+/// Its secret key (with a character curl's config quoting must escape).
+pub const MINIO_SECRET_KEY: &str = "minio-secret\"key-0123456789";
+
+/// A throwaway MinIO server (the real S3-compatible server, built from its
+/// Go module by `make minio` into `target/minio`), stopped when dropped.
+pub struct MinioServer {
+    pub port: u16,
+    child: Child,
+    directory: PathBuf,
+}
+
+impl MinioServer {
+    pub fn start() -> anyhow::Result<MinioServer> {
+        let binary = std::env::var_os("SUPAPLANE_MINIO")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/minio/minio")
+            });
+        anyhow::ensure!(
+            binary.is_file(),
+            "MinIO is not built at {}: run `make minio` (as `make test-deps` does)",
+            binary.display()
+        );
+        let directory =
+            std::env::temp_dir().join(format!("supaplane-minio-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&directory)?;
+        let port = free_port()?;
+        let console = free_port()?;
+        let mut child = Command::new(binary)
+            .arg("server")
+            .arg(directory.join("data"))
+            .args(["--address", &format!("127.0.0.1:{port}")])
+            .args(["--console-address", &format!("127.0.0.1:{console}")])
+            .env("MINIO_ROOT_USER", MINIO_ACCESS_KEY)
+            .env("MINIO_ROOT_PASSWORD", MINIO_SECRET_KEY)
+            .env("MINIO_BROWSER", "off")
+            .env("HOME", &directory)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting minio")?;
+        wait_for_port(port, "minio", &mut child)?;
+        Ok(MinioServer {
+            port,
+            child,
+            directory,
+        })
+    }
+
+    /// Its endpoint URL.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A signed request with curl (the same signing the backup Jobs use):
+    /// its HTTP status code.
+    pub fn request(&self, method: &str, path: &str) -> anyhow::Result<u16> {
+        let output = Command::new("curl")
+            .args([
+                "--silent",
+                "--output",
+                "/dev/null",
+                "--write-out",
+                "%{http_code}",
+            ])
+            // HEAD by --head: with --request HEAD curl waits for a body.
+            .args(if method == "HEAD" {
+                vec!["--head".to_string()]
+            } else {
+                vec!["--request".to_string(), method.to_string()]
+            })
+            .args(["--aws-sigv4", "aws:amz:us-east-1:s3"])
+            .args(["--user", &format!("{MINIO_ACCESS_KEY}:{MINIO_SECRET_KEY}")])
+            .args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"])
+            .arg(format!(
+                "{}/{}",
+                self.endpoint(),
+                path.trim_start_matches('/')
+            ))
+            .output()
+            .context("running curl")?;
+        Ok(String::from_utf8_lossy(&output.stdout).trim().parse()?)
+    }
+}
+
+impl Drop for MinioServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.directory);
+    }
+}

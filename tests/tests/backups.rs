@@ -8,8 +8,11 @@ use std::process::Command;
 
 use k8s_openapi::api::batch::v1::Job;
 use supaplane_crds::{Backup, BackupSpec, Project, Restore, RestoreSpec};
-use supaplane_operator::render::backup::{backup_job, restore_job};
-use supaplane_tests::upstreams::{PostgresServer, SUPERUSER_PASSWORD, postgres_bin_dir};
+use supaplane_operator::render::backup::{Store, backup_job, prune_job, restore_job};
+use supaplane_tests::upstreams::{
+    MINIO_ACCESS_KEY, MINIO_SECRET_KEY, MinioServer, PostgresServer, SUPERUSER_PASSWORD,
+    postgres_bin_dir,
+};
 
 fn project() -> anyhow::Result<Project> {
     Ok(serde_json::from_value(serde_json::json!({
@@ -44,54 +47,84 @@ fn backup(name: &str) -> Backup {
     backup
 }
 
-/// Runs a rendered Job's script with its environment, pointed at `server`
-/// and `root` instead of the cluster's Service and volume.
-fn run_job(job: &Job, server: &PostgresServer, root: &Path) -> anyhow::Result<String> {
+/// Runs a rendered Job's containers (init containers first) with their
+/// environment, pointed at `server` and `root` instead of the cluster's
+/// Service and volume (or scratch directory); `overrides` replace values.
+fn run_pod(
+    job: &Job,
+    server: Option<&PostgresServer>,
+    root: &Path,
+    overrides: &[(&str, &str)],
+) -> anyhow::Result<String> {
     let pod = job
         .spec
         .clone()
         .and_then(|s| s.template.spec)
         .expect("a pod");
-    let container = &pod.containers[0];
-    let command = container.command.clone().expect("a command");
-    assert_eq!(&command[..2], ["sh", "-c"]);
-    let mut shell = Command::new("sh");
-    shell.arg("-c").arg(&command[2]).env_clear();
-    for var in container.env.clone().unwrap_or_default() {
-        let value = match var.name.as_str() {
-            // What differs on this machine: the database and the volume.
-            "PGHOST" => "127.0.0.1".to_string(),
-            "PGPORT" => server.port.to_string(),
-            "BACKUP_ROOT" => root.display().to_string(),
-            // The one Secret reference: supabase_admin's password (the
-            // project's own, or the restored-into project's copy).
-            "PGPASSWORD" => {
-                assert!(var.value_from.is_some(), "the password by reference");
-                SUPERUSER_PASSWORD.to_string()
-            }
-            _ => var.value.clone().expect("a plain value"),
-        };
-        shell.env(&var.name, value);
+    let mut stdout = String::new();
+    let containers = pod.init_containers.clone().unwrap_or_default();
+    for container in containers.iter().chain(&pod.containers) {
+        let command = container.command.clone().expect("a command");
+        assert_eq!(&command[..2], ["sh", "-c"]);
+        let mut shell = Command::new("sh");
+        shell.arg("-c").arg(&command[2]).env_clear();
+        for var in container.env.clone().unwrap_or_default() {
+            let value = match (var.name.as_str(), server) {
+                (name, _) if overrides.iter().any(|(n, _)| *n == name) => overrides
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or_default(),
+                // What differs on this machine: the database and the volume.
+                ("PGHOST", _) => "127.0.0.1".to_string(),
+                ("PGPORT", Some(server)) => server.port.to_string(),
+                ("BACKUP_ROOT", _) => root.display().to_string(),
+                // The Secret references: supabase_admin's password (the
+                // project's own, or the restored-into project's copy) and
+                // the bucket's keys.
+                ("PGPASSWORD", _) => {
+                    assert!(var.value_from.is_some(), "the password by reference");
+                    SUPERUSER_PASSWORD.to_string()
+                }
+                ("AWS_ACCESS_KEY_ID", _) => {
+                    assert!(var.value_from.is_some(), "the key by reference");
+                    MINIO_ACCESS_KEY.to_string()
+                }
+                ("AWS_SECRET_ACCESS_KEY", _) => {
+                    assert!(var.value_from.is_some(), "the key by reference");
+                    MINIO_SECRET_KEY.to_string()
+                }
+                _ => var.value.clone().expect("a plain value"),
+            };
+            shell.env(&var.name, value);
+        }
+        let path = format!("{}:/usr/bin:/bin", postgres_bin_dir()?.display());
+        shell
+            .env("PATH", path)
+            .env("TERMINATION_LOG", root.join("termination-log"));
+        let output = shell.output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "the Job's {} step failed: {}{}",
+            container.name,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout.push_str(&String::from_utf8_lossy(&output.stdout));
     }
-    let path = format!("{}:/usr/bin:/bin", postgres_bin_dir()?.display());
-    shell
-        .env("PATH", path)
-        .env("TERMINATION_LOG", root.join("termination-log"));
-    let output = shell.output()?;
-    anyhow::ensure!(
-        output.status.success(),
-        "the Job's script failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    Ok(stdout)
+}
+
+fn run_job(job: &Job, server: &PostgresServer, root: &Path) -> anyhow::Result<String> {
+    run_pod(job, Some(server), root, &[])
 }
 
 const CONTENTS: &str =
     "select o.id, o.item, o.customer, o.price, o.placed_at from shop.orders o order by o.id";
 
-#[test]
-fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Result<()> {
+/// A PostgreSQL with a schema, rows, a role and an extension: it and its
+/// rows as [`CONTENTS`] reads them.
+fn filled_database() -> anyhow::Result<(PostgresServer, String)> {
     let source = PostgresServer::start()?;
     source.psql(
         "create extension citext; \
@@ -106,6 +139,141 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
     )?;
     let before = source.psql(CONTENTS)?;
     assert_eq!(before.lines().count(), 501);
+    Ok((source, before))
+}
+
+fn scratch() -> anyhow::Result<std::path::PathBuf> {
+    let root = std::env::temp_dir().join(format!(
+        "supaplane-backups-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&root)?;
+    Ok(root)
+}
+
+/// With `spec.backups.s3`: the backup Job dumps, then uploads with curl's
+/// signing to a real MinIO; the restore Job downloads and restores into a
+/// fresh PostgreSQL, row by row; a backup not whole in the bucket fails
+/// with a message; the prune Job removes the objects of Backups gone and
+/// leaves kept and unfinished ones.
+#[test]
+fn a_backup_in_a_bucket_restores_and_is_pruned() -> anyhow::Result<()> {
+    let (source, before) = filled_database()?;
+    let minio = MinioServer::start()?;
+    assert_eq!(minio.request("PUT", "/backups")?, 200, "the bucket made");
+    let mut project = project()?;
+    project.spec.backups.s3 = Some(serde_json::from_value(serde_json::json!({
+        "bucket": "backups", "region": "us-east-1", "endpoint": minio.endpoint(),
+        "forcePathStyle": true, "credentialsSecretName": "backup-s3", "prefix": "nightly/db",
+    }))?);
+    let with_status = |name: &str, store: Store<'_>| -> Backup {
+        let mut taken = backup(name);
+        taken.status = Some(supaplane_crds::BackupStatus {
+            phase: supaplane_crds::BackupPhase::Completed,
+            location: Some(store.location(name)),
+            ..Default::default()
+        });
+        taken
+    };
+
+    let root = scratch()?;
+    let job = backup_job(&project, &backup("b1"));
+    let pod = job.spec.clone().and_then(|s| s.template.spec).expect("pod");
+    assert_eq!(
+        pod.init_containers.as_ref().map(|c| c[0].name.as_str()),
+        Some("backup"),
+        "the dump first"
+    );
+    assert_eq!(
+        pod.containers[0].image.as_deref(),
+        Some(supaplane_crds::images::PINNED.s3_client)
+    );
+    run_job(&job, &source, &root)?;
+    assert_eq!(
+        minio.request("HEAD", "/backups/nightly/db/b1/complete")?,
+        200
+    );
+    assert_eq!(
+        minio.request("HEAD", "/backups/nightly/db/b1/database.dump")?,
+        200
+    );
+    let size_kib: u64 = std::fs::read_to_string(root.join("termination-log"))?
+        .trim()
+        .parse()?;
+    assert!(size_kib > 0);
+    let store = Store::of(&project);
+    assert_eq!(store.location("b1"), "s3://backups/nightly/db/b1");
+
+    // Into a fresh instance, from the bucket alone (a new scratch directory).
+    let target = PostgresServer::start()?;
+    let taken = with_status("b1", store);
+    let found = Store::of_backup(&project, &taken).map_err(anyhow::Error::msg)?;
+    assert!(matches!(found, Store::Bucket(_)));
+    let restore = restore_job(&project, &project, &restore_of("b1"), &taken, found);
+    run_job(&restore, &target, &scratch()?)?;
+    assert_eq!(target.psql(CONTENTS)?, before, "row by row");
+    assert!(target.can_log_in("reporter", "reporter-password")?);
+
+    // Not in the bucket: the download step says so; nothing changes.
+    let missing = with_status("never-taken", store);
+    let refused = run_job(
+        &restore_job(
+            &project,
+            &project,
+            &restore_of("never-taken"),
+            &missing,
+            store,
+        ),
+        &target,
+        &scratch()?,
+    )
+    .expect_err("no such backup");
+    assert!(
+        refused.to_string().contains("not in the bucket"),
+        "{refused}"
+    );
+    assert_eq!(target.psql(CONTENTS)?, before);
+
+    // A bucket the project no longer names: refused before any Job.
+    let mut moved = project.clone();
+    moved.spec.backups.s3 = None;
+    let elsewhere = Store::of_backup(&moved, &taken).err().unwrap_or_default();
+    assert!(elsewhere.contains("no longer names"), "{elsewhere}");
+
+    // Prune: b1's Backup gone, b2 kept, an unfinished one left alone.
+    run_job(&backup_job(&project, &backup("b2")), &source, &scratch()?)?;
+    assert_eq!(
+        minio.request("PUT", "/backups/nightly/db/unfinished/roles.sql")?,
+        200
+    );
+    run_pod(
+        &prune_job(&project, &["b2".to_string()]),
+        None,
+        &root,
+        &[("PRUNE_MIN_AGE_MINUTES", "0")],
+    )?;
+    for file in ["complete", "roles.sql", "database.dump"] {
+        assert_eq!(
+            minio.request("HEAD", &format!("/backups/nightly/db/b1/{file}"))?,
+            404,
+            "{file}"
+        );
+    }
+    assert_eq!(
+        minio.request("HEAD", "/backups/nightly/db/b2/complete")?,
+        200
+    );
+    assert_eq!(
+        minio.request("HEAD", "/backups/nightly/db/unfinished/roles.sql")?,
+        200
+    );
+    std::fs::remove_dir_all(&root)?;
+    Ok(())
+}
+
+#[test]
+fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Result<()> {
+    let (source, before) = filled_database()?;
 
     let project = project()?;
     let root = std::env::temp_dir().join(format!(
@@ -136,7 +304,13 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
     // Into a fresh instance: same rows, the role with its password, the extension.
     let target = PostgresServer::start()?;
     run_job(
-        &restore_job(&project, &project, &restore_of("nightly-20261201"), &taken),
+        &restore_job(
+            &project,
+            &project,
+            &restore_of("nightly-20261201"),
+            &taken,
+            Store::Volume,
+        ),
         &target,
         &root,
     )?;
@@ -160,7 +334,13 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
         "delete from shop.orders where id <= 250; insert into shop.orders (item) values ('later')",
     )?;
     run_job(
-        &restore_job(&project, &project, &restore_of("nightly-20261201"), &taken),
+        &restore_job(
+            &project,
+            &project,
+            &restore_of("nightly-20261201"),
+            &taken,
+            Store::Volume,
+        ),
         &target,
         &root,
     )?;
@@ -172,6 +352,7 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
         &project,
         &restore_of("never-taken"),
         &backup("never-taken"),
+        Store::Volume,
     );
     let refused = run_job(&missing, &target, &root).expect_err("no such backup");
     assert!(
@@ -197,7 +378,7 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
         },
     );
     into_new.metadata.uid = Some("i".into());
-    let job = restore_job(&project, &new_project, &into_new, &taken);
+    let job = restore_job(&project, &new_project, &into_new, &taken, Store::Volume);
     assert_eq!(
         job.metadata.namespace.as_deref(),
         Some("project-backupabcdefghijklmn"),

@@ -24,8 +24,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use kube::api::ObjectMeta;
 use supaplane_crds::constants::{keys_secret as secret_keys, project_namespace};
-use supaplane_crds::{Backup, Project, Restore};
+use supaplane_crds::{Backup, BackupBucket, Project, Restore};
 
+use super::backup_bucket::{self, SCRATCH, Step};
 use super::database::{DATABASE_NAME, database_host, database_port, image};
 use super::labels;
 use super::resources::Compute;
@@ -177,8 +178,56 @@ fn on_backup_volume(mut container: Container) -> PodSpec {
     }
 }
 
+/// Where a project's backups are kept.
+#[derive(Clone, Copy)]
+pub enum Store<'a> {
+    /// The `backups` volume in the project's namespace.
+    Volume,
+    /// An S3-compatible bucket (`spec.backups.s3`).
+    Bucket(&'a BackupBucket),
+}
+
+impl<'a> Store<'a> {
+    /// Where `project` keeps new backups.
+    pub fn of(project: &'a Project) -> Store<'a> {
+        match &project.spec.backups.s3 {
+            Some(bucket) => Store::Bucket(bucket),
+            None => Store::Volume,
+        }
+    }
+
+    /// Where `source` keeps `backup`, as its status says: in the bucket the
+    /// project names (refused when it names no such bucket any more), or on
+    /// its volume.
+    pub fn of_backup(source: &'a Project, backup: &Backup) -> Result<Store<'a>, String> {
+        let name = backup.metadata.name.as_deref().unwrap_or_default();
+        let location = backup
+            .status
+            .as_ref()
+            .and_then(|s| s.location.as_deref())
+            .unwrap_or_default();
+        if !location.starts_with("s3://") {
+            return Ok(Store::Volume);
+        }
+        match &source.spec.backups.s3 {
+            Some(bucket) if bucket.location(name) == location => Ok(Store::Bucket(bucket)),
+            _ => Err(format!(
+                "backup {name} is at {location}, which spec.backups.s3 no longer names: point it back to restore"
+            )),
+        }
+    }
+
+    /// Where backup `name` is kept, as its status says.
+    pub fn location(&self, name: &str) -> String {
+        match self {
+            Store::Volume => format!("pvc://{CLAIM}/{name}"),
+            Store::Bucket(bucket) => bucket.location(name),
+        }
+    }
+}
+
 /// What a Job is for: its name, its labels, its owner, the backup it reads
-/// or writes and the database it reaches.
+/// or writes, where, and the database it reaches.
 struct JobFor<'a> {
     prefix: &'static str,
     name: String,
@@ -191,9 +240,13 @@ struct JobFor<'a> {
     /// supabase_admin's password for that database.
     password: EnvVar,
     ttl_seconds_after_finished: Option<i32>,
+    store: Store<'a>,
+    /// With a bucket: which way the files go.
+    step: Step,
 }
 
-/// The Job running `script` as `purpose` says, on `project`'s backup volume.
+/// The Job running `script` as `purpose` says, in `project`'s namespace,
+/// on its backup volume or with its bucket.
 fn job(project: &Project, purpose: JobFor<'_>, script: String) -> Job {
     let prefix = purpose.prefix;
     let backup_name = purpose.backup.to_string();
@@ -211,12 +264,28 @@ fn job(project: &Project, purpose: JobFor<'_>, script: String) -> Job {
             env("PGUSER", "supabase_admin"),
             purpose.password,
             env("PGDATABASE", DATABASE_NAME),
-            env("BACKUP_ROOT", ROOT),
+            env(
+                "BACKUP_ROOT",
+                match purpose.store {
+                    Store::Volume => ROOT,
+                    Store::Bucket(_) => SCRATCH,
+                },
+            ),
             env("BACKUP_NAME", backup_name.clone()),
         ]),
         resources: Some(JOB_COMPUTE.requirements()),
         termination_message_policy: Some("FallbackToLogsOnError".to_string()),
         ..Default::default()
+    };
+    let pod = match purpose.store {
+        Store::Volume => on_backup_volume(container),
+        Store::Bucket(bucket) => backup_bucket::pod(
+            bucket,
+            container,
+            purpose.step,
+            &backup_name,
+            &project.spec.backups.storage_size,
+        ),
     };
     Job {
         metadata: ObjectMeta {
@@ -238,7 +307,7 @@ fn job(project: &Project, purpose: JobFor<'_>, script: String) -> Job {
                     labels: Some(job_labels),
                     ..Default::default()
                 }),
-                spec: Some(on_backup_volume(container)),
+                spec: Some(pod),
             },
             ..Default::default()
         }),
@@ -258,6 +327,8 @@ pub fn backup_job(project: &Project, backup: &Backup) -> Job {
         database: project,
         password: env_from_keys("PGPASSWORD", secret_keys::POSTGRES_PASSWORD),
         ttl_seconds_after_finished: None,
+        store: Store::of(project),
+        step: Step::Upload,
     };
     job(project, purpose, backup_script())
 }
@@ -280,7 +351,14 @@ pub fn restore_job_name(restore: &Restore) -> String {
 /// source's namespace, reaches the target's database over the network
 /// (admitted by [`restore_admission`](super::network_policy::restore_admission))
 /// with the target's password from a Secret beside it ([`target_password`]).
-pub fn restore_job(source: &Project, target: &Project, restore: &Restore, backup: &Backup) -> Job {
+/// `store` is where the backup is ([`Store::of_backup`]).
+pub fn restore_job(
+    source: &Project,
+    target: &Project,
+    restore: &Restore,
+    backup: &Backup,
+    store: Store<'_>,
+) -> Job {
     let name = restore.metadata.name.clone().unwrap_or_default();
     let backup_name = backup.metadata.name.clone().unwrap_or_default();
     let job_name = restore_job_name(restore);
@@ -315,6 +393,8 @@ pub fn restore_job(source: &Project, target: &Project, restore: &Restore, backup
         database: target,
         password,
         ttl_seconds_after_finished: (!in_place).then_some(CROSS_PROJECT_JOB_TTL_SECONDS),
+        store,
+        step: Step::Download,
     };
     job(source, purpose, restore_script())
 }
@@ -387,17 +467,20 @@ pub fn prune_job(project: &Project, kept: &[String]) -> Job {
             ttl_seconds_after_finished: Some(3600),
             template: PodTemplateSpec {
                 metadata: None,
-                spec: Some(on_backup_volume(Container {
-                    name: "prune".into(),
-                    image: Some(image(project)),
-                    command: Some(vec!["sh".into(), "-c".into(), PRUNE_SCRIPT.into()]),
-                    env: Some(vec![
-                        env("BACKUP_ROOT", ROOT),
-                        env("KEPT_BACKUPS", sorted.join(" ")),
-                    ]),
-                    resources: Some(super::resources::WAIT_FOR_DATABASE.requirements()),
-                    ..Default::default()
-                })),
+                spec: Some(match Store::of(project) {
+                    Store::Volume => on_backup_volume(Container {
+                        name: "prune".into(),
+                        image: Some(image(project)),
+                        command: Some(vec!["sh".into(), "-c".into(), PRUNE_SCRIPT.into()]),
+                        env: Some(vec![
+                            env("BACKUP_ROOT", ROOT),
+                            env("KEPT_BACKUPS", sorted.join(" ")),
+                        ]),
+                        resources: Some(super::resources::WAIT_FOR_DATABASE.requirements()),
+                        ..Default::default()
+                    }),
+                    Store::Bucket(bucket) => backup_bucket::prune_pod(bucket, &sorted),
+                }),
             },
             ..Default::default()
         }),

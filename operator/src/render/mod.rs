@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod backup;
+pub mod backup_bucket;
 pub mod database;
 pub mod facade_access;
 pub mod gateway;
