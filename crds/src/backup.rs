@@ -183,6 +183,17 @@ pub struct BackupStatus {
     pub location: Option<String>,
 }
 
+impl Backup {
+    /// Whether this backup's files are in `bucket`, as its status says.
+    pub fn is_in(&self, bucket: &BackupBucket) -> bool {
+        let name = self.metadata.name.as_deref().unwrap_or_default();
+        self.status
+            .as_ref()
+            .and_then(|s| s.location.as_deref())
+            .is_some_and(|location| location == bucket.location(name))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

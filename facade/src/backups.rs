@@ -32,6 +32,15 @@ pub(crate) struct Listed {
 }
 
 pub(crate) async fn listed(state: &AppState, project_ref: &str) -> ApiResult<Vec<Listed>> {
+    listed_where(state, project_ref, |_| true).await
+}
+
+/// [`listed`], of the backups `keep` keeps.
+pub(crate) async fn listed_where(
+    state: &AppState,
+    project_ref: &str,
+    keep: impl Fn(&Backup) -> bool,
+) -> ApiResult<Vec<Listed>> {
     let backups: Api<Backup> =
         Api::namespaced(state.client.clone(), &project_namespace(project_ref));
     let mut found: Vec<(i64, Listed)> = backups
@@ -40,7 +49,7 @@ pub(crate) async fn listed(state: &AppState, project_ref: &str) -> ApiResult<Vec
         .map_err(|e| ApiError::kube("listing the project's backups", e))?
         .items
         .into_iter()
-        .filter(|backup| backup.spec.project == project_ref)
+        .filter(|backup| backup.spec.project == project_ref && keep(backup))
         .filter_map(|backup| {
             let status = backup.status.clone().unwrap_or_default();
             let label = match status.phase {

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod auth_config;
 pub mod auth_providers;
 pub mod backup_clones;
+pub mod backup_downloads;
 pub mod backups;
 pub mod config;
 pub mod content;
@@ -132,6 +133,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(content::routes())
         .merge(backups::routes())
         .merge(backup_clones::routes())
+        .merge(backup_downloads::routes())
         .merge(content_folders::routes())
         .merge(project_logs::routes())
         .merge(project_config::routes())

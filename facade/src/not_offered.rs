@@ -1,7 +1,7 @@
 //! Pages of Studio about things this platform does not have, answered with
 //! what is true here rather than an error panel: no billing (no payment
 //! methods, tax ids, invoices or daily usage), no account audit log kept
-//! yet, no downloadable backups yet, no Edge Functions, no network
+//! yet, no Edge Functions, no network
 //! restrictions (every address may connect), no SSL enforcement on the
 //! database, and no in-place Postgres upgrades. Each shape is the schema's
 //! (Studio's api-types, the Management API document); README lists them.
@@ -25,10 +25,6 @@ pub const NOT_OFFERED_ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/platform/organizations/{slug}/tax-ids"),
     ("GET", "/platform/organizations/{slug}/billing/invoices"),
     ("GET", "/platform/organizations/{slug}/usage/daily"),
-    (
-        "GET",
-        "/platform/database/{ref}/backups/downloadable-backups",
-    ),
     ("GET", "/v1/projects/{ref}/functions"),
     ("GET", "/v1/projects/{ref}/network-restrictions"),
     ("GET", "/v1/projects/{ref}/ssl-enforcement"),
@@ -104,17 +100,6 @@ async fn daily_usage(
 ) -> ApiResult<Json<Value>> {
     access::organization(&state, &caller, &slug)?;
     Ok(Json(json!({"usages": []})))
-}
-
-/// `DownloadableBackupsResponse`: no backups to download yet.
-#[utoipa::path(get, path = "/platform/database/{ref}/backups/downloadable-backups", tag = "not offered", responses((status = 200, body = Object)), security(("bearer" = [])))]
-async fn downloadable_backups(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(project_ref): Path<String>,
-) -> ApiResult<Json<Value>> {
-    access::project(&state, &caller, &project_ref)?;
-    Ok(Json(json!({"backups": [], "status": "ok"})))
 }
 
 /// No Edge Functions run here.
@@ -270,7 +255,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tax_ids))
         .routes(routes!(invoices))
         .routes(routes!(daily_usage))
-        .routes(routes!(downloadable_backups))
         .routes(routes!(functions))
         .routes(routes!(network_restrictions))
         .routes(routes!(ssl_enforcement))

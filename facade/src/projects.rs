@@ -635,7 +635,8 @@ async fn restore(
     Ok(Json(ProjectRefResponse::new(&written)))
 }
 
-/// `PauseStatusResponse`: a paused project can always be restored here.
+/// `PauseStatusResponse`: a paused project can always be restored here;
+/// its newest backup in its bucket can be downloaded.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct PauseStatusResponse {
     can_restore: bool,
@@ -655,7 +656,13 @@ async fn pause_status(
     Ok(Json(PauseStatusResponse {
         can_restore: access.project.spec.paused,
         last_paused_on: None,
-        latest_downloadable_backup_id: None,
+        latest_downloadable_backup_id: crate::backup_downloads::downloadable(
+            &state,
+            &access.project,
+        )
+        .await?
+        .first()
+        .map(|b| b.id),
         max_days_till_restore_disabled: 0,
         remaining_days_till_restore_disabled: None,
     }))

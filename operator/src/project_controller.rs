@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, LimitRange, Namespace, PersistentVolumeClaim, ResourceQuota, Secret, Service,
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
-use k8s_openapi::api::rbac::v1::RoleBinding;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
@@ -292,6 +292,10 @@ fn refused_volume_change(live: &PersistentVolumeClaim, error: &Error) -> Option<
 async fn apply_stack(client: &Client, namespace: &str, stack: &Stack) -> Result<AppliedStack> {
     let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), namespace);
     apply_if_changed(&policies, stack.network_policy.clone()).await?;
+    let roles: Api<Role> = Api::namespaced(client.clone(), namespace);
+    for role in &stack.roles {
+        apply_if_changed(&roles, role.clone()).await?;
+    }
     let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), namespace);
     for binding in &stack.role_bindings {
         apply_if_changed(&bindings, binding.clone()).await?;

@@ -3055,6 +3055,168 @@ async fn log_pages_read_the_project_pods_logs() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Studio's Download of a backup in the project's bucket: the downloadable
+/// list, then a link signed for a while that the bucket (a real MinIO)
+/// serves as an attachment to anyone holding it; Owners and Administrators
+/// only; a backup on the volume has no link, and says why.
+#[tokio::test]
+async fn studio_downloads_a_backup_from_its_bucket() -> anyhow::Result<()> {
+    use kube::api::{Patch, PatchParams, PostParams};
+    use supaplane_crds::Backup;
+    use supaplane_tests::upstreams::{MINIO_ACCESS_KEY, MINIO_SECRET_KEY, MinioServer};
+    let facade = TestFacade::start().await?;
+    let minio = MinioServer::start()?;
+    assert_eq!(minio.request("PUT", "/backups")?, 200);
+    let dump = std::env::temp_dir().join(format!("dump-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&dump, b"PGDMP the dump's bytes")?;
+    let owner = User::new("owner");
+    let developer = User::new("developer");
+    let slug = facade
+        .organization_with(&[
+            (&owner, OrganizationRole::Owner),
+            (&developer, OrganizationRole::Developer),
+        ])
+        .await?;
+    let project = apply_project(&facade, &slug).await?;
+    facade.write_keys(&project, &[]).await?;
+    let namespace = project_namespace(&project);
+    Api::<Secret>::namespaced(facade.client(), &namespace)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "backup-s3"},
+                "stringData": {"accessKeyId": MINIO_ACCESS_KEY, "secretAccessKey": MINIO_SECRET_KEY}}))?,
+        )
+        .await?;
+    let patched = Api::<Project>::all(facade.client())
+        .patch(
+            &project,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"backups": {"s3": {
+                "bucket": "backups", "region": "us-east-1", "endpoint": minio.endpoint(),
+                "forcePathStyle": true, "credentialsSecretName": "backup-s3", "prefix": "nightly"}}}})),
+        )
+        .await?;
+    let version = patched.metadata.resource_version.clone();
+    let wanted = project.clone();
+    facade
+        .wait_until(move |state| {
+            state
+                .projects
+                .get(&ObjectRef::new(&wanted))
+                .is_some_and(|p| p.metadata.resource_version == version)
+        })
+        .await?;
+    // One in the bucket (its dump uploaded as the backup Job does), one on
+    // the volume from before.
+    let backups: Api<Backup> = Api::namespaced(facade.client(), &namespace);
+    for (name, location) in [
+        ("in-bucket", "s3://backups/nightly/in-bucket"),
+        ("on-volume", "pvc://backups/on-volume"),
+    ] {
+        backups
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({
+                "apiVersion": "supaplane.io/v1alpha1", "kind": "Backup",
+                "metadata": {"name": name}, "spec": {"project": project}}))?,
+            )
+            .await?;
+        backups
+            .patch_status(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": {"phase": "Completed",
+                    "completedAt": "2026-12-01T03:00:00Z", "location": location}})),
+            )
+            .await?;
+    }
+    let upload = std::process::Command::new("curl")
+        .args(["--silent", "--fail", "--aws-sigv4", "aws:amz:us-east-1:s3"])
+        .args(["--user", &format!("{MINIO_ACCESS_KEY}:{MINIO_SECRET_KEY}")])
+        .args([
+            "-H",
+            "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+            "--upload-file",
+        ])
+        .arg(&dump)
+        .arg(format!(
+            "{}/backups/nightly/in-bucket/database.dump",
+            minio.endpoint()
+        ))
+        .status()?;
+    assert!(upload.success());
+
+    let (status, listed) = facade
+        .get(
+            &developer,
+            &format!("/platform/database/{project}/backups/downloadable-backups"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["status"], "ok");
+    let items = listed["backups"].as_array().expect("backups");
+    assert_eq!(items.len(), 1, "only the one in the bucket: {listed}");
+    let id = items[0]["id"].clone();
+    let (_, paused) = facade
+        .get(
+            &owner,
+            &format!("/platform/projects/{project}/pause/status"),
+        )
+        .await;
+    assert_eq!(paused["latest_downloadable_backup_id"], id, "{paused}");
+    let path = format!("/platform/database/{project}/backups/download");
+    let (status, _) = facade
+        .send(&developer, Method::POST, &path, json!({"id": id}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, answer) = facade
+        .send(&owner, Method::POST, &path, json!({"id": id}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let link = answer["fileUrl"].as_str().expect("fileUrl").to_string();
+    assert!(!link.contains(MINIO_SECRET_KEY), "no key in the link");
+    // The browser's part: the link alone, no credentials.
+    let headers = std::env::temp_dir().join(format!("h-{}", uuid::Uuid::new_v4().simple()));
+    let fetched = std::process::Command::new("curl")
+        .args(["--silent", "--fail", "--dump-header"])
+        .arg(&headers)
+        .arg(&link)
+        .output()?;
+    assert!(
+        fetched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    assert_eq!(fetched.stdout, std::fs::read(&dump)?);
+    let headers = std::fs::read_to_string(&headers)?.to_ascii_lowercase();
+    assert!(
+        headers.contains(&format!(
+            "content-disposition: attachment; filename=\"{project}-in-bucket.dump\""
+        )),
+        "{headers}"
+    );
+
+    // On the volume: no link, and why.
+    let (_, all) = facade
+        .get(&owner, &format!("/platform/database/{project}/backups"))
+        .await;
+    let on_volume = all["backups"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["id"] != id))
+        .map(|b| b["id"].clone())
+        .expect("the other backup");
+    let (status, answer) = facade
+        .send(&owner, Method::POST, &path, json!({"id": on_volume}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("volume"))
+    );
+    Ok(())
+}
+
 /// Studio's Database → Backups page and the Management API list the
 /// project's Backup objects: completed and in progress, newest first;
 /// failed ones stay on the Backup for kubectl.

@@ -655,6 +655,78 @@ async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::OK, "{logs}");
     assert!(logs["error"].is_null(), "{logs}");
 
+    // A download link for a backup in the project's bucket: the facade
+    // reads the bucket's keys through the Role the operator renders there
+    // (made here as it renders it). Signing needs no bucket to answer.
+    let project: Project = Api::all(admin.clone())
+        .patch(
+            &project_ref,
+            &PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"backups": {"s3": {
+                "bucket": "backups", "region": "us-east-1", "endpoint": "http://127.0.0.1:9",
+                "forcePathStyle": true, "credentialsSecretName": "backup-s3"}}}})),
+        )
+        .await?;
+    let version = project.metadata.resource_version.clone();
+    let wanted = project_ref.clone();
+    facade
+        .wait_until(move |state| {
+            state
+                .projects
+                .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
+                .is_some_and(|p| p.metadata.resource_version == version)
+        })
+        .await?;
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(admin.clone(), &namespace)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "backup-s3"},
+                "stringData": {"accessKeyId": "key", "secretAccessKey": "secret"}}))?,
+        )
+        .await?;
+    let backups_role = supaplane_operator::render::facade_access::backups_role(&project);
+    Api::<k8s_openapi::api::rbac::v1::Role>::namespaced(admin.clone(), &namespace)
+        .create(&PostParams::default(), &backups_role)
+        .await?;
+    Api::<k8s_openapi::api::rbac::v1::RoleBinding>::namespaced(admin.clone(), &namespace)
+        .create(
+            &PostParams::default(),
+            &supaplane_operator::render::facade_access::backups_role_binding(&project, &access),
+        )
+        .await?;
+    backups
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Backup",
+            "metadata": {"name": "in-bucket"}, "spec": {"project": project_ref}}))?,
+        )
+        .await?;
+    backups
+        .patch_status(
+            "in-bucket",
+            &PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"status": {
+            "phase": "Completed", "completedAt": "2026-12-01T04:00:00Z",
+            "location": "s3://backups/in-bucket"}})),
+        )
+        .await?;
+    let (_, downloadable) = facade
+        .get(
+            &owner,
+            &format!("/platform/database/{project_ref}/backups/downloadable-backups"),
+        )
+        .await;
+    let (status, answer) = facade
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/platform/database/{project_ref}/backups/download"),
+            json!({"id": downloadable["backups"][0]["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer} {downloadable}");
+
     let (status, _) = facade
         .send(
             &owner,
@@ -713,6 +785,15 @@ async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
     let mut rules = chart_rules("supaplane-facade", &facade.state.config.namespace)?;
     // Bound by the operator in each project namespace, not by the chart.
     rules.extend(cluster_role_rules("supaplane-facade-logs", &namespace)?);
+    for rule in backups_role.rules.iter().flatten() {
+        rules.push(Rule {
+            groups: rule.api_groups.clone().unwrap_or_default(),
+            resources: rule.resources.clone().unwrap_or_default(),
+            verbs: rule.verbs.clone(),
+            names: rule.resource_names.clone().unwrap_or_default(),
+            namespace: Some(namespace.clone()),
+        });
+    }
     assert_exact(
         "the facade",
         &rules,

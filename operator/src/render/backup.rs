@@ -210,7 +210,7 @@ impl<'a> Store<'a> {
             return Ok(Store::Volume);
         }
         match &source.spec.backups.s3 {
-            Some(bucket) if bucket.location(name) == location => Ok(Store::Bucket(bucket)),
+            Some(bucket) if backup.is_in(bucket) => Ok(Store::Bucket(bucket)),
             _ => Err(format!(
                 "backup {name} is at {location}, which spec.backups.s3 no longer names: point it back to restore"
             )),

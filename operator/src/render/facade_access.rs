@@ -1,9 +1,11 @@
 //! The facade's access to one project's logs: a RoleBinding in the project's
 //! namespace that gives the facade's ServiceAccount the chart's
 //! `…-facade-logs` ClusterRole (list pods, read their logs) there, and so in
-//! project namespaces only, never cluster-wide.
+//! project namespaces only, never cluster-wide. And to the one Secret the
+//! project names for its backup bucket (to sign download links): a Role
+//! granting `get` on that name alone, empty while there is none.
 
-use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use kube::api::ObjectMeta;
 use supaplane_crds::Project;
 use supaplane_crds::constants::project_namespace;
@@ -11,6 +13,9 @@ use supaplane_crds::constants::project_namespace;
 use super::{labels, owner_reference};
 
 pub const NAME: &str = "supaplane-facade-logs";
+/// The Role (and its binding) letting the facade read the backup bucket's
+/// credentials.
+pub const BACKUPS_NAME: &str = "supaplane-facade-backups";
 
 /// Who the facade runs as, and the ClusterRole it is bound to.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +41,58 @@ impl FacadeAccess {
                 cluster_role: cluster_role.to_string(),
             }
         })
+    }
+}
+
+/// The facade's Role in the project's namespace: `get` on the backup
+/// bucket's credentials Secret, by name; no rule without a bucket.
+pub fn backups_role(project: &Project) -> Role {
+    let rules = project.spec.backups.s3.as_ref().map(|bucket| {
+        vec![PolicyRule {
+            api_groups: Some(vec![String::new()]),
+            resources: Some(vec!["secrets".to_string()]),
+            resource_names: Some(vec![bucket.bucket.credentials_secret_name.clone()]),
+            verbs: vec!["get".to_string()],
+            ..Default::default()
+        }]
+    });
+    Role {
+        metadata: metadata(project, BACKUPS_NAME),
+        rules: Some(rules.unwrap_or_default()),
+    }
+}
+
+fn metadata(project: &Project, name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(project_namespace(
+            project.metadata.name.as_deref().unwrap_or_default(),
+        )),
+        labels: Some(labels(project, "facade-access")),
+        owner_references: owner_reference(project).map(|r| vec![r]),
+        ..Default::default()
+    }
+}
+
+fn subjects(access: &FacadeAccess) -> Option<Vec<Subject>> {
+    Some(vec![Subject {
+        kind: "ServiceAccount".to_string(),
+        name: access.service_account.clone(),
+        namespace: Some(access.service_account_namespace.clone()),
+        ..Default::default()
+    }])
+}
+
+/// Binds [`backups_role`] to the facade.
+pub fn backups_role_binding(project: &Project, access: &FacadeAccess) -> RoleBinding {
+    RoleBinding {
+        metadata: metadata(project, BACKUPS_NAME),
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".to_string()),
+            kind: "Role".to_string(),
+            name: BACKUPS_NAME.to_string(),
+        },
+        subjects: subjects(access),
     }
 }
 

@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, LimitRange, PersistentVolumeClaim, ResourceQuota, Secret, Service,
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
-use k8s_openapi::api::rbac::v1::RoleBinding;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use supaplane_crds::{Project, conditions};
 
 use super::ingress::IngressSettings;
@@ -30,6 +30,7 @@ pub struct StackSettings {
 #[derive(Debug, Clone)]
 pub struct Stack {
     pub network_policy: NetworkPolicy,
+    pub roles: Vec<Role>,
     pub role_bindings: Vec<RoleBinding>,
     pub resource_quota: ResourceQuota,
     pub limit_range: LimitRange,
@@ -72,10 +73,20 @@ pub fn render(project: &Project, keys: &ProjectKeys, settings: &StackSettings) -
     let database = database::render(project);
     let mut stack = Stack {
         network_policy: network_policy::network_policy(project, &settings.trusted_namespaces),
+        roles: settings
+            .facade_access
+            .iter()
+            .map(|_| facade_access::backups_role(project))
+            .collect(),
         role_bindings: settings
             .facade_access
             .iter()
-            .map(|access| facade_access::role_binding(project, access))
+            .flat_map(|access| {
+                [
+                    facade_access::role_binding(project, access),
+                    facade_access::backups_role_binding(project, access),
+                ]
+            })
             .collect(),
         // Sized below, from the workloads.
         resource_quota: Default::default(),
