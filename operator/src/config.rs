@@ -99,6 +99,7 @@ impl OperatorConfig {
                 self.facade_service_account.as_deref(),
                 self.facade_logs_cluster_role.as_deref(),
             ),
+            purge_namespace: Some(self.leader_namespace.clone()),
         }
     }
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 use supaplane_operator::leader::LeaderElector;
 use supaplane_operator::metrics::Metrics;
 use supaplane_operator::{
-    backup_controller, organization_controller, orphans, project_controller, restore_controller,
+    backup_controller, bucket_purge, organization_controller, orphans, project_controller,
+    restore_controller,
 };
 
 use std::sync::Arc;
@@ -69,6 +70,10 @@ async fn main() -> anyhow::Result<()> {
         metrics: metrics.clone(),
         selector: config.selector.clone(),
     }));
+    let purges = bucket_purge::run(Arc::new(bucket_purge::Context {
+        client: client.clone(),
+        namespace: config.leader_namespace.clone(),
+    }));
     let organizations = organization_controller::run(Arc::new(organization_controller::Context {
         client,
         metrics,
@@ -76,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
     }));
     tokio::select! {
         result = health_server => result?,
-        _ = futures::future::join4(projects, organizations, backups, restores) => info!("the controllers stopped"),
+        _ = futures::future::join5(projects, organizations, backups, restores, purges) => info!("the controllers stopped"),
         () = sweep => info!("the sweep stopped"),
         () = elector.hold(Duration::from_secs(5)) => anyhow::bail!("lost the leader lease"),
     }

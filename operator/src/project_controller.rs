@@ -509,6 +509,9 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
     }
     match project.spec.deletion_policy {
         DeletionPolicy::Delete => {
+            if let Some(purge_namespace) = &context.settings.purge_namespace {
+                crate::bucket_purge::order(&context.client, project, purge_namespace).await?;
+            }
             match namespaces
                 .delete(&namespace_name, &Default::default())
                 .await

@@ -98,6 +98,12 @@ fn run_pod(
             };
             shell.env(&var.name, value);
         }
+        // What `envFrom` would bring in.
+        if container.env_from.is_some() {
+            for (name, value) in overrides {
+                shell.env(name, value);
+            }
+        }
         let path = format!("{}:/usr/bin:/bin", postgres_bin_dir()?.display());
         shell
             .env("PATH", path)
@@ -1400,6 +1406,173 @@ mod on_the_control_plane {
                 "create secrets",
                 "delete secrets",
             ],
+        )?;
+        Ok(())
+    }
+
+    /// A project deleted with `Delete` whose backups are in a bucket: the
+    /// operator orders their purge in its own namespace before deleting the
+    /// project's, runs the purge Job once that namespace is gone, and drops
+    /// the order when it succeeded. The Job's real script, with the order's
+    /// values as its environment, empties a real MinIO of those backups and
+    /// of nothing else.
+    #[tokio::test]
+    async fn a_deleted_projects_bucket_backups_are_purged_after_its_namespace() -> anyhow::Result<()>
+    {
+        use k8s_openapi::api::core::v1::{Namespace, Secret};
+        use supaplane_operator::bucket_purge;
+        use supaplane_operator::render::stack::StackSettings;
+        use supaplane_tests::upstreams::{MINIO_ACCESS_KEY, MINIO_SECRET_KEY, MinioServer};
+        let cluster = TestCluster::start().await?;
+        if !cluster.writes_workload_status() {
+            return Ok(());
+        }
+        let client = cluster.client();
+        let minio = MinioServer::start()?;
+        assert_eq!(minio.request("PUT", "/backups")?, 200);
+        for key in ["p/old/complete", "p/old/database.dump", "p/other/complete"] {
+            assert_eq!(minio.request("PUT", &format!("/backups/{key}"))?, 200);
+        }
+        let run_id = unique_name("run");
+        let selector = format!("{RUN_LABEL}={run_id}");
+        let operator_namespace = unique_name("operator");
+        Api::<Namespace>::all(client.clone())
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": operator_namespace}}))?,
+            )
+            .await?;
+        let (user, operator) = chart_operator(&cluster).await?;
+        let tasks = [
+            tokio::spawn(project_controller::run(Arc::new(
+                project_controller::Context {
+                    client: operator.clone(),
+                    metrics: Default::default(),
+                    settings: StackSettings {
+                        purge_namespace: Some(operator_namespace.clone()),
+                        ..Default::default()
+                    },
+                    selector: Some(selector.clone()),
+                },
+            ))),
+            tokio::spawn(bucket_purge::run(Arc::new(bucket_purge::Context {
+                client: operator.clone(),
+                namespace: operator_namespace.clone(),
+            }))),
+        ];
+        let name = unique_name("p");
+        let projects: Api<Project> = Api::all(client.clone());
+        projects
+            .create(&PostParams::default(), &serde_json::from_value(json!({
+                "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+                "metadata": {"name": name, "labels": {RUN_LABEL: run_id}},
+                "spec": {"organization": "acme", "displayName": "Gone", "deletionPolicy": "Delete",
+                         "backups": {"s3": {"bucket": "backups", "region": "us-east-1",
+                            "endpoint": minio.endpoint(), "forcePathStyle": true,
+                            "credentialsSecretName": "backup-s3", "prefix": "p"}}},
+            }))?)
+            .await?;
+        let namespace = project_namespace(&name);
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        wait_for(
+            &namespaces,
+            &namespace,
+            |n: Option<&Namespace>| n.is_some(),
+            TIMEOUT,
+        )
+        .await?;
+        Api::<Secret>::namespaced(client.clone(), &namespace)
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": "backup-s3"},
+                    "stringData": {"accessKeyId": MINIO_ACCESS_KEY, "secretAccessKey": MINIO_SECRET_KEY}}))?,
+            )
+            .await?;
+        let backups: Api<Backup> = Api::namespaced(client.clone(), &namespace);
+        for (backup, location) in [
+            ("old", "s3://backups/p/old"),
+            ("local", "pvc://backups/local"),
+        ] {
+            backups
+                .create(
+                    &PostParams::default(),
+                    &serde_json::from_value(
+                        json!({"apiVersion": "supaplane.io/v1alpha1", "kind": "Backup",
+                        "metadata": {"name": backup}, "spec": {"project": name}}),
+                    )?,
+                )
+                .await?;
+            backups
+                .patch_status(
+                    backup,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"status": {"phase": "Completed", "location": location}})),
+                )
+                .await?;
+        }
+
+        projects.delete(&name, &Default::default()).await?;
+        let orders: Api<Secret> = Api::namespaced(client.clone(), &operator_namespace);
+        let order_name = format!("purge-backups-{name}");
+        let order = wait_for(
+            &orders,
+            &order_name,
+            |s: Option<&Secret>| s.is_some(),
+            TIMEOUT,
+        )
+        .await?;
+        let data = order.data.clone().unwrap_or_default();
+        let text = |key: &str| {
+            data.get(key)
+                .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+                .unwrap_or_default()
+        };
+        assert_eq!(text("BACKUP_NAMES"), "old", "the bucket's backups only");
+        wait_deleted(&namespaces, &namespace, TIMEOUT).await?;
+        let jobs: Api<Job> = Api::namespaced(client.clone(), &operator_namespace);
+        let job = wait_for(&jobs, &order_name, |j: Option<&Job>| j.is_some(), TIMEOUT).await?;
+        // The Job's part, as its pod would do it: the order as environment.
+        let environment: Vec<(String, String)> = [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_REGION",
+            "S3_BUCKET_URL",
+            "S3_PREFIX",
+            "BACKUP_NAMES",
+        ]
+        .iter()
+        .map(|key| (key.to_string(), text(key)))
+        .collect();
+        let pairs: Vec<(&str, &str)> = environment
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let scratch = std::env::temp_dir();
+        super::run_pod(&job, None, &scratch, &pairs)?;
+        assert_eq!(minio.request("HEAD", "/backups/p/old/complete")?, 404);
+        assert_eq!(minio.request("HEAD", "/backups/p/old/database.dump")?, 404);
+        assert_eq!(
+            minio.request("HEAD", "/backups/p/other/complete")?,
+            200,
+            "not this project's"
+        );
+        finish_job(
+            &client,
+            &operator_namespace,
+            &order_name,
+            (bucket_purge::LABEL_PURGE, &name),
+            true,
+            "",
+        )
+        .await?;
+        wait_deleted(&orders, &order_name, TIMEOUT).await?;
+        for task in tasks {
+            task.abort();
+        }
+        assert_allowed_and_used(
+            &cluster,
+            &user,
+            &["create secrets", "delete secrets", "get namespaces"],
         )?;
         Ok(())
     }

@@ -30,6 +30,7 @@ fn test_settings() -> StackSettings {
         },
         trusted_namespaces: vec!["ingress-nginx".to_string()],
         facade_access: None,
+        purge_namespace: None,
     }
 }
 

@@ -109,6 +109,17 @@ while :; do
 done
 "#;
 
+/// Removes the objects of the backups named in `BACKUP_NAMES` (a deleted
+/// project's, once its namespace is gone).
+const PURGE: &str = r#"
+for name in $BACKUP_NAMES; do
+  for file in complete roles.sql database.dump; do
+    s3 --request DELETE "$(object "$name/$file")"
+  done
+  echo "removed $name"
+done
+"#;
+
 fn script(body: &str) -> String {
     format!("set -eu\n{S3_FUNCTIONS}{body}")
 }
@@ -121,6 +132,11 @@ pub fn upload_script() -> String {
 /// The download step's script.
 pub fn download_script() -> String {
     script(DOWNLOAD)
+}
+
+/// The purge Job's script.
+pub fn purge_script() -> String {
+    script(PURGE)
 }
 
 /// The prune Job's script.

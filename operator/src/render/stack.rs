@@ -24,6 +24,10 @@ pub struct StackSettings {
     pub trusted_namespaces: Vec<String>,
     /// The facade to let read each project's logs, if known.
     pub facade_access: Option<facade_access::FacadeAccess>,
+    /// Where purge orders for the bucket backups of projects deleted with
+    /// `Delete` are kept (the operator's own namespace); none are written
+    /// when unset.
+    pub purge_namespace: Option<String>,
 }
 
 /// A project's children, apart from its namespace and keys Secret.
