@@ -27,6 +27,47 @@ pub enum SupabaseStatus {
     Resizing,
 }
 
+impl SupabaseStatus {
+    pub const ALL: [SupabaseStatus; 15] = [
+        SupabaseStatus::Inactive,
+        SupabaseStatus::ActiveHealthy,
+        SupabaseStatus::ActiveUnhealthy,
+        SupabaseStatus::ComingUp,
+        SupabaseStatus::Unknown,
+        SupabaseStatus::GoingDown,
+        SupabaseStatus::InitFailed,
+        SupabaseStatus::Removed,
+        SupabaseStatus::Restoring,
+        SupabaseStatus::Upgrading,
+        SupabaseStatus::Pausing,
+        SupabaseStatus::RestoreFailed,
+        SupabaseStatus::Restarting,
+        SupabaseStatus::PauseFailed,
+        SupabaseStatus::Resizing,
+    ];
+
+    /// Its name as serialized, without serializing (read on hot paths).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SupabaseStatus::Inactive => "INACTIVE",
+            SupabaseStatus::ActiveHealthy => "ACTIVE_HEALTHY",
+            SupabaseStatus::ActiveUnhealthy => "ACTIVE_UNHEALTHY",
+            SupabaseStatus::ComingUp => "COMING_UP",
+            SupabaseStatus::Unknown => "UNKNOWN",
+            SupabaseStatus::GoingDown => "GOING_DOWN",
+            SupabaseStatus::InitFailed => "INIT_FAILED",
+            SupabaseStatus::Removed => "REMOVED",
+            SupabaseStatus::Restoring => "RESTORING",
+            SupabaseStatus::Upgrading => "UPGRADING",
+            SupabaseStatus::Pausing => "PAUSING",
+            SupabaseStatus::RestoreFailed => "RESTORE_FAILED",
+            SupabaseStatus::Restarting => "RESTARTING",
+            SupabaseStatus::PauseFailed => "PAUSE_FAILED",
+            SupabaseStatus::Resizing => "RESIZING",
+        }
+    }
+}
+
 /// Compute sizes, named as Supabase names them; each maps to a resource quota.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum InstanceSize {
@@ -53,6 +94,39 @@ pub enum InstanceSize {
     X12large,
     #[serde(rename = "16xlarge")]
     X16large,
+}
+
+impl InstanceSize {
+    pub const ALL: [InstanceSize; 11] = [
+        InstanceSize::Nano,
+        InstanceSize::Micro,
+        InstanceSize::Small,
+        InstanceSize::Medium,
+        InstanceSize::Large,
+        InstanceSize::Xlarge,
+        InstanceSize::X2large,
+        InstanceSize::X4large,
+        InstanceSize::X8large,
+        InstanceSize::X12large,
+        InstanceSize::X16large,
+    ];
+
+    /// Its name as serialized, without serializing (read on hot paths).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceSize::Nano => "nano",
+            InstanceSize::Micro => "micro",
+            InstanceSize::Small => "small",
+            InstanceSize::Medium => "medium",
+            InstanceSize::Large => "large",
+            InstanceSize::Xlarge => "xlarge",
+            InstanceSize::X2large => "2xlarge",
+            InstanceSize::X4large => "4xlarge",
+            InstanceSize::X8large => "8xlarge",
+            InstanceSize::X12large => "12xlarge",
+            InstanceSize::X16large => "16xlarge",
+        }
+    }
 }
 
 /// The Postgres major versions a project can run. New projects get 17; 15
@@ -528,6 +602,21 @@ pub struct ProjectStatus {
     /// The namespace that holds the project's stack.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+}
+
+#[cfg(test)]
+mod names {
+    use super::*;
+
+    #[test]
+    fn each_name_is_what_serde_writes() {
+        for status in SupabaseStatus::ALL {
+            assert_eq!(serde_json::to_value(status).expect("json"), status.as_str());
+        }
+        for size in InstanceSize::ALL {
+            assert_eq!(serde_json::to_value(size).expect("json"), size.as_str());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,11 @@
 //! Throughput, latency and memory of the facade's hottest reads with 1,000
-//! projects in 50 organizations. Runs the real facade binary (its own
-//! process, so its memory is its own) against the real kube-apiserver of
-//! the test control plane, and loads it over HTTP at a fixed concurrency.
+//! projects (`SUPAPLANE_BENCH_PROJECTS`), 100 to an organization (so an
+//! organization's page, 96 of them, holds the same at every size). Runs the real
+//! facade binary (its own process, so its memory is its own) against the
+//! real kube-apiserver of the test control plane, and loads it over HTTP at
+//! a fixed concurrency; then loads, the same way and in the same run, a
+//! bare axum server answering the same bytes: the ratio is the limit that
+//! does not depend on the machine.
 //!
 //! `cargo bench -p supaplane-facade --bench requests`
 //! (`SUPAPLANE_BENCH_CONCURRENCY`, `SUPAPLANE_BENCH_SECONDS` tune the load).
@@ -10,6 +14,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::{StreamExt, TryStreamExt};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client as HttpClient;
@@ -24,15 +29,19 @@ use supaplane_crds::{Organization, Project};
 use supaplane_tests::bench::peak_rss_mb;
 use supaplane_tests::harness::TestCluster;
 
-const ORGANIZATIONS: usize = 50;
-const PROJECTS: usize = 1000;
+const PROJECTS_PER_ORGANIZATION: usize = 100;
 const JWT_SECRET: &str = "bench-dashboard-jwt-secret-of-enough-length";
 const PORT: u16 = 18090;
+const BARE_PORT: u16 = 18091;
 
 /// Targets from the facade issue.
 const THROUGHPUT_TARGET: f64 = 5000.0;
 const P99_TARGET: Duration = Duration::from_millis(5);
 const RSS_TARGET_MB: f64 = 60.0;
+
+fn organizations_for(projects: usize) -> usize {
+    (projects / PROJECTS_PER_ORGANIZATION).max(1)
+}
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -52,9 +61,9 @@ fn token(user_id: &str) -> String {
     .expect("token")
 }
 
-async fn populate(client: &Client, user_id: &str) -> anyhow::Result<()> {
+async fn populate(client: &Client, user_id: &str, count: usize) -> anyhow::Result<()> {
     let organizations: Api<Organization> = Api::all(client.clone());
-    for index in 0..ORGANIZATIONS {
+    for index in 0..organizations_for(count) {
         let organization: Organization = serde_json::from_value(json!({
             "apiVersion": "supaplane.io/v1alpha1", "kind": "Organization",
             "metadata": {"name": format!("org-{index:02}")},
@@ -66,15 +75,42 @@ async fn populate(client: &Client, user_id: &str) -> anyhow::Result<()> {
             .await?;
     }
     let projects: Api<Project> = Api::all(client.clone());
-    for index in 0..PROJECTS {
-        let project: Project = serde_json::from_value(json!({
-            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-            "metadata": {"name": format!("bench{index:05}")},
-            "spec": {"organization": format!("org-{:02}", index % ORGANIZATIONS),
-                     "displayName": format!("Bench {index}")},
-        }))?;
-        projects.create(&PostParams::default(), &project).await?;
-    }
+    futures::stream::iter(0..count)
+        .map(|index| {
+            let projects = projects.clone();
+            async move {
+                let project: Project = serde_json::from_value(json!({
+                    "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+                    "metadata": {"name": format!("bench{index:05}")},
+                    "spec": {"organization": format!("org-{:02}", index % organizations_for(count)),
+                             "displayName": format!("Bench {index}")},
+                }))?;
+                projects.create(&PostParams::default(), &project).await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(())
+}
+
+/// A bare axum server answering `body` to every GET: what the machine
+/// allows for the same bytes over the same HTTP stack.
+async fn bare_server(bodies: Arc<Vec<(String, Bytes)>>) -> anyhow::Result<()> {
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let bodies = bodies.clone();
+        async move {
+            let body = bodies
+                .iter()
+                .find(|(prefix, _)| uri.path().starts_with(prefix.as_str()))
+                .map(|(_, body)| body.clone())
+                .unwrap_or_default();
+            ([("content-type", "application/json")], body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", BARE_PORT)).await?;
+    axum::serve(listener, app).await?;
     Ok(())
 }
 
@@ -148,6 +184,7 @@ async fn load(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let concurrency = env_number("SUPAPLANE_BENCH_CONCURRENCY", 16) as usize;
+    let projects = env_number("SUPAPLANE_BENCH_PROJECTS", 1000) as usize;
     let seconds = env_number("SUPAPLANE_BENCH_SECONDS", 10);
     let cluster = TestCluster::start().await?;
     let client = cluster.client();
@@ -158,7 +195,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
     let user_id = uuid::Uuid::new_v4().to_string();
-    populate(&client, &user_id).await?;
+    populate(&client, &user_id, projects).await?;
 
     let kubeconfig_path = cluster.kubeconfig();
     let mut facade = std::process::Command::new(env!("CARGO_BIN_EXE_supaplane-facade"))
@@ -181,33 +218,33 @@ async fn main() -> anyhow::Result<()> {
             get(&http, &format!("{base}/platform/projects?limit=1"), &bearer).await
         {
             let listed: serde_json::Value = serde_json::from_slice(&body)?;
-            if listed["pagination"]["count"] == PROJECTS {
+            if listed["pagination"]["count"] == projects {
                 break;
             }
         }
         anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(60),
+            started.elapsed() < Duration::from_secs(300),
             "the facade never listed every project"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     let organization_pages: Arc<Vec<String>> = Arc::new(
-        (0..ORGANIZATIONS)
+        (0..organizations_for(projects))
             .map(|i| format!("{base}/platform/organizations/org-{i:02}/projects?limit=96&offset=0&sort=name_asc"))
             .collect(),
     );
     let project_pages: Arc<Vec<String>> = Arc::new(
-        (0..PROJECTS)
+        (0..projects)
             .map(|i| format!("{base}/platform/projects/bench{i:05}"))
             .collect(),
     );
-    let results = vec![
+    let results = [
         load(
             "GET /platform/organizations/{slug}/projects",
             &http,
             &bearer,
-            organization_pages,
+            organization_pages.clone(),
             concurrency,
             seconds,
         )
@@ -216,30 +253,66 @@ async fn main() -> anyhow::Result<()> {
             "GET /platform/projects/{ref}",
             &http,
             &bearer,
-            project_pages,
+            project_pages.clone(),
             concurrency,
             seconds,
         )
         .await?,
     ];
     let rss = peak_rss_mb(facade.id());
+    // The same bytes from a bare server, loaded the same way.
+    let (_, org_body) = get(&http, &organization_pages[0], &bearer).await?;
+    let (_, project_body) = get(&http, &project_pages[0], &bearer).await?;
     facade.kill()?;
     facade.wait()?;
+    let bare = tokio::spawn(bare_server(Arc::new(vec![
+        ("/platform/organizations/".to_string(), org_body),
+        ("/platform/projects/".to_string(), project_body),
+    ])));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let bare_base = format!("http://127.0.0.1:{BARE_PORT}");
+    let rebase = |urls: &Arc<Vec<String>>| -> Arc<Vec<String>> {
+        Arc::new(urls.iter().map(|u| u.replace(&base, &bare_base)).collect())
+    };
+    let limits = [
+        load(
+            "bare",
+            &http,
+            &bearer,
+            rebase(&organization_pages),
+            concurrency,
+            seconds,
+        )
+        .await?,
+        load(
+            "bare",
+            &http,
+            &bearer,
+            rebase(&project_pages),
+            concurrency,
+            seconds,
+        )
+        .await?,
+    ];
+    bare.abort();
 
     println!(
-        "{PROJECTS} projects in {ORGANIZATIONS} organizations, {concurrency} concurrent clients, {seconds} s each:"
+        "{projects} projects in {} organizations, {concurrency} concurrent clients, {seconds} s each:",
+        organizations_for(projects)
     );
-    println!("| endpoint | requests | requests/s | p50 | p99 |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("| endpoint | requests | requests/s | p50 | p99 | bare axum, same bytes | ratio |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     let mut missed = Vec::new();
-    for r in &results {
+    for (r, limit) in results.iter().zip(&limits) {
         println!(
-            "| `{}` | {} | {:.0} | {:.2} ms | {:.2} ms |",
+            "| `{}` | {} | {:.0} | {:.2} ms | {:.2} ms | {:.0} | {:.2} |",
             r.name,
             r.requests,
             r.per_second,
             r.p50.as_secs_f64() * 1000.0,
-            r.p99.as_secs_f64() * 1000.0
+            r.p99.as_secs_f64() * 1000.0,
+            limit.per_second,
+            r.per_second / limit.per_second
         );
         if r.per_second < THROUGHPUT_TARGET {
             missed.push(format!("{}: {:.0} requests/s", r.name, r.per_second));
@@ -248,7 +321,10 @@ async fn main() -> anyhow::Result<()> {
             missed.push(format!("{}: p99 {:?}", r.name, r.p99));
         }
     }
-    println!("facade peak RSS: {rss:.0} MB");
+    println!(
+        "facade peak RSS: {rss:.0} MB ({:.1} KB per project)",
+        rss * 1024.0 / projects as f64
+    );
     if rss > RSS_TARGET_MB {
         missed.push(format!("peak RSS {rss:.0} MB"));
     }

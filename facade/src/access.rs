@@ -90,21 +90,15 @@ pub fn organizations_of(state: &AppState, caller: &Caller) -> Vec<OrganizationAc
 /// Every project the caller may see, with its organization and the
 /// caller's role there.
 pub fn projects_of(state: &AppState, caller: &Caller) -> Vec<ProjectAccess> {
-    let organizations: std::collections::HashMap<String, OrganizationAccess> =
-        organizations_of(state, caller)
-            .into_iter()
-            .map(|a| (a.slug(), a))
-            .collect();
-    state
-        .projects
-        .state()
+    organizations_of(state, caller)
         .into_iter()
-        .filter_map(|project| {
-            organizations
-                .get(&project.spec.organization)
-                .map(|a| ProjectAccess {
-                    organization: a.organization.clone(),
-                    role: a.role,
+        .flat_map(|access| {
+            state
+                .projects_in(&access.slug())
+                .into_iter()
+                .map(move |project| ProjectAccess {
+                    organization: access.organization.clone(),
+                    role: access.role,
                     project,
                 })
         })

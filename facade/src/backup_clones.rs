@@ -233,7 +233,7 @@ async fn clone_status(
     let access = access::project(&state, &caller, &project_ref)?;
     let project = &access.project;
     let project_id = uid_id(&project.metadata);
-    let all = state.projects.state();
+    let all = state.projects_in(&project.spec.organization);
     let cloned_from = project.spec.restore_from.as_ref().and_then(|from| {
         let source = all.iter().find(|p| p.name_any() == from.project)?;
         Some(ClonedFrom {
@@ -247,11 +247,10 @@ async fn clone_status(
     let mut targets: Vec<_> = all
         .iter()
         .filter(|p| {
-            p.spec.organization == project.spec.organization
-                && p.spec
-                    .restore_from
-                    .as_ref()
-                    .is_some_and(|from| from.project == project_ref)
+            p.spec
+                .restore_from
+                .as_ref()
+                .is_some_and(|from| from.project == project_ref)
         })
         .collect();
     targets.sort_by_key(|p| p.metadata.creation_timestamp.clone());

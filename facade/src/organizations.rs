@@ -229,12 +229,7 @@ async fn update(
 }
 
 fn projects_of(state: &AppState, slug: &str) -> usize {
-    state
-        .projects
-        .state()
-        .iter()
-        .filter(|p| p.spec.organization == slug)
-        .count()
+    state.projects_in(slug).len()
 }
 
 pub async fn delete_organization(state: &AppState, access: &OrganizationAccess) -> ApiResult<()> {

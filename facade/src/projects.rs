@@ -33,8 +33,8 @@ use crate::limits;
 use crate::permissions::Action;
 use crate::project_keys::read_keys;
 use crate::shapes::{
-    self, CreateProjectResponse, OrganizationProject, OrganizationProjectsResponse, Pagination,
-    ProjectDetailResponse, ProjectSummary, ProjectsResponse, api_url, status_of, status_text,
+    self, CreateProjectResponse, OrganizationProjectsResponse, Pagination, ProjectDetailResponse,
+    ProjectSummary, ProjectsResponse, api_url, status_of, status_text,
 };
 use crate::state::{AppState, await_cached, includes_write};
 use crate::validate;
@@ -129,23 +129,31 @@ async fn organization_projects(
     caller: Caller,
     Path(slug): Path<String>,
     Query(query): Query<ListQuery>,
-) -> ApiResult<Json<OrganizationProjectsResponse>> {
+) -> ApiResult<axum::response::Response> {
     access::organization(&state, &caller, &slug)?;
-    let all = state.projects.state();
-    let in_organization: Vec<&Project> = all
-        .iter()
-        .map(|p| p.as_ref())
-        .filter(|p| p.spec.organization == slug)
-        .collect();
+    let in_organization = state.projects_in(&slug);
+    let in_organization: Vec<&Project> = in_organization.iter().map(|p| p.as_ref()).collect();
     let (page, count) = query.page(in_organization, |p| p)?;
-    Ok(Json(OrganizationProjectsResponse {
-        pagination: Pagination {
-            count,
-            limit: query.limit(),
-            offset: query.offset(),
-        },
-        projects: page.into_iter().map(OrganizationProject::new).collect(),
-    }))
+    // `OrganizationProjectsResponse`, from each project's piece.
+    let pagination = Pagination {
+        count,
+        limit: query.limit(),
+        offset: query.offset(),
+    };
+    let pieces: Vec<_> = page
+        .into_iter()
+        .map(|p| state.fragments.organization_project(p))
+        .collect();
+    let mut body = b"{\"pagination\":".to_vec();
+    serde_json::to_writer(&mut body, &pagination)
+        .map_err(|e| ApiError::Internal(format!("writing the page: {e}")))?;
+    body.extend_from_slice(b",\"projects\":");
+    body.extend_from_slice(&crate::fragments::json_array(&pieces));
+    body.push(b'}');
+    Ok(axum::response::IntoResponse::into_response((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )))
 }
 
 #[utoipa::path(get, path = "/platform/projects", tag = "projects", responses((status = 200, body = ProjectsResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
@@ -336,10 +344,9 @@ pub async fn create_project_from(
         "--max-projects-per-user",
     )?;
     if state
-        .projects
-        .state()
+        .projects_in(&slug)
         .iter()
-        .any(|p| p.spec.organization == slug && p.spec.display_name.eq_ignore_ascii_case(&new.name))
+        .any(|p| p.spec.display_name.eq_ignore_ascii_case(&new.name))
     {
         return Err(ApiError::Conflict(format!(
             "A project named {:?} already exists in this organization",

@@ -162,17 +162,11 @@ pub fn status_of(project: &Project) -> SupabaseStatus {
 }
 
 pub fn status_text(status: SupabaseStatus) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "UNKNOWN".into())
+    status.as_str().to_string()
 }
 
 pub fn instance_size_text(size: InstanceSize) -> String {
-    serde_json::to_value(size)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    size.as_str().to_string()
 }
 
 /// The database host Studio shows: what the operator reports.

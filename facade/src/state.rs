@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -26,6 +26,10 @@ pub struct Shared {
     pub verifier: TokenVerifier,
     pub organizations: Store<Organization>,
     pub projects: Store<Project>,
+    /// The projects of each organization.
+    pub project_index: crate::project_index::ProjectIndex,
+    /// Projects' pieces of responses, serialized.
+    pub fragments: crate::fragments::Fragments,
     pub access_tokens: Store<Secret>,
     /// HTTP client for the projects' services (pg-meta, GoTrue, Storage).
     pub upstream: UpstreamClient,
@@ -53,6 +57,18 @@ pub fn upstream_client() -> anyhow::Result<UpstreamClient> {
     )
 }
 
+impl AppState {
+    /// `organization`'s projects, from the cache by its index.
+    pub fn projects_in(&self, organization: &str) -> Vec<Arc<Project>> {
+        self.project_index
+            .refs_in(organization)
+            .iter()
+            .filter_map(|project_ref| self.projects.get(&ObjectRef::new(project_ref)))
+            .filter(|project| project.spec.organization == organization)
+            .collect()
+    }
+}
+
 impl std::ops::Deref for AppState {
     type Target = Shared;
     fn deref(&self) -> &Shared {
@@ -73,14 +89,25 @@ impl AppState {
         let (organizations, organizations_task) = cache(
             Api::<Organization>::all(client.clone()),
             watcher::Config::default(),
+            |_| {},
         );
+        let project_index = crate::project_index::ProjectIndex::default();
+        let fragments = crate::fragments::Fragments::default();
+        let (indexing, forgetting) = (project_index.clone(), fragments.clone());
         let (projects, projects_task) = cache(
             Api::<Project>::all(client.clone()),
             watcher::Config::default(),
+            move |event| {
+                indexing.apply(event);
+                if let watcher::Event::Delete(project) = event {
+                    forgetting.forget(&kube::ResourceExt::name_any(project));
+                }
+            },
         );
         let (access_tokens, tokens_task) = cache(
             Api::<Secret>::namespaced(client.clone(), &config.namespace),
             watcher::Config::default().labels(&format!("{LABEL_ACCESS_TOKEN}=true")),
+            |_| {},
         );
         let upstream = upstream_client()?;
         let verifier = TokenVerifier::new(&config, upstream.clone())?;
@@ -101,6 +128,8 @@ impl AppState {
             verifier,
             organizations,
             projects,
+            project_index,
+            fragments,
             access_tokens,
             upstream,
             write_rate,
@@ -127,7 +156,22 @@ impl AppState {
     }
 }
 
-fn cache<K>(api: Api<K>, config: watcher::Config) -> (Store<K>, JoinHandle<()>)
+/// What the facade never reads, and so does not keep: who wrote which
+/// field, and kubectl's copy of what it applied (a whole spec again).
+fn trim<K: Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
+    if let Some(annotations) = object.meta_mut().annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
+/// A cache of `api`, trimmed; each watch event also goes to `follow`, once
+/// the cache has it.
+fn cache<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    follow: impl Fn(&watcher::Event<K>) + Send + 'static,
+) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource<DynamicType = ()>
         + Clone
@@ -140,8 +184,9 @@ where
     let (reader, writer) = reflector::store();
     let stream = watcher(api, config)
         .backoff(supaplane_crds::watching::backoff())
+        .modify(trim)
         .reflect(writer)
-        .applied_objects();
+        .inspect_ok(move |event| follow(event));
     let task = tokio::spawn(async move {
         futures::pin_mut!(stream);
         while let Some(item) = stream.next().await {
