@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use kube::ResourceExt;
 use supaplane_crds::Project;
 
 use crate::shapes::OrganizationProject;
@@ -19,15 +18,19 @@ pub struct Fragments(Arc<RwLock<HashMap<String, (String, Bytes)>>>);
 impl Fragments {
     /// `project` as an organization's projects page lists it, as JSON.
     pub fn organization_project(&self, project: &Project) -> Bytes {
-        let project_ref = project.name_any();
-        let version = project.resource_version().unwrap_or_default();
+        let project_ref = project.metadata.name.as_deref().unwrap_or_default();
+        let version = project
+            .metadata
+            .resource_version
+            .as_deref()
+            .unwrap_or_default();
         {
             let kept = self
                 .0
                 .read()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some((kept_version, piece)) = kept.get(&project_ref)
-                && *kept_version == version
+            if let Some((kept_version, piece)) = kept.get(project_ref)
+                && kept_version == version
             {
                 return piece.clone();
             }
@@ -37,7 +40,10 @@ impl Fragments {
         self.0
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(project_ref, (version, piece.clone()));
+            .insert(
+                project_ref.to_string(),
+                (version.to_string(), piece.clone()),
+            );
         piece
     }
 

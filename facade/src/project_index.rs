@@ -2,30 +2,35 @@
 //! cache is: listing an organization's projects touches that organization's
 //! projects only, not every project in the cluster.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher::Event;
 use supaplane_crds::Project;
 
 #[derive(Clone, Default)]
 pub struct ProjectIndex(Arc<RwLock<Index>>);
 
+/// Each organization's projects, by ref, as cache keys ready to look up.
+type ByOrganization = HashMap<String, BTreeMap<String, ObjectRef<Project>>>;
+
 #[derive(Default)]
 struct Index {
-    by_organization: HashMap<String, BTreeSet<String>>,
+    by_organization: ByOrganization,
     /// While a (re)list runs: the index it is building.
-    relisting: Option<HashMap<String, BTreeSet<String>>>,
+    relisting: Option<ByOrganization>,
 }
 
-fn insert(into: &mut HashMap<String, BTreeSet<String>>, project: &Project) {
+fn insert(into: &mut ByOrganization, project: &Project) {
+    let project_ref = project.name_any();
     into.entry(project.spec.organization.clone())
         .or_default()
-        .insert(project.name_any());
+        .insert(project_ref.clone(), ObjectRef::new(&project_ref));
 }
 
-fn remove(from: &mut HashMap<String, BTreeSet<String>>, project: &Project) {
+fn remove(from: &mut ByOrganization, project: &Project) {
     if let Some(refs) = from.get_mut(&project.spec.organization) {
         refs.remove(&project.name_any());
         if refs.is_empty() {
@@ -60,6 +65,16 @@ impl ProjectIndex {
 
     /// The refs of `organization`'s projects, in ref order.
     pub fn refs_in(&self, organization: &str) -> Vec<String> {
+        self.map_in(organization, |reference| Some(reference.name.clone()))
+    }
+
+    /// What `each` makes of each of `organization`'s projects' cache keys,
+    /// in ref order (none where it makes none).
+    pub fn map_in<T>(
+        &self,
+        organization: &str,
+        each: impl Fn(&ObjectRef<Project>) -> Option<T>,
+    ) -> Vec<T> {
         let index = self
             .0
             .read()
@@ -67,7 +82,7 @@ impl ProjectIndex {
         index
             .by_organization
             .get(organization)
-            .map(|refs| refs.iter().cloned().collect())
+            .map(|refs| refs.values().filter_map(each).collect())
             .unwrap_or_default()
     }
 }

@@ -60,12 +60,11 @@ pub fn upstream_client() -> anyhow::Result<UpstreamClient> {
 impl AppState {
     /// `organization`'s projects, from the cache by its index.
     pub fn projects_in(&self, organization: &str) -> Vec<Arc<Project>> {
-        self.project_index
-            .refs_in(organization)
-            .iter()
-            .filter_map(|project_ref| self.projects.get(&ObjectRef::new(project_ref)))
-            .filter(|project| project.spec.organization == organization)
-            .collect()
+        self.project_index.map_in(organization, |reference| {
+            self.projects
+                .get(reference)
+                .filter(|project| project.spec.organization == organization)
+        })
     }
 }
 
