@@ -87,24 +87,32 @@ impl ListQuery {
             let wanted: Vec<&str> = statuses.split(',').map(str::trim).collect();
             items.retain(|item| wanted.contains(&status_text(status_of(project(item))).as_str()));
         }
-        // Keys computed once per project, not once per comparison.
-        let by_name = |item: &T| {
-            let p = project(item);
-            (p.spec.display_name.to_lowercase(), p.name_any())
+        // Compared in place: no key is built per project per request.
+        let by_name = |a: &T, b: &T| {
+            let (a, b) = (project(a), project(b));
+            a.spec
+                .display_name
+                .chars()
+                .flat_map(char::to_lowercase)
+                .cmp(b.spec.display_name.chars().flat_map(char::to_lowercase))
+                .then_with(|| a.metadata.name.cmp(&b.metadata.name))
         };
-        let by_creation = |item: &T| {
-            let p = project(item);
-            (p.creation_timestamp(), p.name_any())
+        let by_creation = |a: &T, b: &T| {
+            let (a, b) = (project(a), project(b));
+            a.metadata
+                .creation_timestamp
+                .cmp(&b.metadata.creation_timestamp)
+                .then_with(|| a.metadata.name.cmp(&b.metadata.name))
         };
         match self.sort.as_deref().unwrap_or("name_asc") {
-            "name_asc" => items.sort_by_cached_key(by_name),
+            "name_asc" => items.sort_by(by_name),
             "name_desc" => {
-                items.sort_by_cached_key(by_name);
+                items.sort_by(by_name);
                 items.reverse();
             }
-            "created_asc" => items.sort_by_cached_key(by_creation),
+            "created_asc" => items.sort_by(by_creation),
             "created_desc" => {
-                items.sort_by_cached_key(by_creation);
+                items.sort_by(by_creation);
                 items.reverse();
             }
             other => {
@@ -968,4 +976,46 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(restore))
         .routes(routes!(databases))
         .routes(routes!(databases_statuses))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(name: &str, display_name: &str, created: &str) -> Project {
+        serde_json::from_value(json!({
+            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
+            "metadata": {"name": name, "creationTimestamp": created},
+            "spec": {"organization": "acme", "displayName": display_name},
+        }))
+        .expect("project")
+    }
+
+    fn order(sort: &str, projects: &[Project]) -> Vec<String> {
+        let query = ListQuery {
+            limit: None,
+            offset: None,
+            sort: Some(sort.into()),
+            search: None,
+            statuses: None,
+        };
+        let (page, _) = query
+            .page(projects.iter().collect(), |p| p)
+            .expect("a page");
+        page.iter().map(|p| p.name_any()).collect()
+    }
+
+    #[test]
+    fn pages_sort_by_name_ignoring_case_then_ref_and_by_creation() {
+        let projects = [
+            project("c", "beta", "2026-12-01T03:00:00Z"),
+            project("b", "Alpha", "2026-12-01T01:00:00Z"),
+            project("a", "alpha", "2026-12-01T02:00:00Z"),
+            project("d", "Ärger", "2026-11-30T00:00:00Z"),
+        ];
+        assert_eq!(order("name_asc", &projects), ["a", "b", "c", "d"]);
+        assert_eq!(order("name_desc", &projects), ["d", "c", "b", "a"]);
+        assert_eq!(order("created_asc", &projects), ["d", "b", "a", "c"]);
+        assert_eq!(order("created_desc", &projects), ["c", "a", "b", "d"]);
+    }
 }
