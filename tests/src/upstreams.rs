@@ -393,11 +393,32 @@ impl MinioServer {
             .spawn()
             .context("starting minio")?;
         wait_for_port(port, "minio", &mut child)?;
-        Ok(MinioServer {
+        let server = MinioServer {
             port,
             child,
             directory,
-        })
+        };
+        // Listening is not ready: until its storage is initialized MinIO
+        // answers 503. Its own readiness endpoint says when.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = Command::new("curl")
+                .args([
+                    "--silent",
+                    "--output",
+                    "/dev/null",
+                    "--write-out",
+                    "%{http_code}",
+                ])
+                .arg(format!("{}/minio/health/ready", server.endpoint()))
+                .output()
+                .context("running curl")?;
+            if String::from_utf8_lossy(&ready.stdout).trim() == "200" {
+                return Ok(server);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "MinIO never became ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Its endpoint URL.
