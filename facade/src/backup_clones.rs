@@ -22,28 +22,18 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access;
 use crate::auth::Caller;
-use crate::backups::{completed_backup, listed};
+use crate::backups::{StudioBackup, completed_backup, listed};
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody};
 use crate::permissions::Action;
 use crate::projects::{CreateProjectBody, create_project_from};
 use crate::shapes::{instance_size_text, uid_id, volume_gb};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-struct CloneBackup {
-    id: u64,
-    inserted_at: String,
-    #[serde(rename = "isPhysicalBackup")]
-    is_physical_backup: bool,
-    project_id: u64,
-    status: &'static str,
-}
-
 /// `CloneBackupsResponse`: the backups a new project can be made from, and
 /// what it would be given (the source's compute size and volume).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct CloneBackups {
-    backups: Vec<CloneBackup>,
+    backups: Vec<StudioBackup>,
     #[serde(rename = "physicalBackupData")]
     #[schema(value_type = Object)]
     physical_backup_data: Map<String, Value>,
@@ -67,13 +57,7 @@ async fn clone_backups(
         backups: listed(&state, &project_ref)
             .await?
             .into_iter()
-            .map(|b| CloneBackup {
-                id: b.id,
-                inserted_at: b.inserted_at,
-                is_physical_backup: false,
-                project_id,
-                status: b.status,
-            })
+            .map(|b| StudioBackup::of(b, project_id))
             .collect(),
         physical_backup_data: Map::new(),
         pitr_enabled: false,

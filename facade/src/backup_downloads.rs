@@ -23,7 +23,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access;
 use crate::auth::Caller;
-use crate::backups::{Listed, completed_backup, listed_where};
+use crate::backups::{Listed, StudioBackup, completed_backup, listed_where};
 use crate::error::{ApiError, ApiResult, ErrorBody, JsonBody};
 use crate::permissions::Action;
 use crate::shapes::uid_id;
@@ -32,21 +32,11 @@ use crate::state::AppState;
 /// How long a download link works.
 const LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-struct DownloadableBackup {
-    id: u64,
-    inserted_at: String,
-    #[serde(rename = "isPhysicalBackup")]
-    is_physical_backup: bool,
-    project_id: u64,
-    status: &'static str,
-}
-
 /// `DownloadableBackupsResponse`: the completed backups in the project's
 /// bucket, newest first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DownloadableBackups {
-    backups: Vec<DownloadableBackup>,
+    backups: Vec<StudioBackup>,
     status: &'static str,
 }
 
@@ -76,13 +66,7 @@ async fn downloadable_backups(
     let backups = downloadable(&state, &access.project)
         .await?
         .into_iter()
-        .map(|b| DownloadableBackup {
-            id: b.id,
-            inserted_at: b.inserted_at,
-            is_physical_backup: false,
-            project_id,
-            status: b.status,
-        })
+        .map(|b| StudioBackup::of(b, project_id))
         .collect();
     Ok(Json(DownloadableBackups {
         backups,

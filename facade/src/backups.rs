@@ -76,13 +76,27 @@ pub(crate) async fn listed_where(
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct StudioBackup {
+pub(crate) struct StudioBackup {
     id: u64,
     inserted_at: String,
     #[serde(rename = "isPhysicalBackup")]
     is_physical_backup: bool,
     project_id: u64,
     status: &'static str,
+}
+
+impl StudioBackup {
+    /// A listed backup of project `project_id`, as Studio's backup lists
+    /// (backups, clone, downloadable) all show one: logical.
+    pub(crate) fn of(listed: Listed, project_id: u64) -> Self {
+        StudioBackup {
+            id: listed.id,
+            inserted_at: listed.inserted_at,
+            is_physical_backup: false,
+            project_id,
+            status: listed.status,
+        }
+    }
 }
 
 /// `BackupsResponse`.
@@ -112,13 +126,7 @@ async fn studio_backups(
         backups: listed(&state, &project_ref)
             .await?
             .into_iter()
-            .map(|b| StudioBackup {
-                id: b.id,
-                inserted_at: b.inserted_at,
-                is_physical_backup: false,
-                project_id,
-                status: b.status,
-            })
+            .map(|b| StudioBackup::of(b, project_id))
             .collect(),
         physical_backup_data: Map::new(),
     }))
