@@ -30,7 +30,7 @@ use tracing::{info, warn};
 
 use crate::apply::apply_if_changed;
 use crate::error::{Error, Result};
-use crate::project_jobs::JobOutcome;
+use crate::project_jobs::{JobOutcome, delete_if_present};
 use crate::render::backup_bucket::purge_script;
 use crate::render::resources::WAIT_FOR_DATABASE;
 
@@ -226,17 +226,7 @@ async fn reconcile(order: Arc<Secret>, context: Arc<Context>) -> Result<Action> 
     match JobOutcome::of(job.status.as_ref()) {
         JobOutcome::Succeeded => {
             let orders: Api<Secret> = Api::namespaced(context.client.clone(), &context.namespace);
-            match orders.delete(&order.name_any(), &Default::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 404 => {}
-                Err(source) => {
-                    return Err(Error::Apply {
-                        kind: "Secret".into(),
-                        name: order.name_any(),
-                        source,
-                    });
-                }
-            }
+            delete_if_present(&orders, &order.name_any()).await?;
             info!(project = %project_ref, "purged its bucket backups");
             Ok(Action::await_change())
         }

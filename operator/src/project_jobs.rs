@@ -1,10 +1,11 @@
 //! What the Backup and Restore controllers share about the Jobs they run
 //! for a project: the project they are for (if this operator looks after
-//! it), what a Job came to, and what its container said as it ended.
+//! it), what a Job came to, what its container said as it ended, and a
+//! delete that does not mind the object being gone already.
 
 use k8s_openapi::api::batch::v1::JobStatus;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::ListParams;
+use kube::api::{DeleteParams, ListParams};
 use kube::{Api, Client};
 use supaplane_crds::Project;
 
@@ -102,6 +103,26 @@ pub async fn termination_message(
                 .clone()
         })
         .next_back())
+}
+
+/// Deletes `name`; one already gone is not an error.
+pub async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<()>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(source) => Err(Error::Apply {
+            kind: std::any::type_name::<K>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("object")
+                .into(),
+            name: name.to_string(),
+            source,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -40,7 +40,7 @@ use tracing::{info, warn};
 use crate::apply::apply_if_changed;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::project_jobs::{JobOutcome, project_named, termination_message};
+use crate::project_jobs::{JobOutcome, delete_if_present, project_named, termination_message};
 use crate::render::backup::{
     LABEL_RESTORE, LABEL_RESTORE_INTO, Store, restore_job, restore_job_name, target_password,
 };
@@ -423,23 +423,4 @@ async fn remove_cross_project_access(
         &project_namespace(&restore.spec.project),
     );
     delete_if_present(&policies, &restore_admission_name(restore)).await
-}
-
-async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<()>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    match api.delete(name, &DeleteParams::default()).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(source) => Err(Error::Apply {
-            kind: std::any::type_name::<K>()
-                .rsplit("::")
-                .next()
-                .unwrap_or("object")
-                .into(),
-            name: name.to_string(),
-            source,
-        }),
-    }
 }
