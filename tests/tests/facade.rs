@@ -3451,13 +3451,17 @@ async fn studio_restores_a_backup_and_sees_restoring_then_healthy() -> anyhow::R
     let namespace = project_namespace(&name);
     let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
         Api::namespaced(client.clone(), &namespace);
-    // The controllers' part, as they would: every workload ready.
+    // The controllers' part, as they would: every workload ready once it
+    // is running again (a Deployment still scaled to zero for a restore
+    // would move past the status written here when scaled back).
     let make_ready = || async {
         for component in STATELESS_COMPONENTS {
             wait_for(
                 &deployments,
                 component,
-                |d: Option<&k8s_openapi::api::apps::v1::Deployment>| d.is_some(),
+                |d: Option<&k8s_openapi::api::apps::v1::Deployment>| {
+                    d.is_some_and(|d| d.spec.replicas != Some(0))
+                },
                 Duration::from_secs(60),
             )
             .await?;
