@@ -16,13 +16,19 @@ use supaplane_crds::constants::{ANNOTATION_SPEC_HASH, FIELD_MANAGER_OPERATOR};
 use crate::error::{Error, Result};
 use crate::quantity;
 
+/// The SHA-256 of an object's JSON form.
+pub fn spec_digest<K: Serialize>(object: &K) -> [u8; 32] {
+    let bytes = serde_json::to_vec(object).unwrap_or_default();
+    Sha256::digest(&bytes).into()
+}
+
 /// The hex SHA-256 of an object's JSON form.
 pub fn spec_hash<K: Serialize>(object: &K) -> String {
-    let bytes = serde_json::to_vec(object).unwrap_or_default();
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&spec_digest(object))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Applies `desired` (with the operator's field manager, forcing ownership)
@@ -33,14 +39,24 @@ pub fn spec_hash<K: Serialize>(object: &K) -> String {
 /// manager added by hand inside what we render (an extra env var, say)
 /// survives it; such a leftover is then removed by a JSON patch made
 /// conditional on the object's resourceVersion.
-pub async fn apply_if_changed<K>(api: &Api<K>, mut desired: K) -> Result<K>
+pub async fn apply_if_changed<K>(api: &Api<K>, desired: K) -> Result<K>
+where
+    K: Resource + Clone + Debug + Serialize + DeserializeOwned,
+    K::DynamicType: Default,
+{
+    let digest = spec_digest(&desired);
+    apply_digested(api, desired, &digest).await
+}
+
+/// [`apply_if_changed`] with the digest of `desired` already taken.
+pub async fn apply_digested<K>(api: &Api<K>, mut desired: K, digest: &[u8; 32]) -> Result<K>
 where
     K: Resource + Clone + Debug + Serialize + DeserializeOwned,
     K::DynamicType: Default,
 {
     let kind = K::kind(&K::DynamicType::default()).to_string();
     let name = desired.name_any();
-    let hash = spec_hash(&desired);
+    let hash = hex(digest);
     let live = api.get_opt(&name).await.map_err(|source| Error::Read {
         kind: kind.clone(),
         name: name.clone(),
@@ -218,9 +234,24 @@ where
             name: selector.to_string(),
             source,
         })?;
+    let names = listed.items.iter().map(ResourceExt::name_any).collect();
+    prune_named(api, names, keep, prunable).await
+}
+
+/// [`prune`] over names already known to exist.
+pub async fn prune_named<K>(
+    api: &Api<K>,
+    existing: Vec<String>,
+    keep: &[String],
+    prunable: impl Fn(&str) -> bool,
+) -> Result<Vec<String>>
+where
+    K: Resource + Clone + Debug + DeserializeOwned,
+    K::DynamicType: Default,
+{
+    let kind = K::kind(&K::DynamicType::default()).to_string();
     let mut pruned = Vec::new();
-    for object in listed.items {
-        let name = object.name_any();
+    for name in existing {
         if keep.contains(&name) || !prunable(&name) {
             continue;
         }

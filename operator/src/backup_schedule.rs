@@ -17,7 +17,7 @@ use supaplane_crds::constants::{LABEL_PROJECT, project_namespace};
 use supaplane_crds::{Backup, BackupPhase, BackupSpec, BackupTrigger, Project};
 use tracing::{info, warn};
 
-use crate::apply::apply_if_changed;
+use crate::child_memo::{ChildKind, ChildMemo};
 use crate::error::{Error, Result};
 use crate::render::backup::{CLAIM, Store, prune_job};
 
@@ -85,7 +85,7 @@ pub fn expired(
 
 /// Takes the backup the schedule asks for, applies retention, and answers
 /// when to look again.
-pub async fn run(client: &Client, project: &Project) -> Result<Option<Duration>> {
+pub async fn run(client: &Client, project: &Project, memo: &ChildMemo) -> Result<Option<Duration>> {
     let namespace = project_namespace(&project.name_any());
     let backups: Api<Backup> = Api::namespaced(client.clone(), &namespace);
     let now = Utc::now();
@@ -164,18 +164,22 @@ pub async fn run(client: &Client, project: &Project) -> Result<Option<Duration>>
     // volume once there is one).
     let has_files = match Store::of(project) {
         Store::Bucket(_) => true,
-        Store::Volume => {
-            let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &namespace);
-            claims
-                .get_opt(CLAIM)
-                .await
-                .map_err(|source| Error::Read {
-                    kind: "PersistentVolumeClaim".into(),
-                    name: CLAIM.into(),
-                    source,
-                })?
-                .is_some()
-        }
+        Store::Volume => match memo.names(ChildKind::PersistentVolumeClaim, &namespace) {
+            Some(claims) => claims.iter().any(|claim| claim == CLAIM),
+            None => {
+                let claims: Api<PersistentVolumeClaim> =
+                    Api::namespaced(client.clone(), &namespace);
+                claims
+                    .get_opt(CLAIM)
+                    .await
+                    .map_err(|source| Error::Read {
+                        kind: "PersistentVolumeClaim".into(),
+                        name: CLAIM.into(),
+                        source,
+                    })?
+                    .is_some()
+            }
+        },
     };
     if has_files {
         let kept: Vec<String> = listed
@@ -184,7 +188,8 @@ pub async fn run(client: &Client, project: &Project) -> Result<Option<Duration>>
             .filter(|name| !gone.contains(name))
             .collect();
         let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
-        apply_if_changed(&jobs, prune_job(project, &kept)).await?;
+        memo.apply(&jobs, &namespace, prune_job(project, &kept), |_| true)
+            .await?;
     }
     Ok(wait)
 }

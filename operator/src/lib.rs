@@ -5,6 +5,7 @@ pub mod apply;
 pub mod backup_controller;
 pub mod backup_schedule;
 pub mod bucket_purge;
+pub mod child_memo;
 pub mod error;
 pub mod events;
 pub mod images;

@@ -54,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
         metrics: metrics.clone(),
         settings: config.stack_settings(),
         selector: config.selector.clone(),
+        children: Default::default(),
     }));
     let sweep = orphans::run(
         client.clone(),

@@ -5,18 +5,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
     ConfigMap, LimitRange, Namespace, PersistentVolumeClaim, ResourceQuota, Secret, Service,
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Patch, PatchParams};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::watcher::{self, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -27,7 +29,8 @@ use supaplane_crds::constants::{
 use supaplane_crds::{DeletionPolicy, Project, ProjectEndpoints, SupabaseStatus};
 use tracing::{debug, info, warn};
 
-use crate::apply::{apply_if_changed, prune, remove_label};
+use crate::apply::{prune, prune_named, remove_label};
+use crate::child_memo::{Applied, ChildMemo, Memoized};
 use crate::error::{Error, Result};
 use crate::events;
 use crate::keys::ProjectKeys;
@@ -35,7 +38,7 @@ use crate::metrics::Metrics;
 use crate::project_keys::ensure_keys;
 use crate::project_status::{Observations, WorkloadObservation, next_status};
 use crate::render;
-use crate::render::stack::{STATELESS_COMPONENTS, Stack, StackSettings, condition_of};
+use crate::render::stack::{Stack, StackSettings};
 
 /// What every reconcile needs.
 pub struct Context {
@@ -46,17 +49,18 @@ pub struct Context {
     /// A label selector: only matching Projects are reconciled (one shard of
     /// a fleet several operators split); every Project when None.
     pub selector: Option<String>,
+    /// What the children's watches last reported, so unchanged children
+    /// are neither read nor written.
+    pub children: Arc<ChildMemo>,
 }
 
 /// Projects reconciled at once.
 const RECONCILE_CONCURRENCY: u16 = 16;
 /// How often a settled project is looked at again even when nothing changed.
 const RESYNC: Duration = Duration::from_secs(300);
-/// How soon a project on its way somewhere is looked at again, as a safety
-/// net only: every child is watched, so a workload becoming ready wakes its
-/// project at once. (A 15 s poll of every settling project saturated a real
-/// API server at 1,000 projects.)
-const SETTLING: Duration = Duration::from_secs(60);
+/// Triggers arriving this close together make one reconcile: a new stack's
+/// children report themselves one after another.
+const DEBOUNCE: Duration = Duration::from_millis(500);
 /// How soon a project waiting for its password Secret (which is not ours,
 /// so not watched) is looked at again.
 const WAITING_FOR_PASSWORD: Duration = Duration::from_secs(15);
@@ -77,21 +81,23 @@ fn owning_project<K: Resource>(child: K) -> Vec<ObjectRef<Project>> {
         .collect()
 }
 
-fn watch_children<K>(controller: Controller<Project>, client: &Client) -> Controller<Project>
+/// Watches every `K` the operator manages: each change wakes the owning
+/// Project and is noted in the memo.
+fn watch_children<K>(
+    controller: Controller<Project>,
+    client: &Client,
+    config: watcher::Config,
+    memo: &Arc<ChildMemo>,
+) -> Controller<Project>
 where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
+    K: Memoized + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
-    controller.watches(
-        Api::<K>::all(client.clone()),
-        managed_children(),
-        owning_project::<K>,
-    )
+    let memo = memo.clone();
+    let events = watcher(Api::<K>::all(client.clone()), config)
+        .default_backoff()
+        .inspect_ok(move |event| memo.observe(event))
+        .touched_objects();
+    controller.watches_stream(events, owning_project::<K>)
 }
 
 /// Runs the Project controller until the stream ends.
@@ -103,26 +109,30 @@ pub async fn run(context: Arc<Context>) {
     }
     let controller = Controller::new(Api::<Project>::all(client.clone()), projects);
     context.metrics.observe_projects(controller.store());
-    let mut controller = controller.owns(
-        Api::<Namespace>::all(client.clone()),
-        watcher::Config::default(),
-    );
-    controller = watch_children::<Secret>(controller, &client);
-    controller = watch_children::<ConfigMap>(controller, &client);
-    controller = watch_children::<PersistentVolumeClaim>(controller, &client);
-    controller = watch_children::<StatefulSet>(controller, &client);
-    controller = watch_children::<Deployment>(controller, &client);
-    controller = watch_children::<Service>(controller, &client);
-    controller = watch_children::<Ingress>(controller, &client);
-    controller = watch_children::<NetworkPolicy>(controller, &client);
-    controller = watch_children::<ResourceQuota>(controller, &client);
-    controller = watch_children::<LimitRange>(controller, &client);
+    let memo = &context.children;
+    let mut controller = watch_children::<Namespace>(controller, &client, managed_children(), memo);
+    controller = watch_children::<Secret>(controller, &client, managed_children(), memo);
+    controller = watch_children::<ConfigMap>(controller, &client, managed_children(), memo);
+    controller =
+        watch_children::<PersistentVolumeClaim>(controller, &client, managed_children(), memo);
+    controller = watch_children::<StatefulSet>(controller, &client, managed_children(), memo);
+    controller = watch_children::<Deployment>(controller, &client, managed_children(), memo);
+    controller = watch_children::<Service>(controller, &client, managed_children(), memo);
+    controller = watch_children::<Ingress>(controller, &client, managed_children(), memo);
+    controller = watch_children::<NetworkPolicy>(controller, &client, managed_children(), memo);
+    controller = watch_children::<ResourceQuota>(controller, &client, managed_children(), memo);
+    controller = watch_children::<LimitRange>(controller, &client, managed_children(), memo);
+    controller = watch_children::<Role>(controller, &client, managed_children(), memo);
+    controller = watch_children::<RoleBinding>(controller, &client, managed_children(), memo);
+    controller = watch_children::<Job>(controller, &client, managed_children(), memo);
     controller
         .trigger_backoff(supaplane_crds::watching::controller_backoff())
         // Bounded, so a fleet of new Projects is worked through at a steady
         // pace and memory stays flat instead of every reconcile at once.
         .with_config(
-            kube::runtime::controller::Config::default().concurrency(RECONCILE_CONCURRENCY),
+            kube::runtime::controller::Config::default()
+                .concurrency(RECONCILE_CONCURRENCY)
+                .debounce(DEBOUNCE),
         )
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
@@ -181,9 +191,19 @@ async fn apply(project: &Project, context: &Context) -> Result<Action> {
     let project_ref = project.name_any();
     let namespace_name = project_namespace(&project_ref);
     let namespaces: Api<Namespace> = Api::all(context.client.clone());
-    let namespace = apply_if_changed(&namespaces, render::namespace::namespace(project)).await?;
+    let memo = &context.children;
+    let namespace = memo
+        .apply(
+            &namespaces,
+            &namespace_name,
+            render::namespace::namespace(project),
+            not_retained,
+        )
+        .await?;
     // Adopting a namespace a deleted Project of the same ref retained.
-    remove_label(&namespaces, &namespace, LABEL_RETAINED).await?;
+    if let Applied::Live(namespace) = &namespace {
+        remove_label(&namespaces, namespace, LABEL_RETAINED).await?;
+    }
 
     let keys = match ensure_keys(project, &context.client).await? {
         Ok(keys) => keys,
@@ -193,7 +213,7 @@ async fn apply(project: &Project, context: &Context) -> Result<Action> {
         }
     };
     let stack = render::stack::render(project, &keys, &context.settings);
-    let (applied, failure) = match apply_stack(&context.client, &namespace_name, &stack).await {
+    let (applied, failure) = match apply_stack(context, &namespace_name, &stack).await {
         Ok(applied) => (applied, None),
         Err(error) => match unrealisable(&error) {
             Some(message) => (AppliedStack::default(), Some(message)),
@@ -201,7 +221,7 @@ async fn apply(project: &Project, context: &Context) -> Result<Action> {
         },
     };
     if failure.is_none() {
-        prune_stack(&context.client, &project_ref, &stack).await?;
+        prune_stack(context, &project_ref, &stack).await?;
     }
     let observed = Observed {
         keys: Some(&keys),
@@ -209,16 +229,15 @@ async fn apply(project: &Project, context: &Context) -> Result<Action> {
         failure,
         refused_volumes: applied.refused_volumes,
     };
-    let status = write_status(project, context, Ok(()), observed).await?;
-    let next_backup = crate::backup_schedule::run(&context.client, project).await?;
+    write_status(project, context, Ok(()), observed).await?;
+    let next_backup =
+        crate::backup_schedule::run(&context.client, project, &context.children).await?;
     crate::initial_restore::ask_once(&context.client, project).await?;
-    let resync = match status {
-        SupabaseStatus::ActiveHealthy | SupabaseStatus::Inactive => RESYNC,
-        _ => SETTLING,
-    };
+    // Whatever the status, what moves it on is a child's change, which the
+    // watches deliver: no project is polled while it settles.
     // Back when the schedule fires next, if sooner than the resync.
     Ok(Action::requeue(
-        next_backup.map_or(resync, |wait| wait.min(resync)),
+        next_backup.map_or(RESYNC, |wait| wait.min(RESYNC)),
     ))
 }
 
@@ -288,35 +307,47 @@ fn refused_volume_change(live: &PersistentVolumeClaim, error: &Error) -> Option<
 }
 
 /// Applies every child of the stack in dependency order and returns what the
-/// workloads report.
-async fn apply_stack(client: &Client, namespace: &str, stack: &Stack) -> Result<AppliedStack> {
+/// workloads report. Children the memo knows to be right are skipped.
+async fn apply_stack(context: &Context, namespace: &str, stack: &Stack) -> Result<AppliedStack> {
+    let client = &context.client;
+    let memo = &context.children;
     let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), namespace);
-    apply_if_changed(&policies, stack.network_policy.clone()).await?;
+    memo.apply(&policies, namespace, stack.network_policy.clone(), settled)
+        .await?;
     let roles: Api<Role> = Api::namespaced(client.clone(), namespace);
     for role in &stack.roles {
-        apply_if_changed(&roles, role.clone()).await?;
+        memo.apply(&roles, namespace, role.clone(), settled).await?;
     }
     let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), namespace);
     for binding in &stack.role_bindings {
-        apply_if_changed(&bindings, binding.clone()).await?;
+        memo.apply(&bindings, namespace, binding.clone(), settled)
+            .await?;
     }
     let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), namespace);
-    apply_if_changed(&quotas, stack.resource_quota.clone()).await?;
+    memo.apply(&quotas, namespace, stack.resource_quota.clone(), settled)
+        .await?;
     let limit_ranges: Api<LimitRange> = Api::namespaced(client.clone(), namespace);
-    apply_if_changed(&limit_ranges, stack.limit_range.clone()).await?;
+    memo.apply(&limit_ranges, namespace, stack.limit_range.clone(), settled)
+        .await?;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
     for config_map in &stack.config_maps {
-        apply_if_changed(&config_maps, config_map.clone()).await?;
+        memo.apply(&config_maps, namespace, config_map.clone(), settled)
+            .await?;
     }
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     for secret in &stack.secrets {
-        apply_if_changed(&secrets, secret.clone()).await?;
+        memo.apply(&secrets, namespace, secret.clone(), settled)
+            .await?;
     }
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
     let mut refused_volumes = Vec::new();
     for claim in &stack.claims {
-        let live = match apply_if_changed(&claims, claim.clone()).await {
-            Ok(live) => live,
+        let live = match memo
+            .apply(&claims, namespace, claim.clone(), not_retained)
+            .await
+        {
+            Ok(Applied::Unchanged(_)) => continue,
+            Ok(Applied::Live(live)) => live,
             Err(error) => {
                 let existing =
                     claims
@@ -342,21 +373,27 @@ async fn apply_stack(client: &Client, namespace: &str, stack: &Stack) -> Result<
     let mut workloads = Vec::new();
     let stateful_sets: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
     for stateful_set in &stack.stateful_sets {
-        let live = apply_if_changed(&stateful_sets, stateful_set.clone()).await?;
-        workloads.push(observe(&live, WorkloadObservation::of_stateful_set));
+        let applied = memo
+            .apply(&stateful_sets, namespace, stateful_set.clone(), settled)
+            .await?;
+        workloads.extend(applied.workload());
     }
     let services: Api<Service> = Api::namespaced(client.clone(), namespace);
     for service in &stack.services {
-        apply_if_changed(&services, service.clone()).await?;
+        memo.apply(&services, namespace, service.clone(), settled)
+            .await?;
     }
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     for deployment in &stack.deployments {
-        let live = apply_if_changed(&deployments, deployment.clone()).await?;
-        workloads.push(observe(&live, WorkloadObservation::of_deployment));
+        let applied = memo
+            .apply(&deployments, namespace, deployment.clone(), settled)
+            .await?;
+        workloads.extend(applied.workload());
     }
     let ingresses: Api<Ingress> = Api::namespaced(client.clone(), namespace);
     for ingress in &stack.ingresses {
-        apply_if_changed(&ingresses, ingress.clone()).await?;
+        memo.apply(&ingresses, namespace, ingress.clone(), settled)
+            .await?;
     }
     Ok(AppliedStack {
         workloads,
@@ -364,45 +401,83 @@ async fn apply_stack(client: &Client, namespace: &str, stack: &Stack) -> Result<
     })
 }
 
-fn observe<K: Resource>(
-    live: &K,
-    of: fn(&'static str, &'static str, &K) -> WorkloadObservation,
-) -> WorkloadObservation {
-    let name = live.meta().name.as_deref().unwrap_or_default();
-    let stable_name = STATELESS_COMPONENTS
-        .iter()
-        .chain([render::database::NAME].iter())
-        .find(|component| **component == name)
-        .copied()
-        .unwrap_or("workload");
-    of(
-        condition_of(stable_name).unwrap_or("WorkloadReady"),
-        stable_name,
-        live,
-    )
+/// Any child found holding its render is settled.
+fn settled<K>(_: &K) -> bool {
+    true
+}
+
+/// A namespace or volume still marked as retained by a deleted Project is
+/// not settled until the mark is removed.
+fn not_retained<K: Resource>(live: &K) -> bool {
+    !live.labels().contains_key(LABEL_RETAINED)
 }
 
 /// Removes what the project no longer renders: the workloads, Services,
 /// Ingress and gateway config of components it disabled. Volumes are never
-/// pruned; they go with the project, per its deletion policy.
-async fn prune_stack(client: &Client, project_ref: &str, stack: &Stack) -> Result<()> {
+/// pruned; they go with the project, per its deletion policy. What exists is
+/// taken from the memo once the watches have listed everything, and listed
+/// from the API server before that.
+async fn prune_stack(context: &Context, project_ref: &str, stack: &Stack) -> Result<()> {
+    let client = &context.client;
     let namespace = project_namespace(project_ref);
-    let selector = format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE},{LABEL_PROJECT}={project_ref}");
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
-    let keep = names_of(&stack.deployments);
-    prune(&deployments, &selector, &keep, |_| true).await?;
-    let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
-    let keep = names_of(&stack.services);
-    prune(&services, &selector, &keep, |_| true).await?;
-    let ingresses: Api<Ingress> = Api::namespaced(client.clone(), &namespace);
-    let keep = names_of(&stack.ingresses);
-    prune(&ingresses, &selector, &keep, |_| true).await?;
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
-    let keep = names_of(&stack.secrets);
-    prune(&secrets, &selector, &keep, |name| {
-        name == render::gateway::CONFIG_SECRET
-    })
+    prune_kind(
+        context,
+        &deployments,
+        project_ref,
+        &names_of(&stack.deployments),
+        |_| true,
+    )
     .await?;
+    let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
+    prune_kind(
+        context,
+        &services,
+        project_ref,
+        &names_of(&stack.services),
+        |_| true,
+    )
+    .await?;
+    let ingresses: Api<Ingress> = Api::namespaced(client.clone(), &namespace);
+    prune_kind(
+        context,
+        &ingresses,
+        project_ref,
+        &names_of(&stack.ingresses),
+        |_| true,
+    )
+    .await?;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+    prune_kind(
+        context,
+        &secrets,
+        project_ref,
+        &names_of(&stack.secrets),
+        |name| name == render::gateway::CONFIG_SECRET,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn prune_kind<K>(
+    context: &Context,
+    api: &Api<K>,
+    project_ref: &str,
+    keep: &[String],
+    prunable: impl Fn(&str) -> bool,
+) -> Result<()>
+where
+    K: Memoized + Clone + std::fmt::Debug + DeserializeOwned,
+{
+    let namespace = project_namespace(project_ref);
+    match context.children.names(K::KIND, &namespace) {
+        Some(existing) => prune_named(api, existing, keep, prunable).await?,
+        None => {
+            let selector =
+                format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE},{LABEL_PROJECT}={project_ref}");
+            prune(api, &selector, keep, prunable).await?
+        }
+    };
     Ok(())
 }
 

@@ -6,6 +6,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use supaplane_crds::conditions::{self, ConditionStatus};
 use supaplane_crds::{Project, ProjectEndpoints, ProjectStatus, SupabaseStatus};
 
+use crate::render::stack::{STATELESS_COMPONENTS, condition_of};
+
 /// What one workload reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkloadObservation {
@@ -89,6 +91,26 @@ impl WorkloadObservation {
             running: status.replicas,
             refused: None,
         }
+    }
+
+    /// What a workload of the stack reports, under the condition its
+    /// component sets.
+    pub fn of_stack_workload<K: kube::Resource>(
+        live: &K,
+        of: fn(&'static str, &'static str, &K) -> Self,
+    ) -> Self {
+        let name = live.meta().name.as_deref().unwrap_or_default();
+        let stable_name = STATELESS_COMPONENTS
+            .iter()
+            .chain([crate::render::database::NAME].iter())
+            .find(|component| **component == name)
+            .copied()
+            .unwrap_or("workload");
+        of(
+            condition_of(stable_name).unwrap_or("WorkloadReady"),
+            stable_name,
+            live,
+        )
     }
 
     /// Rolled out: every replica of the latest spec is ready.

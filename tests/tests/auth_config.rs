@@ -50,6 +50,7 @@ async fn operated_project(
         metrics: Default::default(),
         settings: Default::default(),
         selector: Some(format!("{OPERATED_LABEL}={name}")),
+        children: Default::default(),
     })));
     let project: Project = serde_json::from_value(json!({
         "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",

@@ -514,6 +514,7 @@ mod on_the_control_plane {
                 metrics: Default::default(),
                 settings: Default::default(),
                 selector: Some(selector.clone()),
+                children: Default::default(),
             },
         )));
         let backups_task = tokio::spawn(backup_controller::run(Arc::new(
@@ -782,6 +783,7 @@ mod on_the_control_plane {
                     metrics: Default::default(),
                     settings: Default::default(),
                     selector: Some(selector.clone()),
+                    children: Default::default(),
                 },
             ))),
             tokio::spawn(backup_controller::run(Arc::new(
@@ -1124,6 +1126,7 @@ mod on_the_control_plane {
                     metrics: Default::default(),
                     settings: Default::default(),
                     selector: Some(selector.clone()),
+                    children: Default::default(),
                 },
             ))),
             tokio::spawn(backup_controller::run(Arc::new(
@@ -1453,6 +1456,7 @@ mod on_the_control_plane {
                         ..Default::default()
                     },
                     selector: Some(selector.clone()),
+                    children: Default::default(),
                 },
             ))),
             tokio::spawn(bucket_purge::run(Arc::new(bucket_purge::Context {

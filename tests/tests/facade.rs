@@ -3415,6 +3415,7 @@ async fn studio_restores_a_backup_and_sees_restoring_then_healthy() -> anyhow::R
                 metrics: Default::default(),
                 settings: Default::default(),
                 selector: Some(selector.clone()),
+                children: Default::default(),
             },
         ))),
         tokio::spawn(backup_controller::run(Arc::new(

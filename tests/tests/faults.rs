@@ -90,6 +90,7 @@ async fn facade_and_operator_ride_out_a_stopped_api_server() -> anyhow::Result<(
         settings: Default::default(),
         // The only operator of this binary's control plane.
         selector: None,
+        children: Default::default(),
     })));
     let user = User::new("steady");
     let slug = facade

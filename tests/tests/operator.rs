@@ -86,6 +86,7 @@ fn operator_context(operator: &Client, run_id: &str) -> Arc<Context> {
         metrics: Default::default(),
         settings: test_settings(),
         selector: Some(format!("{TEST_RUN_LABEL}={run_id}")),
+        children: Default::default(),
     })
 }
 
@@ -482,6 +483,82 @@ async fn a_resync_of_an_unchanged_project_writes_nothing() -> anyhow::Result<()>
         .map(|e| format!("{} {} {}", e.verb, e.resource(), e.object().name))
         .collect();
     assert!(writes.is_empty(), "the resync wrote: {writes:?}");
+    Ok(())
+}
+
+/// Woken again with nothing changed, a running operator neither reads nor
+/// writes the children it found right: their watches would have told it of
+/// any change.
+#[tokio::test]
+async fn a_project_woken_again_reads_none_of_its_settled_children() -> anyhow::Result<()> {
+    let running = start().await?;
+    let client = running.cluster.client();
+    let name = unique_name("p");
+    running.create_project(&name, "Delete").await?;
+    let projects: Api<Project> = Api::all(client.clone());
+    wait_for_children(&client, &name).await?;
+    mark_all_ready(&running.cluster, &name).await?;
+    wait_for(
+        &projects,
+        &name,
+        has_status(SupabaseStatus::ActiveHealthy),
+        TIMEOUT,
+    )
+    .await?;
+    let audit = running
+        .cluster
+        .audit()
+        .context("requests are read from our control plane's audit log")?;
+    let user = running.operator_user();
+    let namespace = project_namespace(&name);
+    let project_path = format!("/apis/supaplane.io/v1alpha1/projects/{name}");
+    // Once settled, a wake (any change to the Project) is a whole reconcile:
+    // it ends by looking at the project's Backups for retention.
+    for wake in 0..2 {
+        let mark = audit.mark_when_settled().await;
+        projects
+            .patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(
+                    json!({"metadata": {"annotations": {"example.com/wake": wake.to_string()}}}),
+                ),
+            )
+            .await?;
+        let requests = || -> anyhow::Result<Vec<AuditEvent>> {
+            Ok(audit
+                .since(mark)?
+                .into_iter()
+                .filter(|e| e.acting_user() == user)
+                .collect())
+        };
+        tokio::time::timeout(TIMEOUT, async {
+            while !requests()?
+                .iter()
+                .any(|e| e.verb == "list" && e.resource() == "backups")
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            anyhow::Ok(())
+        })
+        .await??;
+        let children_read: Vec<String> = requests()?
+            .iter()
+            .filter(|e| {
+                let object = e.object();
+                let keys = object.resource == "secrets" && object.name == KEYS_SECRET_NAME;
+                (object.namespace == namespace || e.request_uri.contains(&namespace))
+                    && !keys
+                    && !object.resource.starts_with("backups")
+                    && !e.request_uri.starts_with(&project_path)
+            })
+            .map(|e| format!("{} {} {}", e.verb, e.resource(), e.object().name))
+            .collect();
+        assert!(
+            children_read.is_empty(),
+            "wake {wake} touched settled children: {children_read:?}"
+        );
+    }
     Ok(())
 }
 

@@ -264,6 +264,7 @@ async fn the_operator_uses_exactly_what_the_chart_grants() -> anyhow::Result<()>
                 ..Default::default()
             },
             selector: Some(selector.clone()),
+            children: Default::default(),
         },
     )));
     let organizations_task = tokio::spawn(organization_controller::run(Arc::new(

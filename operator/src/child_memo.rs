@@ -1,0 +1,431 @@
+//! What the operator knows of the children it applied, kept up to date from
+//! their watch events, so that a reconcile which would change nothing reads
+//! nothing: a child is skipped when what the reconcile renders hashes as it
+//! did when the child was last found right, and the watch has seen no change
+//! to the child since (the same resourceVersion). Any change (a hand edit, a
+//! status update, a deletion, a watch restart) sends that child back to a
+//! read and a comparison.
+//!
+//! Only a few bytes per child are kept, never the objects themselves, so the
+//! memory per project stays flat however large the rendered stack is.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Mutex;
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, LimitRange, Namespace, PersistentVolumeClaim, ResourceQuota, Secret, Service,
+};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::runtime::watcher::Event;
+use kube::{Api, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::apply::{apply_digested, spec_digest};
+use crate::error::Result;
+use crate::project_status::WorkloadObservation;
+
+/// The kinds of child the memo tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChildKind {
+    Namespace,
+    Secret,
+    ConfigMap,
+    PersistentVolumeClaim,
+    StatefulSet,
+    Deployment,
+    Service,
+    Ingress,
+    NetworkPolicy,
+    ResourceQuota,
+    LimitRange,
+    Role,
+    RoleBinding,
+    Job,
+}
+
+/// A child kind the memo follows, and what it reports of a workload.
+pub trait Memoized: Resource<DynamicType = ()> {
+    const KIND: ChildKind;
+
+    /// What a workload reports about its pods; None for other kinds.
+    fn workload(&self) -> Option<WorkloadObservation> {
+        None
+    }
+}
+
+/// The digest a child's rendered form is remembered by (the first half of
+/// its SHA-256: collisions between two renders of one child are not a
+/// concern at 128 bits).
+pub type RenderDigest = u128;
+
+#[derive(Debug)]
+struct Child {
+    kind: ChildKind,
+    name: Box<str>,
+    /// The resourceVersion the watch last reported, while the watch is
+    /// known to be current for this kind.
+    seen: Option<Box<str>>,
+    /// What this child reported when the watch last saw it (workloads only).
+    workload: Option<WorkloadObservation>,
+    /// The render last found in place, and at which resourceVersion.
+    confirmed: Option<(RenderDigest, Box<str>)>,
+}
+
+#[derive(Debug, Default)]
+struct Children {
+    /// Per namespace (so per project), the few children it holds.
+    by_namespace: HashMap<Box<str>, Vec<Child>>,
+    /// Kinds whose watch has listed everything since it (re)started.
+    listed: Vec<ChildKind>,
+}
+
+/// See the module documentation.
+#[derive(Debug, Default)]
+pub struct ChildMemo {
+    children: Mutex<Children>,
+}
+
+/// Where a child lives: the key the memo is read with.
+pub struct ChildName<'a> {
+    pub kind: ChildKind,
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
+/// What applying a child through the memo found.
+pub enum Applied<K> {
+    /// Known to hold the render already: not read, not written. Carries
+    /// what the workload last reported, for a workload.
+    Unchanged(Option<WorkloadObservation>),
+    /// Read (and written, if it differed): the live object.
+    Live(K),
+}
+
+impl<K: Memoized> Applied<K> {
+    /// What the workload reports, for a workload.
+    pub fn workload(&self) -> Option<WorkloadObservation> {
+        match self {
+            Applied::Unchanged(workload) => workload.clone(),
+            Applied::Live(live) => live.workload(),
+        }
+    }
+}
+
+impl ChildMemo {
+    /// Applies `desired` in `namespace` as
+    /// [`apply_if_changed`](crate::apply::apply_if_changed) does, unless the
+    /// memo knows the child holds it already. A child is remembered as right
+    /// only when `settled` accepts the live object (a label still to remove
+    /// means one more look next time).
+    pub async fn apply<K>(
+        &self,
+        api: &Api<K>,
+        namespace: &str,
+        desired: K,
+        settled: impl Fn(&K) -> bool,
+    ) -> Result<Applied<K>>
+    where
+        K: Memoized + Clone + Debug + Serialize + DeserializeOwned,
+    {
+        let digest = spec_digest(&desired);
+        let remembered = render_digest(&digest);
+        let name = desired.name_any();
+        let child = ChildName {
+            kind: K::KIND,
+            namespace,
+            name: &name,
+        };
+        if let Some(workload) = self.unchanged(&child, remembered) {
+            return Ok(Applied::Unchanged(workload));
+        }
+        let live = apply_digested(api, desired, &digest).await?;
+        if settled(&live)
+            && let Some(version) = live.meta().resource_version.as_deref()
+        {
+            self.confirm(&child, remembered, version);
+        }
+        Ok(Applied::Live(live))
+    }
+
+    /// Takes in one event of a watch of `K`.
+    pub fn observe<K: Memoized>(&self, event: &Event<K>) {
+        let mut children = self.lock();
+        match event {
+            Event::Init => {
+                // Until the relist is done, nothing of this kind is trusted:
+                // an object deleted while the watch was down is not in it.
+                children.listed.retain(|kind| *kind != K::KIND);
+                for child in children.by_namespace.values_mut().flatten() {
+                    if child.kind == K::KIND {
+                        child.seen = None;
+                    }
+                }
+            }
+            Event::InitDone => children.listed.push(K::KIND),
+            Event::Apply(object) | Event::InitApply(object) => {
+                let meta = object.meta();
+                let (Some(namespace), Some(name)) = (
+                    meta.namespace.as_deref().or(meta.name.as_deref()),
+                    meta.name.as_deref(),
+                ) else {
+                    return;
+                };
+                let child = children.entry(K::KIND, namespace, name);
+                child.seen = meta.resource_version.as_deref().map(Box::from);
+                child.workload = object.workload();
+            }
+            Event::Delete(object) => {
+                let meta = object.meta();
+                let namespace = meta.namespace.as_deref().or(meta.name.as_deref());
+                if let (Some(namespace), Some(name)) = (namespace, meta.name.as_deref()) {
+                    children.remove(K::KIND, namespace, name);
+                }
+            }
+        }
+    }
+
+    /// When `child` is known to hold the render `digest` unchanged, what it
+    /// reports (`Some(None)` for a child that is not a workload).
+    pub fn unchanged(
+        &self,
+        child: &ChildName<'_>,
+        digest: RenderDigest,
+    ) -> Option<Option<WorkloadObservation>> {
+        let children = self.lock();
+        let found = children
+            .by_namespace
+            .get(child.namespace)?
+            .iter()
+            .find(|c| c.kind == child.kind && *c.name == *child.name)?;
+        let (confirmed, version) = found.confirmed.as_ref()?;
+        (*confirmed == digest && found.seen.as_deref() == Some(&**version))
+            .then(|| found.workload.clone())
+    }
+
+    /// Records that `child` was found holding the render `digest` at
+    /// `version`.
+    pub fn confirm(&self, child: &ChildName<'_>, digest: RenderDigest, version: &str) {
+        let mut children = self.lock();
+        children
+            .entry(child.kind, child.namespace, child.name)
+            .confirmed = Some((digest, Box::from(version)));
+    }
+
+    /// The names of the `kind` children in `namespace`, when the watch of
+    /// that kind is current (None before its first list completes).
+    pub fn names(&self, kind: ChildKind, namespace: &str) -> Option<Vec<String>> {
+        let children = self.lock();
+        if !children.listed.contains(&kind) {
+            return None;
+        }
+        Some(
+            children
+                .by_namespace
+                .get(namespace)
+                .into_iter()
+                .flatten()
+                .filter(|c| c.kind == kind && c.seen.is_some())
+                .map(|c| c.name.to_string())
+                .collect(),
+        )
+    }
+
+    /// Children remembered, for the memory figures.
+    pub fn len(&self) -> usize {
+        self.lock().by_namespace.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Children> {
+        // A panic while holding the lock leaves only hints behind: carry on.
+        self.children
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Children {
+    fn entry(&mut self, kind: ChildKind, namespace: &str, name: &str) -> &mut Child {
+        if !self.by_namespace.contains_key(namespace) {
+            self.by_namespace.insert(Box::from(namespace), Vec::new());
+        }
+        let siblings = self
+            .by_namespace
+            .get_mut(namespace)
+            .expect("inserted above");
+        let index = match siblings
+            .iter()
+            .position(|c| c.kind == kind && *c.name == *name)
+        {
+            Some(index) => index,
+            None => {
+                siblings.push(Child {
+                    kind,
+                    name: Box::from(name),
+                    seen: None,
+                    workload: None,
+                    confirmed: None,
+                });
+                siblings.len() - 1
+            }
+        };
+        &mut siblings[index]
+    }
+
+    fn remove(&mut self, kind: ChildKind, namespace: &str, name: &str) {
+        if let Some(siblings) = self.by_namespace.get_mut(namespace) {
+            siblings.retain(|c| !(c.kind == kind && *c.name == *name));
+            if siblings.is_empty() {
+                self.by_namespace.remove(namespace);
+            }
+        }
+    }
+}
+
+fn render_digest(digest: &[u8; 32]) -> RenderDigest {
+    let mut half = [0u8; 16];
+    half.copy_from_slice(&digest[..16]);
+    RenderDigest::from_be_bytes(half)
+}
+
+macro_rules! memoized {
+    ($($kind:ident),* $(,)?) => {
+        $(impl Memoized for $kind {
+            const KIND: ChildKind = ChildKind::$kind;
+        })*
+    };
+}
+
+memoized!(
+    Namespace,
+    Secret,
+    ConfigMap,
+    PersistentVolumeClaim,
+    Service,
+    Ingress,
+    NetworkPolicy,
+    ResourceQuota,
+    LimitRange,
+    Role,
+    RoleBinding,
+    Job,
+);
+
+impl Memoized for Deployment {
+    const KIND: ChildKind = ChildKind::Deployment;
+
+    fn workload(&self) -> Option<WorkloadObservation> {
+        Some(WorkloadObservation::of_stack_workload(
+            self,
+            WorkloadObservation::of_deployment,
+        ))
+    }
+}
+
+impl Memoized for StatefulSet {
+    const KIND: ChildKind = ChildKind::StatefulSet;
+
+    fn workload(&self) -> Option<WorkloadObservation> {
+        Some(WorkloadObservation::of_stack_workload(
+            self,
+            WorkloadObservation::of_stateful_set,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_map(version: &str) -> ConfigMap {
+        let mut object = ConfigMap::default();
+        object.metadata.name = Some("gateway".into());
+        object.metadata.namespace = Some("supaplane-p1".into());
+        object.metadata.resource_version = Some(version.into());
+        object
+    }
+
+    const CHILD: ChildName<'static> = ChildName {
+        kind: ChildKind::ConfigMap,
+        namespace: "supaplane-p1",
+        name: "gateway",
+    };
+
+    #[test]
+    fn a_child_is_unchanged_only_at_the_version_and_render_confirmed() {
+        let memo = ChildMemo::default();
+        memo.observe(&Event::Apply(config_map("10")));
+        assert_eq!(memo.unchanged(&CHILD, 7), None, "never confirmed");
+        memo.confirm(&CHILD, 7, "10");
+        assert_eq!(memo.unchanged(&CHILD, 7), Some(None));
+        assert_eq!(memo.unchanged(&CHILD, 8), None, "another render");
+        // Any change the watch reports (an edit, a status) means a look.
+        memo.observe(&Event::Apply(config_map("11")));
+        assert_eq!(memo.unchanged(&CHILD, 7), None);
+        // Confirmed before the watch caught up: trusted once it does.
+        memo.confirm(&CHILD, 7, "12");
+        assert_eq!(memo.unchanged(&CHILD, 7), None);
+        memo.observe(&Event::Apply(config_map("12")));
+        assert_eq!(memo.unchanged(&CHILD, 7), Some(None));
+    }
+
+    #[test]
+    fn deletions_and_watch_restarts_are_never_trusted_away() {
+        let memo = ChildMemo::default();
+        memo.observe::<ConfigMap>(&Event::Init);
+        memo.observe(&Event::InitApply(config_map("10")));
+        assert_eq!(memo.names(ChildKind::ConfigMap, "supaplane-p1"), None);
+        memo.observe::<ConfigMap>(&Event::InitDone);
+        assert_eq!(
+            memo.names(ChildKind::ConfigMap, "supaplane-p1"),
+            Some(vec!["gateway".to_string()])
+        );
+        assert_eq!(memo.names(ChildKind::Secret, "supaplane-p1"), None);
+        memo.confirm(&CHILD, 7, "10");
+        // A restarted watch: nothing of the kind is trusted until relisted.
+        memo.observe::<ConfigMap>(&Event::Init);
+        assert_eq!(memo.unchanged(&CHILD, 7), None);
+        assert_eq!(memo.names(ChildKind::ConfigMap, "supaplane-p1"), None);
+        memo.observe(&Event::InitApply(config_map("10")));
+        memo.observe::<ConfigMap>(&Event::InitDone);
+        assert_eq!(memo.unchanged(&CHILD, 7), Some(None));
+        memo.observe(&Event::Delete(config_map("10")));
+        assert_eq!(memo.unchanged(&CHILD, 7), None);
+        assert_eq!(
+            memo.names(ChildKind::ConfigMap, "supaplane-p1"),
+            Some(Vec::new())
+        );
+        assert!(memo.is_empty());
+    }
+
+    #[test]
+    fn a_workload_reports_what_its_watch_last_saw() {
+        let memo = ChildMemo::default();
+        let mut auth = Deployment::default();
+        auth.metadata.name = Some("auth".into());
+        auth.metadata.namespace = Some("supaplane-p1".into());
+        auth.metadata.resource_version = Some("5".into());
+        auth.spec.replicas = Some(2);
+        memo.observe(&Event::Apply(auth));
+        let child = ChildName {
+            kind: ChildKind::Deployment,
+            namespace: "supaplane-p1",
+            name: "auth",
+        };
+        memo.confirm(&child, 1, "5");
+        let workload = memo
+            .unchanged(&child, 1)
+            .flatten()
+            .expect("a workload's report");
+        assert_eq!((workload.name, workload.desired), ("auth", 2));
+        assert_eq!(workload.condition_type, "AuthReady");
+    }
+}
