@@ -1,6 +1,7 @@
-//! How fast the operator turns new Projects into applied stacks, how much
-//! memory it needs for them, and that a resync of settled Projects writes
-//! nothing. Runs the real operator binary (a separate process, so its
+//! How fast the operator turns new Projects into healthy stacks (the
+//! harness playing the workload controllers: each workload is reported
+//! ready as it appears), how many reconciles that takes, how much memory it
+//! needs, and that a resync of settled Projects writes nothing. Runs the real operator binary (a separate process, so its
 //! memory is its own) against the real kube-apiserver of the test control
 //! plane, whose audit log counts the writes.
 //!
@@ -36,6 +37,7 @@ struct Measurement {
     /// None when not every project converged within the limit.
     converged_in: Option<Duration>,
     converged_count: usize,
+    reconciles_per_project: f64,
     bulk_created_in: Duration,
     peak_rss_mb: f64,
     resync_writes: usize,
@@ -80,9 +82,8 @@ async fn settled(
         .iter()
         .filter(|p| {
             p.status.as_ref().is_some_and(|s| {
-                s.status == Some(SupabaseStatus::ComingUp)
+                s.status == Some(SupabaseStatus::ActiveHealthy)
                     && s.observed_generation == p.metadata.generation
-                    && s.conditions.len() > 2
             })
         })
         .count()
@@ -183,6 +184,9 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
     let kubeconfig_path = cluster.kubeconfig();
     let selector = format!("supaplane.io/bench=run-{count}");
     let mut operator = spawn_operator(kubeconfig_path, 18080, &selector, count)?;
+    let workload_controllers = tokio::spawn(supaplane_tests::harness::keep_workloads_ready(
+        client.clone(),
+    ));
     let projects: Api<Project> = Api::all(client.clone());
     let started = Instant::now();
     for index in 0..count {
@@ -219,19 +223,23 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
     let converged_in = match converged {
         Ok(time) => time,
         Err(done) => {
+            workload_controllers.abort();
             operator.kill()?;
             operator.wait()?;
             return Ok(Measurement {
                 projects: count,
                 converged_in: None,
                 converged_count: done,
+                reconciles_per_project: f64::NAN,
                 bulk_created_in,
                 peak_rss_mb: f64::NAN,
                 resync_writes: 0,
             });
         }
     };
+    workload_controllers.abort();
     let peak_rss_mb = peak_rss_mb(operator.id());
+    let reconciles_per_project = project_reconciles(18080).await? / count as f64;
     operator.kill()?;
     operator.wait()?;
 
@@ -266,10 +274,31 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
         projects: count,
         converged_in: Some(converged_in),
         converged_count: count,
+        reconciles_per_project,
         bulk_created_in,
         peak_rss_mb,
         resync_writes,
     })
+}
+
+/// Project reconciles the operator on `port` has completed, from its metrics.
+async fn project_reconciles(port: u16) -> anyhow::Result<f64> {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::Client as HttpClient;
+    use hyper_util::rt::TokioExecutor;
+    let http: HttpClient<_, Empty<hyper::body::Bytes>> =
+        HttpClient::builder(TokioExecutor::new()).build_http();
+    let response = http
+        .get(format!("http://127.0.0.1:{port}/metrics").parse()?)
+        .await?;
+    let body = response.into_body().collect().await?.to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix("supaplane_reconciles_total{controller=\"project\"} ")
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .ok_or_else(|| anyhow::anyhow!("no project reconcile count in the metrics"))
 }
 
 #[tokio::main]
@@ -280,16 +309,16 @@ async fn main() -> anyhow::Result<()> {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     println!(
-        "| Projects | All children applied, status written | Bulk create of the same objects (limit) | Ratio | Operator peak RSS | Writes on resync |"
+        "| Projects | All healthy | Bulk create of the same objects (limit) | Ratio | Reconciles per project | Operator peak RSS | Writes on resync |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     let mut missed = Vec::new();
     for count in sizes {
         let m = measure(count).await?;
         let bulk = m.bulk_created_in.as_secs_f64();
         let Some(converged_in) = m.converged_in else {
             println!(
-                "| {} | not converged: {} of {} | {bulk:.1} s | — | — | — |",
+                "| {} | not converged: {} of {} | {bulk:.1} s | — | — | — | — |",
                 m.projects, m.converged_count, m.projects
             );
             missed.push(format!(
@@ -300,9 +329,10 @@ async fn main() -> anyhow::Result<()> {
         };
         let ratio = converged_in.as_secs_f64() / bulk;
         println!(
-            "| {} | {:.1} s | {bulk:.1} s | {ratio:.2} | {:.0} MB | {} |",
+            "| {} | {:.1} s | {bulk:.1} s | {ratio:.2} | {:.1} | {:.0} MB | {} |",
             m.projects,
             converged_in.as_secs_f64(),
+            m.reconciles_per_project,
             m.peak_rss_mb,
             m.resync_writes
         );

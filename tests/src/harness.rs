@@ -193,21 +193,12 @@ impl TestCluster {
             return wait_for(&api, name, is_deployment_ready, Duration::from_secs(600)).await;
         }
         let deployment = api.get(name).await?;
-        let replicas = deployment.spec.replicas.unwrap_or(1);
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let status = json!({"status": {
-            "observedGeneration": deployment.metadata.generation,
-            "replicas": replicas, "updatedReplicas": replicas,
-            "readyReplicas": replicas, "availableReplicas": replicas,
-            "conditions": [
-                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
-                 "message": "Deployment has minimum availability.", "lastUpdateTime": now, "lastTransitionTime": now},
-                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
-                 "message": format!("ReplicaSet \"{name}\" has successfully progressed."), "lastUpdateTime": now, "lastTransitionTime": now},
-            ],
-        }});
         Ok(api
-            .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+            .patch_status(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(&ready_deployment_status(&deployment)),
+            )
             .await?)
     }
 
@@ -223,18 +214,107 @@ impl TestCluster {
             return wait_for(&api, name, is_statefulset_ready, Duration::from_secs(600)).await;
         }
         let statefulset = api.get(name).await?;
-        let replicas = statefulset.spec.replicas.unwrap_or(1);
-        let revision = format!("{name}-{}", statefulset.metadata.generation.unwrap_or(1));
-        let status = json!({"status": {
-            "observedGeneration": statefulset.metadata.generation,
-            "replicas": replicas, "readyReplicas": replicas, "currentReplicas": replicas,
-            "updatedReplicas": replicas, "availableReplicas": replicas,
-            "currentRevision": revision, "updateRevision": revision,
-        }});
         Ok(api
-            .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+            .patch_status(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(&ready_statefulset_status(&statefulset)),
+            )
             .await?)
     }
+}
+
+/// The status the deployment controller and kubelets write once every
+/// replica of the Deployment's latest spec is ready (a merge patch).
+pub fn ready_deployment_status(deployment: &Deployment) -> serde_json::Value {
+    let name = deployment.metadata.name.as_deref().unwrap_or_default();
+    let replicas = deployment.spec.replicas.unwrap_or(1);
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    json!({"status": {
+        "observedGeneration": deployment.metadata.generation,
+        "replicas": replicas, "updatedReplicas": replicas,
+        "readyReplicas": replicas, "availableReplicas": replicas,
+        "conditions": [
+            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+             "message": "Deployment has minimum availability.", "lastUpdateTime": now, "lastTransitionTime": now},
+            {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+             "message": format!("ReplicaSet \"{name}\" has successfully progressed."), "lastUpdateTime": now, "lastTransitionTime": now},
+        ],
+    }})
+}
+
+/// The status the statefulset controller and kubelets write once every
+/// replica of the StatefulSet's latest spec is ready (a merge patch).
+pub fn ready_statefulset_status(statefulset: &StatefulSet) -> serde_json::Value {
+    let name = statefulset.metadata.name.as_deref().unwrap_or_default();
+    let replicas = statefulset.spec.replicas.unwrap_or(1);
+    let revision = format!("{name}-{}", statefulset.metadata.generation.unwrap_or(1));
+    json!({"status": {
+        "observedGeneration": statefulset.metadata.generation,
+        "replicas": replicas, "readyReplicas": replicas, "currentReplicas": replicas,
+        "updatedReplicas": replicas, "availableReplicas": replicas,
+        "currentRevision": revision, "updateRevision": revision,
+    }})
+}
+
+/// Plays the workload controllers and kubelets for every workload supaplane
+/// manages, until dropped: each Deployment or StatefulSet that appears, or
+/// whose spec changes, is reported ready as soon as its watch shows it.
+pub async fn keep_workloads_ready(client: Client) {
+    futures::join!(
+        keep_ready::<Deployment>(
+            client.clone(),
+            |d| is_deployment_ready(Some(d)),
+            ready_deployment_status
+        ),
+        keep_ready::<StatefulSet>(
+            client,
+            |s| is_statefulset_ready(Some(s)),
+            ready_statefulset_status
+        ),
+    );
+}
+
+async fn keep_ready<K>(client: Client, ready: fn(&K) -> bool, status: fn(&K) -> serde_json::Value)
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + 'static,
+{
+    use futures::StreamExt;
+    use kube::ResourceExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let config = watcher::Config::default().labels(&format!(
+        "{}={}",
+        supaplane_crds::constants::LABEL_MANAGED_BY,
+        supaplane_crds::constants::MANAGED_BY_VALUE
+    ));
+    watcher(Api::<K>::all(client.clone()), config)
+        .default_backoff()
+        .applied_objects()
+        .for_each_concurrent(8, |workload| {
+            let client = client.clone();
+            async move {
+                let Ok(workload) = workload else { return };
+                if ready(&workload) {
+                    return;
+                }
+                let api: Api<K> =
+                    Api::namespaced(client, workload.namespace().as_deref().unwrap_or_default());
+                // A workload changed meanwhile is marked on its next event.
+                let _ = api
+                    .patch_status(
+                        &workload.name_any(),
+                        &PatchParams::default(),
+                        &Patch::Merge(&status(&workload)),
+                    )
+                    .await;
+            }
+        })
+        .await;
 }
 
 /// What the Job controller and kubelet would write for a finished Job: its
