@@ -5,7 +5,9 @@
 //! real kube-apiserver of the test control plane, and loads it over HTTP at
 //! a fixed concurrency; then loads, the same way and in the same run, a
 //! bare axum server answering the same bytes: the ratio is the limit that
-//! does not depend on the machine.
+//! does not depend on the machine. The bare server is this bench binary
+//! started again as a process of its own, as the facade is, so both answer
+//! across the same process boundary on the same cores.
 //!
 //! `cargo bench -p supaplane-facade --bench requests`
 //! (`SUPAPLANE_BENCH_CONCURRENCY`, `SUPAPLANE_BENCH_SECONDS` tune the load).
@@ -93,6 +95,40 @@ async fn populate(client: &Client, user_id: &str, count: usize) -> anyhow::Resul
         .try_collect::<Vec<_>>()
         .await?;
     Ok(())
+}
+
+/// Set, in the bench binary started again, to the directory holding the
+/// bare server's answers: one file per path prefix.
+const BARE_ANSWERS: &str = "SUPAPLANE_BENCH_BARE_ANSWERS";
+
+/// The bare server's answers and the path prefixes they answer, as files.
+const BARE_PREFIXES: [(&str, &str); 2] = [
+    ("organization-page.json", "/platform/organizations/"),
+    ("project-detail.json", "/platform/projects/"),
+];
+
+/// Starts the bench binary again as the bare server answering `bodies`
+/// (in [`BARE_PREFIXES`] order).
+fn spawn_bare_server(bodies: [Bytes; 2]) -> anyhow::Result<std::process::Child> {
+    let directory = std::env::temp_dir().join(format!("supaplane-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&directory)?;
+    for ((file, _), body) in BARE_PREFIXES.iter().zip(bodies) {
+        std::fs::write(directory.join(file), body)?;
+    }
+    Ok(std::process::Command::new(std::env::current_exe()?)
+        .env(BARE_ANSWERS, &directory)
+        .stdout(Stdio::null())
+        .spawn()?)
+}
+
+/// The bare server's process: answers from the files in `directory`.
+async fn run_bare_server(directory: &str) -> anyhow::Result<()> {
+    let mut bodies = Vec::new();
+    for (file, prefix) in BARE_PREFIXES {
+        let body = std::fs::read(std::path::Path::new(directory).join(file))?;
+        bodies.push((prefix.to_string(), Bytes::from(body)));
+    }
+    bare_server(Arc::new(bodies)).await
 }
 
 /// A bare axum server answering `body` to every GET: what the machine
@@ -183,6 +219,9 @@ async fn load(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if let Ok(directory) = std::env::var(BARE_ANSWERS) {
+        return run_bare_server(&directory).await;
+    }
     let concurrency = env_number("SUPAPLANE_BENCH_CONCURRENCY", 16) as usize;
     let projects = env_number("SUPAPLANE_BENCH_PROJECTS", 1000) as usize;
     let seconds = env_number("SUPAPLANE_BENCH_SECONDS", 10);
@@ -265,12 +304,19 @@ async fn main() -> anyhow::Result<()> {
     let (_, project_body) = get(&http, &project_pages[0], &bearer).await?;
     facade.kill()?;
     facade.wait()?;
-    let bare = tokio::spawn(bare_server(Arc::new(vec![
-        ("/platform/organizations/".to_string(), org_body),
-        ("/platform/projects/".to_string(), project_body),
-    ])));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut bare = spawn_bare_server([org_body, project_body])?;
     let bare_base = format!("http://127.0.0.1:{BARE_PORT}");
+    let started = Instant::now();
+    while get(&http, &format!("{bare_base}/platform/projects/x"), &bearer)
+        .await
+        .is_err()
+    {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "the bare server never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let rebase = |urls: &Arc<Vec<String>>| -> Arc<Vec<String>> {
         Arc::new(urls.iter().map(|u| u.replace(&base, &bare_base)).collect())
     };
@@ -294,7 +340,8 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?,
     ];
-    bare.abort();
+    bare.kill()?;
+    bare.wait()?;
 
     println!(
         "{projects} projects in {} organizations, {concurrency} concurrent clients, {seconds} s each:",

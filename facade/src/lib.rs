@@ -26,6 +26,7 @@ pub mod invitations;
 pub mod jwks;
 pub mod limits;
 pub mod log_query;
+pub mod member_index;
 pub mod not_offered;
 pub mod organizations;
 pub mod permissions;

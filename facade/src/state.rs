@@ -28,6 +28,8 @@ pub struct Shared {
     pub projects: Store<Project>,
     /// The projects of each organization.
     pub project_index: crate::project_index::ProjectIndex,
+    /// The organizations of each user.
+    pub member_index: crate::member_index::MemberIndex,
     /// Projects' pieces of responses, serialized.
     pub fragments: crate::fragments::Fragments,
     pub access_tokens: Store<Secret>,
@@ -85,10 +87,12 @@ impl AppState {
         config: FacadeConfig,
     ) -> anyhow::Result<(AppState, Vec<JoinHandle<()>>)> {
         config.check()?;
+        let member_index = crate::member_index::MemberIndex::default();
+        let indexing_members = member_index.clone();
         let (organizations, organizations_task) = cache(
             Api::<Organization>::all(client.clone()),
             watcher::Config::default(),
-            |_| {},
+            move |event| indexing_members.apply(event),
         );
         let project_index = crate::project_index::ProjectIndex::default();
         let fragments = crate::fragments::Fragments::default();
@@ -128,6 +132,7 @@ impl AppState {
             organizations,
             projects,
             project_index,
+            member_index,
             fragments,
             access_tokens,
             upstream,
@@ -184,8 +189,10 @@ where
     let stream = watcher(api, config)
         .backoff(supaplane_crds::watching::backoff())
         .modify(trim)
-        .reflect(writer)
-        .inspect_ok(move |event| follow(event));
+        // The indexes first: whoever sees an object in the store (a handler
+        // waiting to read its own write) finds it in the indexes too.
+        .inspect_ok(move |event| follow(event))
+        .reflect(writer);
     let task = tokio::spawn(async move {
         futures::pin_mut!(stream);
         while let Some(item) = stream.next().await {

@@ -188,6 +188,7 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
         client.clone(),
     ));
     let projects: Api<Project> = Api::all(client.clone());
+    let converge_mark = audit.mark();
     let started = Instant::now();
     for index in 0..count {
         let mut project = bench_project(&format!("bench{count}"), index)?;
@@ -238,6 +239,7 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
         }
     };
     workload_controllers.abort();
+    print_requests_served(&audit.since(converge_mark)?, count);
     let peak_rss_mb = peak_rss_mb(operator.id());
     let reconciles_per_project = project_reconciles(18080).await? / count as f64;
     operator.kill()?;
@@ -279,6 +281,30 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
         peak_rss_mb,
         resync_writes,
     })
+}
+
+/// What the API server served while the fleet converged, per project and
+/// by verb and resource (the operator's, the bench's list of Projects every
+/// 2 s, and the harness's workload statuses).
+fn print_requests_served(events: &[supaplane_tests::controlplane::AuditEvent], count: usize) {
+    let mut served = std::collections::BTreeMap::<String, usize>::new();
+    for event in events {
+        *served
+            .entry(format!("{} {}", event.verb, event.resource()))
+            .or_default() += 1;
+    }
+    let mut served: Vec<_> = served.into_iter().collect();
+    served.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let top: Vec<String> = served
+        .iter()
+        .take(12)
+        .map(|(what, n)| format!("{what} {:.1}", *n as f64 / count as f64))
+        .collect();
+    eprintln!(
+        "requests served per project while converging ({} in all): {}",
+        events.len(),
+        top.join(", ")
+    );
 }
 
 /// Project reconciles the operator on `port` has completed, from its metrics.

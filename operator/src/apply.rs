@@ -45,11 +45,26 @@ where
     K::DynamicType: Default,
 {
     let digest = spec_digest(&desired);
-    apply_digested(api, desired, &digest).await
+    apply_digested(api, desired, &digest, Existence::Unknown).await
+}
+
+/// What is known of whether the object exists before it is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existence {
+    /// Read it first.
+    Unknown,
+    /// A current watch has never seen it: apply without reading (an apply
+    /// creates or updates alike, so a watch a moment behind costs nothing).
+    NotSeen,
 }
 
 /// [`apply_if_changed`] with the digest of `desired` already taken.
-pub async fn apply_digested<K>(api: &Api<K>, mut desired: K, digest: &[u8; 32]) -> Result<K>
+pub async fn apply_digested<K>(
+    api: &Api<K>,
+    mut desired: K,
+    digest: &[u8; 32],
+    existence: Existence,
+) -> Result<K>
 where
     K: Resource + Clone + Debug + Serialize + DeserializeOwned,
     K::DynamicType: Default,
@@ -57,11 +72,14 @@ where
     let kind = K::kind(&K::DynamicType::default()).to_string();
     let name = desired.name_any();
     let hash = hex(digest);
-    let live = api.get_opt(&name).await.map_err(|source| Error::Read {
-        kind: kind.clone(),
-        name: name.clone(),
-        source,
-    })?;
+    let live = match existence {
+        Existence::NotSeen => None,
+        Existence::Unknown => api.get_opt(&name).await.map_err(|source| Error::Read {
+            kind: kind.clone(),
+            name: name.clone(),
+            source,
+        })?,
+    };
     desired
         .annotations_mut()
         .insert(ANNOTATION_SPEC_HASH.to_string(), hash);

@@ -25,7 +25,7 @@ use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::apply::{apply_digested, spec_digest};
+use crate::apply::{Existence, apply_digested, spec_digest};
 use crate::error::Result;
 use crate::project_status::WorkloadObservation;
 
@@ -97,6 +97,15 @@ pub struct ChildName<'a> {
     pub name: &'a str,
 }
 
+/// What the memo knows of one child.
+enum Known {
+    /// It holds the render, as the watch last saw it.
+    Unchanged(Option<WorkloadObservation>),
+    /// The watch, current for its kind, has not seen it.
+    Absent,
+    Nothing,
+}
+
 /// What applying a child through the memo found.
 pub enum Applied<K> {
     /// Known to hold the render already: not read, not written. Carries
@@ -140,10 +149,12 @@ impl ChildMemo {
             namespace,
             name: &name,
         };
-        if let Some(workload) = self.unchanged(&child, remembered) {
-            return Ok(Applied::Unchanged(workload));
-        }
-        let live = apply_digested(api, desired, &digest).await?;
+        let existence = match self.known(&child, remembered) {
+            Known::Unchanged(workload) => return Ok(Applied::Unchanged(workload)),
+            Known::Absent => Existence::NotSeen,
+            Known::Nothing => Existence::Unknown,
+        };
+        let live = apply_digested(api, desired, &digest, existence).await?;
         if settled(&live)
             && let Some(version) = live.meta().resource_version.as_deref()
         {
@@ -196,15 +207,39 @@ impl ChildMemo {
         child: &ChildName<'_>,
         digest: RenderDigest,
     ) -> Option<Option<WorkloadObservation>> {
+        match self.known(child, digest) {
+            Known::Unchanged(workload) => Some(workload),
+            Known::Absent | Known::Nothing => None,
+        }
+    }
+
+    fn known(&self, child: &ChildName<'_>, digest: RenderDigest) -> Known {
         let children = self.lock();
+        // An entry without a sighting (applied a moment ago, or not yet
+        // relisted) is read, not presumed absent.
         let found = children
             .by_namespace
-            .get(child.namespace)?
-            .iter()
-            .find(|c| c.kind == child.kind && *c.name == *child.name)?;
-        let (confirmed, version) = found.confirmed.as_ref()?;
-        (*confirmed == digest && found.seen.as_deref() == Some(&**version))
-            .then(|| found.workload.clone())
+            .get(child.namespace)
+            .and_then(|siblings| {
+                siblings
+                    .iter()
+                    .find(|c| c.kind == child.kind && *c.name == *child.name)
+            });
+        let Some(found) = found else {
+            return if children.listed.contains(&child.kind) {
+                Known::Absent
+            } else {
+                Known::Nothing
+            };
+        };
+        match &found.confirmed {
+            Some((confirmed, version))
+                if *confirmed == digest && found.seen.as_deref() == Some(&**version) =>
+            {
+                Known::Unchanged(found.workload.clone())
+            }
+            _ => Known::Nothing,
+        }
     }
 
     /// Records that `child` was found holding the render `digest` at
@@ -404,6 +439,18 @@ mod tests {
             Some(Vec::new())
         );
         assert!(memo.is_empty());
+    }
+
+    #[test]
+    fn a_child_never_seen_by_a_current_watch_is_known_absent() {
+        let memo = ChildMemo::default();
+        assert!(matches!(memo.known(&CHILD, 7), Known::Nothing));
+        memo.observe::<ConfigMap>(&Event::Init);
+        memo.observe::<ConfigMap>(&Event::InitDone);
+        assert!(matches!(memo.known(&CHILD, 7), Known::Absent));
+        // Applied a moment ago, its event not in yet: read, not presumed.
+        memo.confirm(&CHILD, 7, "3");
+        assert!(matches!(memo.known(&CHILD, 7), Known::Nothing));
     }
 
     #[test]
