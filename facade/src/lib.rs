@@ -19,7 +19,6 @@ pub mod crypto_js;
 pub mod documented_errors;
 pub mod entitlements;
 pub mod error;
-pub mod fragments;
 pub mod health;
 pub mod ids;
 pub mod invitations;

@@ -1,75 +1,201 @@
 //! The projects of each organization, kept from the Projects watch as the
-//! cache is: listing an organization's projects touches that organization's
-//! projects only, not every project in the cluster.
+//! cache is, in the order Studio lists them (by name) and with each
+//! project's piece of the organization page already serialized: a page
+//! costs what it holds, however many projects the cluster has.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use bytes::Bytes;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher::Event;
-use supaplane_crds::Project;
+use supaplane_crds::{Project, SupabaseStatus};
+
+use crate::shapes::{OrganizationProject, status_of};
 
 #[derive(Clone, Default)]
 pub struct ProjectIndex(Arc<RwLock<Index>>);
 
-/// Each organization's projects, by ref, as cache keys ready to look up.
-type ByOrganization = HashMap<String, BTreeMap<String, ObjectRef<Project>>>;
+/// One project as the organization page needs it.
+#[derive(Debug, Clone)]
+pub struct IndexedProject {
+    pub project_ref: String,
+    /// The display name lowercased character by character: the name order.
+    name_key: String,
+    /// The display name as search compares it.
+    search_text: String,
+    created: Option<Time>,
+    pub status: SupabaseStatus,
+    /// Its `OrganizationProject`, serialized.
+    pub piece: Bytes,
+}
 
+impl IndexedProject {
+    fn of(project: &Project) -> Self {
+        let display_name = &project.spec.display_name;
+        IndexedProject {
+            project_ref: project.name_any(),
+            name_key: display_name.chars().flat_map(char::to_lowercase).collect(),
+            search_text: display_name.to_lowercase(),
+            created: project.metadata.creation_timestamp.clone(),
+            status: status_of(project),
+            piece: Bytes::from(
+                serde_json::to_vec(&OrganizationProject::new(project)).unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// Whether `search` (lowercased) is in its name or ref.
+    pub fn matches(&self, search: &str) -> bool {
+        self.search_text.contains(search) || self.project_ref.contains(search)
+    }
+
+    fn name_order(&self, other: &Self) -> std::cmp::Ordering {
+        self.name_key
+            .cmp(&other.name_key)
+            .then_with(|| self.project_ref.cmp(&other.project_ref))
+    }
+
+    fn creation_order(&self, other: &Self) -> std::cmp::Ordering {
+        self.created
+            .cmp(&other.created)
+            .then_with(|| self.project_ref.cmp(&other.project_ref))
+    }
+}
+
+/// The orders Studio asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    NameAscending,
+    NameDescending,
+    CreatedAscending,
+    CreatedDescending,
+}
+
+/// Each organization's projects, in name order; and each project's
+/// organization, to move or drop it.
 #[derive(Default)]
-struct Index {
-    by_organization: ByOrganization,
-    /// While a (re)list runs: the index it is building.
-    relisting: Option<ByOrganization>,
+struct Projects {
+    by_organization: HashMap<String, Vec<IndexedProject>>,
+    organization_of: HashMap<String, String>,
 }
 
-fn insert(into: &mut ByOrganization, project: &Project) {
-    let project_ref = project.name_any();
-    into.entry(project.spec.organization.clone())
-        .or_default()
-        .insert(project_ref.clone(), ObjectRef::new(&project_ref));
-}
+impl Projects {
+    fn insert(&mut self, project: &Project) {
+        let entry = IndexedProject::of(project);
+        self.remove(&entry.project_ref);
+        let organization = project.spec.organization.clone();
+        self.organization_of
+            .insert(entry.project_ref.clone(), organization.clone());
+        let projects = self.by_organization.entry(organization).or_default();
+        let at = projects
+            .binary_search_by(|p| p.name_order(&entry))
+            .unwrap_or_else(|at| at);
+        projects.insert(at, entry);
+    }
 
-fn remove(from: &mut ByOrganization, project: &Project) {
-    if let Some(refs) = from.get_mut(&project.spec.organization) {
-        refs.remove(&project.name_any());
-        if refs.is_empty() {
-            from.remove(&project.spec.organization);
+    fn remove(&mut self, project_ref: &str) {
+        let Some(organization) = self.organization_of.remove(project_ref) else {
+            return;
+        };
+        if let Some(projects) = self.by_organization.get_mut(&organization) {
+            projects.retain(|p| p.project_ref != project_ref);
+            if projects.is_empty() {
+                self.by_organization.remove(&organization);
+            }
         }
     }
 }
 
+#[derive(Default)]
+struct Index {
+    current: Projects,
+    /// While a (re)list runs: the index it is building.
+    relisting: Option<Projects>,
+}
+
+/// One page of an organization's projects.
+pub struct Page {
+    /// Projects that passed the filter, before paging.
+    pub count: usize,
+    /// The page's `OrganizationProject`s, serialized, in order.
+    pub pieces: Vec<Bytes>,
+}
+
 impl ProjectIndex {
-    /// Follows one event of the Projects watch (after the cache has).
     pub fn apply(&self, event: &Event<Project>) {
         let mut index = self
             .0
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         match event {
-            Event::Apply(project) => insert(&mut index.by_organization, project),
-            Event::Delete(project) => remove(&mut index.by_organization, project),
-            Event::Init => index.relisting = Some(HashMap::new()),
+            Event::Apply(project) => index.current.insert(project),
+            Event::Delete(project) => index.current.remove(&project.name_any()),
+            Event::Init => index.relisting = Some(Projects::default()),
             Event::InitApply(project) => {
                 if let Some(relisting) = index.relisting.as_mut() {
-                    insert(relisting, project);
+                    relisting.insert(project);
                 }
             }
             Event::InitDone => {
                 if let Some(relisted) = index.relisting.take() {
-                    index.by_organization = relisted;
+                    index.current = relisted;
                 }
             }
         }
     }
 
-    /// The refs of `organization`'s projects, in ref order.
+    /// The page of `organization`'s projects that `keep` accepts, in
+    /// `order`, from `offset`, at most `limit`.
+    pub fn page(
+        &self,
+        organization: &str,
+        keep: impl Fn(&IndexedProject) -> bool,
+        order: Order,
+        offset: usize,
+        limit: usize,
+    ) -> Page {
+        let index = self
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let all: &[IndexedProject] = index
+            .current
+            .by_organization
+            .get(organization)
+            .map_or(&[], Vec::as_slice);
+        let kept = all.iter().filter(|p| keep(p));
+        let page = |ordered: &mut dyn Iterator<Item = &IndexedProject>| -> Vec<Bytes> {
+            ordered
+                .skip(offset)
+                .take(limit)
+                .map(|p| p.piece.clone())
+                .collect()
+        };
+        let count = all.iter().filter(|p| keep(p)).count();
+        let pieces = match order {
+            Order::NameAscending => page(&mut kept.into_iter()),
+            Order::NameDescending => page(&mut kept.rev()),
+            Order::CreatedAscending | Order::CreatedDescending => {
+                let mut by_creation: Vec<&IndexedProject> = kept.collect();
+                by_creation.sort_by(|a, b| a.creation_order(b));
+                if order == Order::CreatedDescending {
+                    by_creation.reverse();
+                }
+                page(&mut by_creation.into_iter())
+            }
+        };
+        Page { count, pieces }
+    }
+
+    /// The refs of `organization`'s projects, in name order.
     pub fn refs_in(&self, organization: &str) -> Vec<String> {
         self.map_in(organization, |reference| Some(reference.name.clone()))
     }
 
-    /// What `each` makes of each of `organization`'s projects' cache keys,
-    /// in ref order (none where it makes none).
+    /// `each` of `organization`'s projects, as cache keys, in name order.
     pub fn map_in<T>(
         &self,
         organization: &str,
@@ -80,11 +206,32 @@ impl ProjectIndex {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         index
+            .current
             .by_organization
             .get(organization)
-            .map(|refs| refs.values().filter_map(each).collect())
+            .map(|projects| {
+                projects
+                    .iter()
+                    .filter_map(|p| each(&ObjectRef::new(&p.project_ref)))
+                    .collect()
+            })
             .unwrap_or_default()
     }
+}
+
+/// A JSON array of serialized pieces.
+pub fn json_array(pieces: &[Bytes]) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(pieces.iter().map(Bytes::len).sum::<usize>() + pieces.len() + 2);
+    out.push(b'[');
+    for (index, piece) in pieces.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(piece);
+    }
+    out.push(b']');
+    out
 }
 
 #[cfg(test)]
@@ -92,10 +239,15 @@ mod tests {
     use super::*;
 
     fn project(name: &str, organization: &str) -> Project {
+        named(name, organization, name, 0)
+    }
+
+    fn named(name: &str, organization: &str, display: &str, second: u32) -> Project {
         serde_json::from_value(serde_json::json!({
             "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-            "metadata": {"name": name},
-            "spec": {"organization": organization, "displayName": name},
+            "metadata": {"name": name, "resourceVersion": "1",
+                         "creationTimestamp": format!("2026-12-01T00:00:{second:02}Z")},
+            "spec": {"organization": organization, "displayName": display},
         }))
         .expect("project")
     }
@@ -115,11 +267,65 @@ mod tests {
         assert_eq!(index.refs_in("acme"), ["a1", "a2"]);
         index.apply(&Event::Delete(project("a1", "acme")));
         assert_eq!(index.refs_in("acme"), ["a2"]);
+        // Moved to another organization: listed there only.
+        index.apply(&Event::Apply(project("a2", "globex")));
+        assert!(index.refs_in("acme").is_empty());
+        assert_eq!(index.refs_in("globex"), ["a2", "g1"]);
         // A relist replaces what was there: a project deleted meanwhile goes.
         index.apply(&Event::Init);
         index.apply(&Event::InitApply(project("g1", "globex")));
         index.apply(&Event::InitDone);
         assert!(index.refs_in("acme").is_empty());
         assert_eq!(index.refs_in("globex"), ["g1"]);
+    }
+
+    #[test]
+    fn pages_follow_the_order_filter_and_window_asked_and_carry_each_piece() {
+        let index = ProjectIndex::default();
+        for (name, display, second) in [
+            ("p3", "beta", 30),
+            ("p1", "Alpha", 20),
+            ("p2", "gamma", 10),
+            ("p4", "alpha", 40),
+        ] {
+            index.apply(&Event::Apply(named(name, "acme", display, second)));
+        }
+        let refs = |page: Page| -> Vec<String> {
+            page.pieces
+                .iter()
+                .map(|piece| {
+                    let value: serde_json::Value = serde_json::from_slice(piece).expect("json");
+                    value["ref"].as_str().expect("ref").to_string()
+                })
+                .collect()
+        };
+        let all = |_: &IndexedProject| true;
+        // Case-blind by name, then by ref.
+        assert_eq!(
+            refs(index.page("acme", all, Order::NameAscending, 0, 10)),
+            ["p1", "p4", "p3", "p2"]
+        );
+        assert_eq!(
+            refs(index.page("acme", all, Order::NameDescending, 0, 10)),
+            ["p2", "p3", "p4", "p1"]
+        );
+        let window = index.page("acme", all, Order::NameAscending, 1, 2);
+        assert_eq!(window.count, 4);
+        assert_eq!(refs(window), ["p4", "p3"]);
+        let alphas = index.page("acme", |p| p.matches("alp"), Order::NameAscending, 0, 10);
+        assert_eq!(alphas.count, 2);
+        assert_eq!(
+            refs(index.page("acme", all, Order::CreatedAscending, 0, 10)),
+            ["p2", "p1", "p3", "p4"]
+        );
+        assert_eq!(
+            refs(index.page("acme", all, Order::CreatedDescending, 0, 10)),
+            ["p4", "p3", "p1", "p2"]
+        );
+        assert_eq!(
+            index.page("nobody", all, Order::NameAscending, 0, 10).count,
+            0
+        );
+        assert_eq!(json_array(&[]), b"[]");
     }
 }

@@ -31,6 +31,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::limits;
 use crate::permissions::Action;
+use crate::project_index::Order;
 use crate::project_keys::read_keys;
 use crate::shapes::{
     self, CreateProjectResponse, OrganizationProjectsResponse, Pagination, ProjectDetailResponse,
@@ -66,6 +67,34 @@ impl ListQuery {
         self.offset.unwrap_or(0)
     }
 
+    fn order(&self) -> ApiResult<Order> {
+        match self.sort.as_deref().unwrap_or("name_asc") {
+            "name_asc" => Ok(Order::NameAscending),
+            "name_desc" => Ok(Order::NameDescending),
+            "created_asc" => Ok(Order::CreatedAscending),
+            "created_desc" => Ok(Order::CreatedDescending),
+            other => Err(ApiError::BadRequest(format!(
+                "sort {other:?} is not one of name_asc, name_desc, created_asc, created_desc"
+            ))),
+        }
+    }
+
+    /// The search text, lowercased, when there is one.
+    fn search(&self) -> Option<String> {
+        self.search
+            .as_deref()
+            .map(str::to_lowercase)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The statuses asked for, when any.
+    fn statuses(&self) -> Option<Vec<&str>> {
+        self.statuses
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.split(',').map(str::trim).collect())
+    }
+
     /// Filters by search text and statuses, sorts, and cuts one page of
     /// `items` (each naming its project through `project`); returns the
     /// page and the count before paging.
@@ -74,18 +103,15 @@ impl ListQuery {
         mut items: Vec<T>,
         project: impl Fn(&T) -> &Project,
     ) -> ApiResult<(Vec<T>, usize)> {
-        if let Some(search) = self.search.as_deref().map(str::to_lowercase)
-            && !search.is_empty()
-        {
+        if let Some(search) = self.search() {
             items.retain(|item| {
                 let p = project(item);
                 p.spec.display_name.to_lowercase().contains(&search)
                     || p.name_any().contains(&search)
             });
         }
-        if let Some(statuses) = self.statuses.as_deref().filter(|s| !s.is_empty()) {
-            let wanted: Vec<&str> = statuses.split(',').map(str::trim).collect();
-            items.retain(|item| wanted.contains(&status_text(status_of(project(item))).as_str()));
+        if let Some(wanted) = self.statuses() {
+            items.retain(|item| wanted.contains(&status_of(project(item)).as_str()));
         }
         // Compared in place: no key is built per project per request.
         let by_name = |a: &T, b: &T| {
@@ -104,21 +130,16 @@ impl ListQuery {
                 .cmp(&b.metadata.creation_timestamp)
                 .then_with(|| a.metadata.name.cmp(&b.metadata.name))
         };
-        match self.sort.as_deref().unwrap_or("name_asc") {
-            "name_asc" => items.sort_by(by_name),
-            "name_desc" => {
+        match self.order()? {
+            Order::NameAscending => items.sort_by(by_name),
+            Order::NameDescending => {
                 items.sort_by(by_name);
                 items.reverse();
             }
-            "created_asc" => items.sort_by(by_creation),
-            "created_desc" => {
+            Order::CreatedAscending => items.sort_by(by_creation),
+            Order::CreatedDescending => {
                 items.sort_by(by_creation);
                 items.reverse();
-            }
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "sort {other:?} is not one of name_asc, name_desc, created_asc, created_desc"
-                )));
             }
         }
         let count = items.len();
@@ -139,24 +160,30 @@ async fn organization_projects(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<axum::response::Response> {
     access::organization(&state, &caller, &slug)?;
-    let in_organization = state.projects_in(&slug);
-    let in_organization: Vec<&Project> = in_organization.iter().map(|p| p.as_ref()).collect();
-    let (page, count) = query.page(in_organization, |p| p)?;
+    let (search, statuses) = (query.search(), query.statuses());
+    let page = state.project_index.page(
+        &slug,
+        |p| {
+            search.as_deref().is_none_or(|search| p.matches(search))
+                && statuses
+                    .as_ref()
+                    .is_none_or(|wanted| wanted.contains(&p.status.as_str()))
+        },
+        query.order()?,
+        query.offset(),
+        query.limit(),
+    );
     // `OrganizationProjectsResponse`, from each project's piece.
     let pagination = Pagination {
-        count,
+        count: page.count,
         limit: query.limit(),
         offset: query.offset(),
     };
-    let pieces: Vec<_> = page
-        .into_iter()
-        .map(|p| state.fragments.organization_project(p))
-        .collect();
     let mut body = b"{\"pagination\":".to_vec();
     serde_json::to_writer(&mut body, &pagination)
         .map_err(|e| ApiError::Internal(format!("writing the page: {e}")))?;
     body.extend_from_slice(b",\"projects\":");
-    body.extend_from_slice(&crate::fragments::json_array(&pieces));
+    body.extend_from_slice(&crate::project_index::json_array(&page.pieces));
     body.push(b'}');
     Ok(axum::response::IntoResponse::into_response((
         [(axum::http::header::CONTENT_TYPE, "application/json")],

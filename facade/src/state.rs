@@ -30,8 +30,6 @@ pub struct Shared {
     pub project_index: crate::project_index::ProjectIndex,
     /// The organizations of each user.
     pub member_index: crate::member_index::MemberIndex,
-    /// Projects' pieces of responses, serialized.
-    pub fragments: crate::fragments::Fragments,
     pub access_tokens: Store<Secret>,
     /// HTTP client for the projects' services (pg-meta, GoTrue, Storage).
     pub upstream: UpstreamClient,
@@ -95,17 +93,11 @@ impl AppState {
             move |event| indexing_members.apply(event),
         );
         let project_index = crate::project_index::ProjectIndex::default();
-        let fragments = crate::fragments::Fragments::default();
-        let (indexing, forgetting) = (project_index.clone(), fragments.clone());
+        let indexing = project_index.clone();
         let (projects, projects_task) = cache(
             Api::<Project>::all(client.clone()),
             watcher::Config::default(),
-            move |event| {
-                indexing.apply(event);
-                if let watcher::Event::Delete(project) = event {
-                    forgetting.forget(&kube::ResourceExt::name_any(project));
-                }
-            },
+            move |event| indexing.apply(event),
         );
         let (access_tokens, tokens_task) = cache(
             Api::<Secret>::namespaced(client.clone(), &config.namespace),
@@ -133,7 +125,6 @@ impl AppState {
             projects,
             project_index,
             member_index,
-            fragments,
             access_tokens,
             upstream,
             write_rate,
