@@ -250,23 +250,24 @@ async fn the_operator_uses_exactly_what_the_chart_grants() -> anyhow::Result<()>
     );
     assert!(elector.try_acquire_or_renew().await?);
     assert!(elector.try_acquire_or_renew().await?);
-    let projects_task = tokio::spawn(project_controller::run(Arc::new(
-        project_controller::Context {
+    // As the chart configures it: the facade may read each project's logs.
+    let settings = StackSettings {
+        facade_access: FacadeAccess::from_settings(
+            Some(&format!("{RELEASE_NAMESPACE}/supaplane-facade")),
+            Some("supaplane-facade-logs"),
+        ),
+        ..Default::default()
+    };
+    let context = |children| {
+        Arc::new(project_controller::Context {
             client: operator.clone(),
             metrics: Default::default(),
-            // As the chart configures it: the facade may read each
-            // project's logs there.
-            settings: StackSettings {
-                facade_access: FacadeAccess::from_settings(
-                    Some(&format!("{RELEASE_NAMESPACE}/supaplane-facade")),
-                    Some("supaplane-facade-logs"),
-                ),
-                ..Default::default()
-            },
+            settings: settings.clone(),
             selector: Some(selector.clone()),
-            children: Default::default(),
-        },
-    )));
+            children,
+        })
+    };
+    let projects_task = tokio::spawn(project_controller::run(context(Default::default())));
     let organizations_task = tokio::spawn(organization_controller::run(Arc::new(
         organization_controller::Context {
             client: operator.clone(),
@@ -368,6 +369,15 @@ async fn the_operator_uses_exactly_what_the_chart_grants() -> anyhow::Result<()>
         .await?;
     let deployments: Api<Deployment> = Api::namespaced(admin.clone(), &project_namespace(first));
     wait_deleted(&deployments, "gateway", TIMEOUT).await?;
+    // An operator just started, its watches not listed yet, reads each
+    // child before deciding: its memo cannot vouch for any.
+    for name in &names {
+        project_controller::reconcile(
+            Arc::new(projects.get(name).await?),
+            context(Default::default()),
+        )
+        .await?;
+    }
     for name in &names {
         projects.delete(name, &DeleteParams::default()).await?;
         wait_deleted(&projects, name, TIMEOUT).await?;
@@ -397,8 +407,6 @@ async fn the_operator_uses_exactly_what_the_chart_grants() -> anyhow::Result<()>
             ("supaplane.io", "backups", "delete", BACKUPS_TEST),
             ("supaplane.io", "backups/status", "patch", BACKUPS_TEST),
             ("batch", "jobs", "get", BACKUPS_TEST),
-            ("batch", "jobs", "list", BACKUPS_TEST),
-            ("batch", "jobs", "watch", BACKUPS_TEST),
             ("batch", "jobs", "create", BACKUPS_TEST),
             ("batch", "jobs", "patch", BACKUPS_TEST),
             ("", "pods", "list", BACKUPS_TEST),
