@@ -41,6 +41,7 @@ pub enum AuthMethod {
 #[derive(Debug, Deserialize)]
 struct SessionClaims {
     sub: String,
+    exp: i64,
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
@@ -58,6 +59,9 @@ struct UserMetadata {
 }
 
 pub struct TokenVerifier {
+    /// Sessions verified lately: Studio sends the same token with every
+    /// call until it refreshes it, so its signature is checked once.
+    verified: std::sync::Mutex<std::collections::HashMap<String, (Caller, i64)>>,
     /// The shared HS256 secret, when the dashboard GoTrue signs with one.
     secret: Option<DecodingKey>,
     /// The issuer's published keys, when it signs with asymmetric keys.
@@ -79,6 +83,7 @@ impl TokenVerifier {
             "set SUPAPLANE_JWT_SECRET or SUPAPLANE_JWKS_URL: access tokens cannot be verified otherwise"
         );
         Ok(TokenVerifier {
+            verified: Default::default(),
             secret,
             jwks,
             audience: config.jwt_audience.clone(),
@@ -98,7 +103,34 @@ impl TokenVerifier {
         validation
     }
 
+    /// The caller a session token proves, verified at most once per
+    /// [`VERIFIED_FOR_SECONDS`] (and never past the token's expiry).
     async fn verify_session(&self, token: &str) -> Result<Caller, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        if let Some(caller) = self.recently_verified(token, now) {
+            return Ok(caller);
+        }
+        let (caller, expires) = self.verify_signature_and_claims(token).await?;
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if verified.len() >= VERIFIED_SESSIONS {
+            verified.clear();
+        }
+        verified.insert(
+            token.to_string(),
+            (caller.clone(), expires.min(now + VERIFIED_FOR_SECONDS)),
+        );
+        Ok(caller)
+    }
+
+    fn recently_verified(&self, token: &str, now: i64) -> Option<Caller> {
+        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        verified
+            .get(token)
+            .filter(|(_, until)| now < *until)
+            .map(|(caller, _)| caller.clone())
+    }
+
+    async fn verify_signature_and_claims(&self, token: &str) -> Result<(Caller, i64), ApiError> {
         let invalid = |why: String| ApiError::Unauthorized(format!("Invalid access token: {why}"));
         let header = jsonwebtoken::decode_header(token).map_err(|e| invalid(e.to_string()))?;
         let (key, algorithm) = match (header.alg, &self.secret, &self.jwks, &header.kid) {
@@ -129,14 +161,21 @@ impl TokenVerifier {
                 "Anonymous sessions cannot use the dashboard".into(),
             ));
         }
-        Ok(Caller {
+        let caller = Caller {
             user_id: claims.sub,
             email: claims.email.filter(|e| !e.is_empty()),
             full_name: claims.user_metadata.full_name.or(claims.user_metadata.name),
             method: AuthMethod::Session,
-        })
+        };
+        Ok((caller, claims.exp))
     }
 }
+
+/// Verified sessions kept at most (the map is emptied when it is full).
+const VERIFIED_SESSIONS: usize = 10_000;
+/// How long a verified session is taken on trust before its signature is
+/// checked again (a JWKS key withdrawn stops being accepted within this).
+const VERIFIED_FOR_SECONDS: i64 = 300;
 
 fn bearer_token(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
@@ -263,5 +302,41 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn a_verified_session_is_trusted_until_its_expiry_or_five_minutes() {
+        let verifier = verifier();
+        let now = chrono::Utc::now().timestamp();
+        let jwt = token(
+            json!({"sub": "u1", "aud": "authenticated", "exp": now + 3600}),
+            "a-secret-of-enough-length",
+        );
+        assert_eq!(verifier.recently_verified(&jwt, now), None, "not yet");
+        let caller = verifier.verify_session(&jwt).await.expect("valid");
+        assert_eq!(verifier.recently_verified(&jwt, now), Some(caller));
+        assert_eq!(
+            verifier.recently_verified(&jwt, now + VERIFIED_FOR_SECONDS + 1),
+            None,
+            "checked again after five minutes"
+        );
+        let soon = token(
+            json!({"sub": "u2", "aud": "authenticated", "exp": now + 30}),
+            "a-secret-of-enough-length",
+        );
+        verifier.verify_session(&soon).await.expect("valid");
+        assert!(verifier.recently_verified(&soon, now + 29).is_some());
+        assert_eq!(
+            verifier.recently_verified(&soon, now + 31),
+            None,
+            "never past its expiry"
+        );
+        // A refused token is never kept.
+        let forged = token(
+            json!({"sub": "u1", "aud": "authenticated", "exp": now + 3600}),
+            "another-secret",
+        );
+        assert!(verifier.verify_session(&forged).await.is_err());
+        assert_eq!(verifier.recently_verified(&forged, now), None);
     }
 }

@@ -28,6 +28,7 @@ pub mod log_query;
 pub mod member_index;
 pub mod not_offered;
 pub mod organizations;
+pub mod page_cache;
 pub mod permissions;
 pub mod pg_meta;
 pub mod profile;

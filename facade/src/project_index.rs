@@ -66,7 +66,7 @@ impl IndexedProject {
 }
 
 /// The orders Studio asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Order {
     NameAscending,
     NameDescending,
@@ -80,13 +80,31 @@ pub enum Order {
 struct Projects {
     by_organization: HashMap<String, Vec<IndexedProject>>,
     organization_of: HashMap<String, String>,
+    /// Each organization's generation: changed whenever its list changes,
+    /// never to a value it had before (so a page kept with it is current
+    /// exactly while the generation still matches).
+    generations: HashMap<String, u64>,
 }
 
+/// Generations are drawn from one counter, so they never repeat, even
+/// across a relist that rebuilds the index.
+static NEXT_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 impl Projects {
+    fn touch(&mut self, organization: &str) {
+        let next = NEXT_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.generations.insert(organization.to_string(), next);
+    }
+
+    fn generation(&self, organization: &str) -> u64 {
+        self.generations.get(organization).copied().unwrap_or(0)
+    }
+
     fn insert(&mut self, project: &Project) {
         let entry = IndexedProject::of(project);
         self.remove(&entry.project_ref);
         let organization = project.spec.organization.clone();
+        self.touch(&organization);
         self.organization_of
             .insert(entry.project_ref.clone(), organization.clone());
         let projects = self.by_organization.entry(organization).or_default();
@@ -100,6 +118,7 @@ impl Projects {
         let Some(organization) = self.organization_of.remove(project_ref) else {
             return;
         };
+        self.touch(&organization);
         if let Some(projects) = self.by_organization.get_mut(&organization) {
             projects.retain(|p| p.project_ref != project_ref);
             if projects.is_empty() {
@@ -122,6 +141,8 @@ pub struct Page {
     pub count: usize,
     /// The page's `OrganizationProject`s, serialized, in order.
     pub pieces: Vec<Bytes>,
+    /// The organization's generation the page was read at.
+    pub generation: u64,
 }
 
 impl ProjectIndex {
@@ -166,6 +187,7 @@ impl ProjectIndex {
             .by_organization
             .get(organization)
             .map_or(&[], Vec::as_slice);
+        let generation = index.current.generation(organization);
         let kept = all.iter().filter(|p| keep(p));
         let page = |ordered: &mut dyn Iterator<Item = &IndexedProject>| -> Vec<Bytes> {
             ordered
@@ -187,7 +209,20 @@ impl ProjectIndex {
                 page(&mut by_creation.into_iter())
             }
         };
-        Page { count, pieces }
+        Page {
+            count,
+            pieces,
+            generation,
+        }
+    }
+
+    /// `organization`'s generation now (0 for one without projects).
+    pub fn generation(&self, organization: &str) -> u64 {
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .current
+            .generation(organization)
     }
 
     /// The refs of `organization`'s projects, in name order.
@@ -327,5 +362,14 @@ mod tests {
             0
         );
         assert_eq!(json_array(&[]), b"[]");
+        // Any change to an organization's list gives it a new generation.
+        let before = index.generation("acme");
+        let read = index.page("acme", all, Order::NameAscending, 0, 1);
+        assert_eq!(read.generation, before);
+        index.apply(&Event::Apply(named("p1", "acme", "Alpha", 20)));
+        let after = index.generation("acme");
+        assert_ne!(after, before);
+        index.apply(&Event::Delete(named("p1", "acme", "Alpha", 20)));
+        assert_ne!(index.generation("acme"), after);
     }
 }

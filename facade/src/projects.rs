@@ -161,6 +161,18 @@ async fn organization_projects(
 ) -> ApiResult<axum::response::Response> {
     access::organization(&state, &caller, &slug)?;
     let (search, statuses) = (query.search(), query.statuses());
+    let (order, offset, limit) = (query.order()?, query.offset(), query.limit());
+    // The page Studio shows on every visit (no search, no status filter)
+    // is answered as kept while the organization's list is unchanged.
+    let unfiltered = search.is_none() && statuses.is_none();
+    let key = (slug.clone(), order, offset, limit);
+    if unfiltered
+        && let Some(body) = state
+            .page_cache
+            .get(&key, state.project_index.generation(&slug))
+    {
+        return Ok(json_response(body));
+    }
     let page = state.project_index.page(
         &slug,
         |p| {
@@ -169,15 +181,15 @@ async fn organization_projects(
                     .as_ref()
                     .is_none_or(|wanted| wanted.contains(&p.status.as_str()))
         },
-        query.order()?,
-        query.offset(),
-        query.limit(),
+        order,
+        offset,
+        limit,
     );
     // `OrganizationProjectsResponse`, from each project's piece.
     let pagination = Pagination {
         count: page.count,
-        limit: query.limit(),
-        offset: query.offset(),
+        limit,
+        offset,
     };
     let mut body = b"{\"pagination\":".to_vec();
     serde_json::to_writer(&mut body, &pagination)
@@ -185,10 +197,18 @@ async fn organization_projects(
     body.extend_from_slice(b",\"projects\":");
     body.extend_from_slice(&crate::project_index::json_array(&page.pieces));
     body.push(b'}');
-    Ok(axum::response::IntoResponse::into_response((
+    let body = bytes::Bytes::from(body);
+    if unfiltered {
+        state.page_cache.put(key, page.generation, body.clone());
+    }
+    Ok(json_response(body))
+}
+
+fn json_response(body: bytes::Bytes) -> axum::response::Response {
+    axum::response::IntoResponse::into_response((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body,
-    )))
+    ))
 }
 
 #[utoipa::path(get, path = "/platform/projects", tag = "projects", responses((status = 200, body = ProjectsResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]

@@ -30,6 +30,8 @@ pub struct Shared {
     pub project_index: crate::project_index::ProjectIndex,
     /// The organizations of each user.
     pub member_index: crate::member_index::MemberIndex,
+    /// Organization pages, as answered.
+    pub page_cache: crate::page_cache::PageCache,
     pub access_tokens: Store<Secret>,
     /// HTTP client for the projects' services (pg-meta, GoTrue, Storage).
     pub upstream: UpstreamClient,
@@ -125,6 +127,7 @@ impl AppState {
             projects,
             project_index,
             member_index,
+            page_cache: Default::default(),
             access_tokens,
             upstream,
             write_rate,
