@@ -13,9 +13,6 @@ use supaplane_facade::router;
 use supaplane_facade::server::{self, ConnectionLimits};
 use supaplane_facade::state::AppState;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = FacadeConfig::parse();
