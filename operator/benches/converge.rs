@@ -20,6 +20,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
+use supaplane_crds::constants::project_namespace;
 use supaplane_crds::{Project, SupabaseStatus};
 use supaplane_operator::keys::ProjectKeys;
 use supaplane_operator::render;
@@ -186,8 +187,11 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
     let kubeconfig_path = cluster.kubeconfig();
     let selector = format!("supaplane.io/bench=run-{count}");
     let mut operator = spawn_operator(kubeconfig_path, 18080, &selector, count)?;
+    // Only the operator's projects: the bulk create's workloads are the
+    // limit's, not work of this run.
     let workload_controllers = tokio::spawn(supaplane_tests::harness::keep_workloads_ready(
         client.clone(),
+        |namespace| namespace.starts_with(&project_namespace("bench")),
     ));
     let projects: Api<Project> = Api::all(client.clone());
     let converge_mark = audit.mark();

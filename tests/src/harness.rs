@@ -258,25 +258,32 @@ pub fn ready_statefulset_status(statefulset: &StatefulSet) -> serde_json::Value 
 }
 
 /// Plays the workload controllers and kubelets for every workload supaplane
-/// manages, until dropped: each Deployment or StatefulSet that appears, or
-/// whose spec changes, is reported ready as soon as its watch shows it.
-pub async fn keep_workloads_ready(client: Client) {
+/// manages in the namespaces `in_namespace` accepts, until dropped: each
+/// Deployment or StatefulSet that appears, or whose spec changes, is
+/// reported ready as soon as its watch shows it.
+pub async fn keep_workloads_ready(client: Client, in_namespace: fn(&str) -> bool) {
     futures::join!(
         keep_ready::<Deployment>(
             client.clone(),
+            in_namespace,
             |d| is_deployment_ready(Some(d)),
             ready_deployment_status
         ),
         keep_ready::<StatefulSet>(
             client,
+            in_namespace,
             |s| is_statefulset_ready(Some(s)),
             ready_statefulset_status
         ),
     );
 }
 
-async fn keep_ready<K>(client: Client, ready: fn(&K) -> bool, status: fn(&K) -> serde_json::Value)
-where
+async fn keep_ready<K>(
+    client: Client,
+    in_namespace: fn(&str) -> bool,
+    ready: fn(&K) -> bool,
+    status: fn(&K) -> serde_json::Value,
+) where
     K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
         + std::fmt::Debug
@@ -299,11 +306,11 @@ where
             let client = client.clone();
             async move {
                 let Ok(workload) = workload else { return };
-                if ready(&workload) {
+                let namespace = workload.namespace().unwrap_or_default();
+                if ready(&workload) || !in_namespace(&namespace) {
                     return;
                 }
-                let api: Api<K> =
-                    Api::namespaced(client, workload.namespace().as_deref().unwrap_or_default());
+                let api: Api<K> = Api::namespaced(client, &namespace);
                 // A workload changed meanwhile is marked on its next event.
                 let _ = api
                     .patch_status(
