@@ -371,12 +371,19 @@ async fn store_secret_keys(
 }
 
 /// Puts Secret `name` back as it was before a write whose Project change
-/// was then refused (emptied when there was none: no Project refers to it).
+/// was then refused: as it was, or gone when there was none (a refused
+/// change leaves nothing behind).
 async fn restore_secret(state: &AppState, project_ref: &str, name: &str, previous: Option<Secret>) {
     let secrets: Api<Secret> =
         Api::namespaced(state.client.clone(), &project_namespace(project_ref));
-    let data = previous.and_then(|p| p.data).unwrap_or_default();
-    if let Err(error) = apply_secret(&secrets, name, data).await {
+    let restored = match previous {
+        Some(previous) => apply_secret(&secrets, name, previous.data.unwrap_or_default()).await,
+        None => match secrets.delete(name, &Default::default()).await {
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            other => other.map(|_| ()),
+        },
+    };
+    if let Err(error) = restored {
         tracing::error!(project = %project_ref, secret = name, %error, "could not put an auth Secret back after a refused change");
     }
 }
