@@ -56,6 +56,27 @@ pub trait Memoized: Resource<DynamicType = ()> {
     fn workload(&self) -> Option<WorkloadObservation> {
         None
     }
+
+    /// What changes whenever the object changes in a way that needs a
+    /// look: its resourceVersion, unless the kind says better.
+    fn change_mark(&self) -> Option<String> {
+        self.meta().resource_version.clone()
+    }
+}
+
+/// A workload's change mark: its generation (which any spec change moves)
+/// and a digest of its labels, annotations and owners. Status updates,
+/// which come with every pod that gets ready, do not move it: they are
+/// taken in as reports, not as reasons to read the workload again.
+fn workload_mark<K: Resource>(workload: &K) -> Option<String> {
+    let meta = workload.meta();
+    let digest = spec_digest(&(
+        meta.generation,
+        &meta.labels,
+        &meta.annotations,
+        &meta.owner_references,
+    ));
+    Some(format!("{:032x}", render_digest(&digest)))
 }
 
 /// The digest a child's rendered form is remembered by (the first half of
@@ -67,12 +88,12 @@ pub type RenderDigest = u128;
 struct Child {
     kind: ChildKind,
     name: Box<str>,
-    /// The resourceVersion the watch last reported, while the watch is
-    /// known to be current for this kind.
+    /// The change mark (see [`Memoized::change_mark`]) the watch last
+    /// reported, while the watch is known to be current for this kind.
     seen: Option<Box<str>>,
     /// What this child reported when the watch last saw it (workloads only).
     workload: Option<WorkloadObservation>,
-    /// The render last found in place, and at which resourceVersion.
+    /// The render last found in place, and at which change mark.
     confirmed: Option<(RenderDigest, Box<str>)>,
 }
 
@@ -156,9 +177,9 @@ impl ChildMemo {
         };
         let live = apply_digested(api, desired, &digest, existence).await?;
         if settled(&live)
-            && let Some(version) = live.meta().resource_version.as_deref()
+            && let Some(mark) = live.change_mark()
         {
-            self.confirm(&child, remembered, version);
+            self.confirm(&child, remembered, &mark);
         }
         Ok(Applied::Live(live))
     }
@@ -187,7 +208,7 @@ impl ChildMemo {
                     return;
                 };
                 let child = children.entry(K::KIND, namespace, name);
-                child.seen = meta.resource_version.as_deref().map(Box::from);
+                child.seen = object.change_mark().map(String::into_boxed_str);
                 child.workload = object.workload();
             }
             Event::Delete(object) => {
@@ -357,6 +378,10 @@ memoized!(
 impl Memoized for Deployment {
     const KIND: ChildKind = ChildKind::Deployment;
 
+    fn change_mark(&self) -> Option<String> {
+        workload_mark(self)
+    }
+
     fn workload(&self) -> Option<WorkloadObservation> {
         Some(WorkloadObservation::of_stack_workload(
             self,
@@ -367,6 +392,10 @@ impl Memoized for Deployment {
 
 impl Memoized for StatefulSet {
     const KIND: ChildKind = ChildKind::StatefulSet;
+
+    fn change_mark(&self) -> Option<String> {
+        workload_mark(self)
+    }
 
     fn workload(&self) -> Option<WorkloadObservation> {
         Some(WorkloadObservation::of_stack_workload(
@@ -461,18 +490,37 @@ mod tests {
         auth.metadata.namespace = Some("supaplane-p1".into());
         auth.metadata.resource_version = Some("5".into());
         auth.spec.replicas = Some(2);
-        memo.observe(&Event::Apply(auth));
         let child = ChildName {
             kind: ChildKind::Deployment,
             namespace: "supaplane-p1",
             name: "auth",
         };
-        memo.confirm(&child, 1, "5");
+        let mark = auth.change_mark().expect("a mark");
+        memo.observe(&Event::Apply(auth.clone()));
+        memo.confirm(&child, 1, &mark);
         let workload = memo
             .unchanged(&child, 1)
             .flatten()
             .expect("a workload's report");
         assert_eq!((workload.name, workload.desired), ("auth", 2));
         assert_eq!(workload.condition_type, "AuthReady");
+        assert_eq!(workload.ready, 0);
+        // Its pods getting ready is a report, not a reason to read it again.
+        auth.metadata.resource_version = Some("6".into());
+        auth.status = Some(k8s_openapi::api::apps::v1::DeploymentStatus {
+            ready_replicas: Some(2),
+            ..Default::default()
+        });
+        memo.observe(&Event::Apply(auth.clone()));
+        let workload = memo.unchanged(&child, 1).flatten().expect("still known");
+        assert_eq!(workload.ready, 2);
+        // A label set by hand, or a spec change, is.
+        auth.metadata.labels = Some([("by".to_string(), "hand".to_string())].into());
+        memo.observe(&Event::Apply(auth.clone()));
+        assert_eq!(memo.unchanged(&child, 1), None);
+        auth.metadata.labels = None;
+        auth.metadata.generation = Some(2);
+        memo.observe(&Event::Apply(auth));
+        assert_eq!(memo.unchanged(&child, 1), None);
     }
 }
