@@ -302,6 +302,22 @@ pub struct PgMetaServer {
 
 impl PgMetaServer {
     pub fn start(database: &PostgresServer) -> anyhow::Result<PgMetaServer> {
+        // A port picked free can be taken by another test's server before
+        // pg-meta binds it: then pg-meta exits, and a new port is tried.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match Self::start_once(database) {
+                Ok(server) => return Ok(server),
+                Err(error) if attempts < 3 => {
+                    eprintln!("pg-meta did not start ({error:#}); trying another port");
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    fn start_once(database: &PostgresServer) -> anyhow::Result<PgMetaServer> {
         let env = [
             ("PG_META_HOST", "127.0.0.1".to_string()),
             ("PG_META_PORT", free_port()?.to_string()),
@@ -334,6 +350,12 @@ impl PgMetaServer {
             .spawn()
             .context("starting pg-meta with node")?;
         wait_for_port(port, "pg-meta", &mut child)?;
+        // What answered may have been another process on a port pg-meta
+        // could not bind; pg-meta then exits at once.
+        std::thread::sleep(Duration::from_millis(300));
+        if let Some(status) = child.try_wait()? {
+            bail!("pg-meta exited after port {port} answered: {status}");
+        }
         Ok(PgMetaServer { port, child })
     }
 
