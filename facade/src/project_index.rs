@@ -188,27 +188,24 @@ impl ProjectIndex {
             .get(organization)
             .map_or(&[], Vec::as_slice);
         let generation = index.current.generation(organization);
-        let kept = all.iter().filter(|p| keep(p));
-        let page = |ordered: &mut dyn Iterator<Item = &IndexedProject>| -> Vec<Bytes> {
-            ordered
-                .skip(offset)
-                .take(limit)
-                .map(|p| p.piece.clone())
-                .collect()
-        };
-        let count = all.iter().filter(|p| keep(p)).count();
-        let pieces = match order {
-            Order::NameAscending => page(&mut kept.into_iter()),
-            Order::NameDescending => page(&mut kept.rev()),
-            Order::CreatedAscending | Order::CreatedDescending => {
-                let mut by_creation: Vec<&IndexedProject> = kept.collect();
-                by_creation.sort_by(|a, b| a.creation_order(b));
-                if order == Order::CreatedDescending {
-                    by_creation.reverse();
-                }
-                page(&mut by_creation.into_iter())
+        // Kept in name order, each project judged once.
+        let mut kept: Vec<&IndexedProject> = all.iter().filter(|p| keep(p)).collect();
+        let count = kept.len();
+        match order {
+            Order::NameAscending => {}
+            Order::NameDescending => kept.reverse(),
+            Order::CreatedAscending => kept.sort_by(|a, b| a.creation_order(b)),
+            Order::CreatedDescending => {
+                kept.sort_by(|a, b| a.creation_order(b));
+                kept.reverse();
             }
-        };
+        }
+        let pieces = kept
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|p| p.piece.clone())
+            .collect();
         Page {
             count,
             pieces,

@@ -223,6 +223,7 @@ impl ChildMemo {
 
     /// When `child` is known to hold the render `digest` unchanged, what it
     /// reports (`Some(None)` for a child that is not a workload).
+    #[cfg(test)]
     pub fn unchanged(
         &self,
         child: &ChildName<'_>,
@@ -291,11 +292,13 @@ impl ChildMemo {
         )
     }
 
-    /// Children remembered, for the memory figures.
+    /// Children remembered.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().by_namespace.values().map(Vec::len).sum()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
