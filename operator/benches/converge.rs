@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{ListParams, PostParams};
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt};
 use serde_json::json;
-use supaplane_crds::constants::project_namespace;
+use supaplane_crds::constants::{LABEL_MANAGED_BY, project_namespace};
 use supaplane_crds::{Project, SupabaseStatus};
 use supaplane_operator::keys::ProjectKeys;
 use supaplane_operator::render;
-use supaplane_tests::bench::peak_rss_mb;
+use supaplane_tests::bench::{peak_rss_mb, rss_mb};
 use supaplane_tests::harness::TestCluster;
 
 /// Targets: converging may take at most this many times the bulk create of
@@ -60,7 +60,20 @@ fn spawn_operator(
     selector: &str,
     count: usize,
 ) -> std::io::Result<std::process::Child> {
-    std::process::Command::new(env!("CARGO_BIN_EXE_supaplane-operator"))
+    let binary = env!("CARGO_BIN_EXE_supaplane-operator");
+    // A profiler to run the operator under (e.g. `heaptrack -o /tmp/op`),
+    // for finding where its memory goes; the RSS printed is then the
+    // profiler's.
+    let mut command = match std::env::var("SUPAPLANE_BENCH_OPERATOR_WRAPPER") {
+        Ok(wrapper) if !wrapper.trim().is_empty() => {
+            let mut words = wrapper.split_whitespace();
+            let mut command = std::process::Command::new(words.next().unwrap_or_default());
+            command.args(words).arg(binary);
+            command
+        }
+        _ => std::process::Command::new(binary),
+    };
+    command
         .env("KUBECONFIG", kubeconfig_path)
         .env("SUPAPLANE_HEALTH_ADDRESS", format!("127.0.0.1:{port}"))
         .env("POD_NAMESPACE", format!("supaplane-system-{count}"))
@@ -118,7 +131,8 @@ async fn bulk_create(client: &Client, count: usize) -> anyhow::Result<Duration> 
                     .await?;
                 let keys = ProjectKeys::generate(&mut rand::rng(), 0, None)?;
                 let stack = render::stack::render(&project, &keys, &settings);
-                let namespace = render::namespace::namespace(&project);
+                let mut namespace = render::namespace::namespace(&project);
+                outside_the_operators_view(&mut namespace);
                 let name = namespace.metadata.name.clone().unwrap_or_default();
                 let post = PostParams::default();
                 Api::<Namespace>::all(client.clone())
@@ -149,6 +163,15 @@ async fn bulk_create(client: &Client, count: usize) -> anyhow::Result<Duration> 
     Ok(started.elapsed())
 }
 
+/// The limit's objects carry another managed-by value, so the operator's
+/// watches (which select its own) neither list nor remember them: on a
+/// real cluster it sees only its own projects' children.
+fn outside_the_operators_view(object: &mut impl kube::Resource) {
+    object
+        .labels_mut()
+        .insert(LABEL_MANAGED_BY.into(), "supaplane-bench-limit".into());
+}
+
 async fn create_all<K>(client: Client, namespace: &str, objects: &[K]) -> anyhow::Result<()>
 where
     K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
@@ -159,7 +182,9 @@ where
 {
     let api: Api<K> = Api::namespaced(client, namespace);
     for object in objects {
-        api.create(&PostParams::default(), object).await?;
+        let mut object = object.clone();
+        outside_the_operators_view(&mut object);
+        api.create(&PostParams::default(), &object).await?;
     }
     Ok(())
 }
@@ -219,13 +244,17 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
             break Err(done);
         }
         if last_report.elapsed() > Duration::from_secs(60) {
+            // The operator's memory as the fleet grows: its slope is the
+            // memory each project costs, apart from the peaks of a moment.
             eprintln!(
-                "{done} of {count} converged after {:.0} s",
-                started.elapsed().as_secs_f64()
+                "{done} of {count} converged after {:.0} s; operator RSS {:.0} MB",
+                started.elapsed().as_secs_f64(),
+                rss_mb(operator.id())
             );
             last_report = Instant::now();
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Every 2 s, or less often for a big fleet: each look lists it all.
+        tokio::time::sleep(Duration::from_secs(2).max(Duration::from_millis(count as u64))).await;
     };
     let converged_in = match converged {
         Ok(time) => time,
@@ -383,11 +412,12 @@ async fn main() -> anyhow::Result<()> {
         };
         let ratio = converged_in.as_secs_f64() / bulk;
         println!(
-            "| {} | {:.1} s | {bulk:.1} s | {ratio:.2} | {:.1} | {:.0} MB | {} |",
+            "| {} | {:.1} s | {bulk:.1} s | {ratio:.2} | {:.1} | {:.0} MB ({:.1} KB per project) | {} |",
             m.projects,
             converged_in.as_secs_f64(),
             m.reconciles_per_project,
             m.peak_rss_mb,
+            m.peak_rss_mb * 1024.0 / m.projects as f64,
             m.resync_writes
         );
         if ratio > RATIO_TARGET {

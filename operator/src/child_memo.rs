@@ -20,6 +20,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::core::PartialObjectMeta;
 use kube::runtime::watcher::Event;
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
@@ -64,6 +65,11 @@ pub trait Memoized: Resource<DynamicType = ()> {
     }
 }
 
+/// A child watched for its metadata alone is followed as the kind itself.
+impl<K: Memoized> Memoized for PartialObjectMeta<K> {
+    const KIND: ChildKind = K::KIND;
+}
+
 /// A workload's change mark: its generation (which any spec change moves)
 /// and a digest of its labels, annotations and owners. Status updates,
 /// which come with every pod that gets ready, do not move it: they are
@@ -84,17 +90,30 @@ fn workload_mark<K: Resource>(workload: &K) -> Option<String> {
 /// concern at 128 bits).
 pub type RenderDigest = u128;
 
+/// A change mark as kept: a hash of it, since marks are only ever compared
+/// for equality, and two marks of one child colliding in 64 bits is not a
+/// concern.
+type MarkKey = u64;
+
+fn mark_key(mark: &str) -> MarkKey {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    mark.hash(&mut hasher);
+    hasher.finish()
+}
+
 #[derive(Debug)]
 struct Child {
     kind: ChildKind,
     name: Box<str>,
     /// The change mark (see [`Memoized::change_mark`]) the watch last
     /// reported, while the watch is known to be current for this kind.
-    seen: Option<Box<str>>,
-    /// What this child reported when the watch last saw it (workloads only).
-    workload: Option<WorkloadObservation>,
+    seen: Option<MarkKey>,
+    /// What this child reported when the watch last saw it (workloads only,
+    /// boxed so that the other kinds do not carry its room).
+    workload: Option<Box<WorkloadObservation>>,
     /// The render last found in place, and at which change mark.
-    confirmed: Option<(RenderDigest, Box<str>)>,
+    confirmed: Option<(RenderDigest, MarkKey)>,
 }
 
 #[derive(Debug, Default)]
@@ -208,8 +227,8 @@ impl ChildMemo {
                     return;
                 };
                 let child = children.entry(K::KIND, namespace, name);
-                child.seen = object.change_mark().map(String::into_boxed_str);
-                child.workload = object.workload();
+                child.seen = object.change_mark().as_deref().map(mark_key);
+                child.workload = object.workload().map(Box::new);
             }
             Event::Delete(object) => {
                 let meta = object.meta();
@@ -255,10 +274,8 @@ impl ChildMemo {
             };
         };
         match &found.confirmed {
-            Some((confirmed, version))
-                if *confirmed == digest && found.seen.as_deref() == Some(&**version) =>
-            {
-                Known::Unchanged(found.workload.clone())
+            Some((confirmed, version)) if *confirmed == digest && found.seen == Some(*version) => {
+                Known::Unchanged(found.workload.as_deref().cloned())
             }
             _ => Known::Nothing,
         }
@@ -270,7 +287,7 @@ impl ChildMemo {
         let mut children = self.lock();
         children
             .entry(child.kind, child.namespace, child.name)
-            .confirmed = Some((digest, Box::from(version)));
+            .confirmed = Some((digest, mark_key(version)));
     }
 
     /// The names of the `kind` children in `namespace`, when the watch of

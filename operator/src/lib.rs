@@ -14,6 +14,7 @@ pub mod keys;
 pub mod leader;
 pub mod metrics;
 pub mod organization_controller;
+pub mod organization_projects;
 pub mod orphans;
 pub mod project_controller;
 pub mod project_jobs;

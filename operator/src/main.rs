@@ -79,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
         client,
         metrics,
         selector: config.selector.clone(),
+        projects: Default::default(),
     }));
     tokio::select! {
         result = health_server => result?,

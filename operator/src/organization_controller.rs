@@ -7,10 +7,11 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ListParams, Patch, PatchParams};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::watcher::{self, watcher};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use supaplane_crds::constants::{FIELD_MANAGER_OPERATOR, FINALIZER_ORGANIZATION_PROTECTION};
@@ -19,6 +20,7 @@ use tracing::{debug, warn};
 
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+use crate::organization_projects::OrganizationProjects;
 
 /// What every reconcile needs.
 pub struct Context {
@@ -27,6 +29,8 @@ pub struct Context {
     /// A label selector: only matching Organizations (and their Projects)
     /// are looked after; all when None.
     pub selector: Option<String>,
+    /// Which organization each Project names, from the Projects' watch.
+    pub projects: Arc<OrganizationProjects>,
 }
 
 /// Runs the Organization controller until the stream ends.
@@ -37,11 +41,23 @@ pub async fn run(context: Arc<Context>) {
     if let Some(selector) = &context.selector {
         scope = scope.labels(selector);
     }
-    Controller::new(organizations, scope.clone())
-        // A project appearing or going changes its organization's count.
-        .watches(projects, scope, |project| {
-            Some(ObjectRef::<Organization>::new(&project.spec.organization))
-        })
+    // A project appearing, going or moving changes its organizations'
+    // counts; its status updates change nothing here.
+    let index = context.projects.clone();
+    let memberships = watcher(projects, scope.clone())
+        .default_backoff()
+        .flat_map(move |event| {
+            let woken = match event {
+                Ok(event) => index.observe(&event),
+                Err(error) => {
+                    warn!(%error, "the organizations' Project watch failed");
+                    Vec::new()
+                }
+            };
+            futures::stream::iter(woken.into_iter().map(|name| ObjectRef::new(&name)))
+        });
+    Controller::new(organizations, scope)
+        .reconcile_on(memberships)
         .trigger_backoff(supaplane_crds::watching::controller_backoff())
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
@@ -100,8 +116,12 @@ pub fn error_policy(
 }
 
 async fn project_count(organization: &Organization, context: &Context) -> Result<u32> {
-    let projects: Api<Project> = Api::all(context.client.clone());
     let name = organization.name_any();
+    if let Some(count) = context.projects.count(&name) {
+        return Ok(count);
+    }
+    // Before the Projects' watch has listed once.
+    let projects: Api<Project> = Api::all(context.client.clone());
     let list = projects
         .list(&ListParams::default())
         .await

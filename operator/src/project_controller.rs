@@ -14,10 +14,11 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Patch, PatchParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::watcher::{self, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -54,6 +55,9 @@ pub struct Context {
     pub children: Arc<ChildMemo>,
 }
 
+/// The annotation `kubectl apply` keeps its last manifest in.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 /// Projects reconciled at once.
 const RECONCILE_CONCURRENCY: u16 = 16;
 /// How often a settled project is looked at again even when nothing changed.
@@ -66,8 +70,15 @@ const DEBOUNCE: Duration = Duration::from_millis(500);
 const WAITING_FOR_PASSWORD: Duration = Duration::from_secs(15);
 
 fn managed_children() -> watcher::Config {
-    watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"))
+    watcher::Config::default()
+        .labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"))
+        // A (re)list holds one page at a time: smaller pages keep the
+        // operator's peak memory low at the cost of a few more requests.
+        .page_size(CHILD_LIST_PAGE)
 }
+
+/// Objects per page when a child watch lists.
+const CHILD_LIST_PAGE: u32 = 100;
 
 /// The Project a namespaced child belongs to. `Controller::owns` would map
 /// children to a namespaced reference, which a cluster-scoped Project never
@@ -100,6 +111,26 @@ where
     controller.watches_stream(events, owning_project::<K>)
 }
 
+/// As [`watch_children`], for kinds whose metadata is all the memo needs:
+/// their bodies (a Secret's data, a ConfigMap's files) never reach the
+/// operator through a watch.
+fn watch_children_metadata<K>(
+    controller: Controller<Project>,
+    client: &Client,
+    config: watcher::Config,
+    memo: &Arc<ChildMemo>,
+) -> Controller<Project>
+where
+    K: Memoized + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    let memo = memo.clone();
+    let events = watcher(Api::<PartialObjectMeta<K>>::all(client.clone()), config)
+        .default_backoff()
+        .inspect_ok(move |event| memo.observe(event))
+        .touched_objects();
+    controller.watches_stream(events, owning_project::<PartialObjectMeta<K>>)
+}
+
 /// Runs the Project controller until the stream ends.
 pub async fn run(context: Arc<Context>) {
     let client = context.client.clone();
@@ -107,24 +138,39 @@ pub async fn run(context: Arc<Context>) {
     if let Some(selector) = &context.selector {
         projects = projects.labels(selector);
     }
-    let controller = Controller::new(Api::<Project>::all(client.clone()), projects);
+    // The Projects' cache keeps what a reconcile reads: not the field
+    // ownership records or kubectl's copy of the last applied manifest,
+    // which can outweigh the rest of a Project.
+    let (store, writer) = reflector::store();
+    let projects = watcher(Api::<Project>::all(client.clone()), projects)
+        .default_backoff()
+        .modify(|project| {
+            project.managed_fields_mut().clear();
+            project.annotations_mut().remove(LAST_APPLIED);
+        })
+        .reflect(writer)
+        .applied_objects();
+    let controller = Controller::for_stream(projects, store);
     context.metrics.observe_projects(controller.store());
     let memo = &context.children;
-    let mut controller = watch_children::<Namespace>(controller, &client, managed_children(), memo);
-    controller = watch_children::<Secret>(controller, &client, managed_children(), memo);
-    controller = watch_children::<ConfigMap>(controller, &client, managed_children(), memo);
-    controller =
-        watch_children::<PersistentVolumeClaim>(controller, &client, managed_children(), memo);
-    controller = watch_children::<StatefulSet>(controller, &client, managed_children(), memo);
+    // Workloads are watched whole, for what they report of their pods.
+    let mut controller =
+        watch_children::<StatefulSet>(controller, &client, managed_children(), memo);
     controller = watch_children::<Deployment>(controller, &client, managed_children(), memo);
-    controller = watch_children::<Service>(controller, &client, managed_children(), memo);
-    controller = watch_children::<Ingress>(controller, &client, managed_children(), memo);
-    controller = watch_children::<NetworkPolicy>(controller, &client, managed_children(), memo);
-    controller = watch_children::<ResourceQuota>(controller, &client, managed_children(), memo);
-    controller = watch_children::<LimitRange>(controller, &client, managed_children(), memo);
-    controller = watch_children::<Role>(controller, &client, managed_children(), memo);
-    controller = watch_children::<RoleBinding>(controller, &client, managed_children(), memo);
-    controller = watch_children::<Job>(controller, &client, managed_children(), memo);
+    let config = managed_children;
+    controller = watch_children_metadata::<Namespace>(controller, &client, config(), memo);
+    controller = watch_children_metadata::<Secret>(controller, &client, config(), memo);
+    controller = watch_children_metadata::<ConfigMap>(controller, &client, config(), memo);
+    controller =
+        watch_children_metadata::<PersistentVolumeClaim>(controller, &client, config(), memo);
+    controller = watch_children_metadata::<Service>(controller, &client, config(), memo);
+    controller = watch_children_metadata::<Ingress>(controller, &client, config(), memo);
+    controller = watch_children_metadata::<NetworkPolicy>(controller, &client, config(), memo);
+    controller = watch_children_metadata::<ResourceQuota>(controller, &client, config(), memo);
+    controller = watch_children_metadata::<LimitRange>(controller, &client, config(), memo);
+    controller = watch_children_metadata::<Role>(controller, &client, config(), memo);
+    controller = watch_children_metadata::<RoleBinding>(controller, &client, config(), memo);
+    controller = watch_children_metadata::<Job>(controller, &client, config(), memo);
     controller
         .trigger_backoff(supaplane_crds::watching::controller_backoff())
         // Bounded, so a fleet of new Projects is worked through at a steady

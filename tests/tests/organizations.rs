@@ -55,6 +55,7 @@ async fn organizations_count_projects_check_owners_and_block_deletion() -> anyho
         metrics: Default::default(),
         // The only operator of this test binary's control plane.
         selector: None,
+        projects: Default::default(),
     })));
     let organizations: Api<Organization> = Api::all(client.clone());
     let projects: Api<Project> = Api::all(client.clone());
@@ -83,6 +84,30 @@ async fn organizations_count_projects_check_owners_and_block_deletion() -> anyho
         TIMEOUT,
     )
     .await?;
+
+    // A project's own changes (a label here, status updates in life) move
+    // no count: they wake no organization, and nothing lists the Projects.
+    let audit = cluster.audit().expect("our control plane");
+    let mark = audit.mark();
+    for round in 0..3 {
+        projects
+            .patch(
+                &first,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"labels": {"round": round.to_string()}}})),
+            )
+            .await?;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let project_lists = audit
+        .since(mark)?
+        .iter()
+        .filter(|e| e.verb == "list" && e.resource() == "projects")
+        .count();
+    assert_eq!(
+        project_lists, 0,
+        "an organization's count is read from its watch"
+    );
 
     // An organization without an Owner is reported, with what to fix.
     organizations

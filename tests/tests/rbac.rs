@@ -273,6 +273,7 @@ async fn the_operator_uses_exactly_what_the_chart_grants() -> anyhow::Result<()>
             client: operator.clone(),
             metrics: Default::default(),
             selector: Some(selector.clone()),
+            projects: Default::default(),
         },
     )));
 
