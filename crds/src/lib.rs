@@ -2,15 +2,23 @@
 //! resources (group `supaplane.io`, version `v1alpha1`) and the names every
 //! part of the workspace shares about them.
 
+#![forbid(unsafe_code)]
+
 pub mod backup;
 pub mod conditions;
 pub mod constants;
 pub mod content;
+pub mod digest;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
+pub mod gone;
 pub mod images;
 pub mod oauth;
 pub mod organization;
 pub mod project;
 pub mod restore;
+#[cfg(feature = "serving")]
+pub mod serving;
 pub mod watching;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

@@ -378,10 +378,9 @@ async fn restore_secret(state: &AppState, project_ref: &str, name: &str, previou
         Api::namespaced(state.client.clone(), &project_namespace(project_ref));
     let restored = match previous {
         Some(previous) => apply_secret(&secrets, name, previous.data.unwrap_or_default()).await,
-        None => match secrets.delete(name, &Default::default()).await {
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            other => other.map(|_| ()),
-        },
+        None => supaplane_crds::gone::delete_if_present(&secrets, name, &Default::default())
+            .await
+            .map(|_| ()),
     };
     if let Err(error) = restored {
         tracing::error!(project = %project_ref, secret = name, %error, "could not put an auth Secret back after a refused change");

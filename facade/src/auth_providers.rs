@@ -271,11 +271,7 @@ mod tests {
     use serde_json::json;
 
     fn project() -> Project {
-        serde_json::from_value(json!({
-            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-            "metadata": {"name": "abc"}, "spec": {"organization": "acme", "displayName": "A"},
-        }))
-        .expect("project")
+        Project::test("abc")
     }
 
     fn fields(value: Value) -> Map<String, Value> {

@@ -699,11 +699,10 @@ pub(crate) async fn delete_quietly<K>(api: &Api<K>, name: &str) -> ApiResult<()>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    match api.delete(name, &DeleteParams::default()).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(error) => Err(ApiError::kube("deleting saved content", error)),
-    }
+    supaplane_crds::gone::delete_if_present(api, name, &DeleteParams::default())
+        .await
+        .map(|_| ())
+        .map_err(|error| ApiError::kube("deleting saved content", error))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

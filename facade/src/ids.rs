@@ -2,11 +2,11 @@
 //! number. Derived from the object's uid, so they are stable for the
 //! object's life and need no counter stored anywhere.
 
-use sha2::{Digest, Sha256};
+use supaplane_crds::digest::sha256;
 
 /// A positive id below 2^48, exact in JavaScript numbers.
 pub fn numeric_id(uid: &str) -> u64 {
-    let digest = Sha256::digest(uid.as_bytes());
+    let digest = sha256(uid.as_bytes());
     let mut bytes = [0u8; 8];
     bytes[2..].copy_from_slice(&digest[..6]);
     u64::from_be_bytes(bytes).max(1)
@@ -14,10 +14,7 @@ pub fn numeric_id(uid: &str) -> u64 {
 
 /// SHA-256 of `text`, as lowercase hex: how one-time tokens are kept.
 pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    supaplane_crds::digest::sha256_hex(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! Management API clients (`/v1/**`) talk to, answered from the
 //! Organization and Project resources.
 
+#![forbid(unsafe_code)]
+
 pub mod access;
 pub mod access_tokens;
 pub mod answers;
@@ -67,8 +69,7 @@ use state::AppState;
 /// The whole HTTP surface: health unauthenticated, everything else behind
 /// [`auth::authenticate`], with tracing, CORS, body limits and timeouts.
 pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
-    let (documented, mut document) = api().split_for_parts();
-    utoipa::Modify::modify(&documented_errors::DocumentedErrors, &mut document);
+    let (documented, document) = documented_api();
     let api_server = readiness.clone();
     let document = Arc::new(document);
     let authenticated = documented
@@ -115,6 +116,18 @@ pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
                 tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
             }),
         )
+}
+
+/// The routes and the OpenAPI document that describes them, errors included.
+fn documented_api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (documented, mut document) = api().split_for_parts();
+    utoipa::Modify::modify(&documented_errors::DocumentedErrors, &mut document);
+    (documented, document)
+}
+
+/// The OpenAPI document `/openapi.json` answers.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    documented_api().1
 }
 
 /// Every documented route, with the OpenAPI document generated from the
@@ -198,4 +211,27 @@ fn cors(origin: Option<&str>) -> CorsLayer {
         // the origin check is what guards, so any requested header is fine.
         .allow_headers(AllowHeaders::mirror_request())
         .allow_credentials(true)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The documented API, as committed in `facade/openapi.json`: a change
+    /// to a route's path, parameters or shapes shows here and is made on
+    /// purpose (`SUPAPLANE_UPDATE_OPENAPI=1` writes the new document).
+    #[test]
+    fn the_openapi_document_is_the_committed_one() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+        let document = serde_json::to_value(super::openapi_document()).expect("document");
+        if std::env::var_os("SUPAPLANE_UPDATE_OPENAPI").is_some() {
+            let text = serde_json::to_string_pretty(&document).expect("text");
+            std::fs::write(path, text + "\n").expect("written");
+        }
+        let committed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("committed document"))
+                .expect("committed JSON");
+        assert!(
+            document == committed,
+            "the OpenAPI document differs from facade/openapi.json"
+        );
+    }
 }

@@ -1,14 +1,17 @@
 //! supaplane-facade: the REST API Supabase Studio and Management API clients
 //! talk to, backed by the Organization and Project resources.
 
+#![forbid(unsafe_code)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use tracing::info;
 
+use supaplane_crds::serving::{Readiness, init_tracing, shutdown_signal};
 use supaplane_facade::config::FacadeConfig;
-use supaplane_facade::health::Readiness;
+use supaplane_facade::health::WAITING_FOR;
 use supaplane_facade::router;
 use supaplane_facade::server::{self, ConnectionLimits};
 use supaplane_facade::state::AppState;
@@ -17,7 +20,7 @@ use supaplane_facade::state::AppState;
 async fn main() -> anyhow::Result<()> {
     let config = FacadeConfig::parse();
     init_tracing(&config.log_format);
-    let readiness = Arc::new(Readiness::default());
+    let readiness = Arc::new(Readiness::waiting_for(WAITING_FOR));
     let client = kube::Client::try_default().await?;
     let address = config.listen_address;
     let header_read_timeout_seconds = config.header_read_timeout_seconds;
@@ -53,20 +56,4 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     Ok(())
-}
-
-fn init_tracing(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
-async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
-    info!("shutting down");
 }

@@ -275,13 +275,10 @@ mod tests {
     }
 
     fn named(name: &str, organization: &str, display: &str, second: u32) -> Project {
-        serde_json::from_value(serde_json::json!({
-            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-            "metadata": {"name": name, "resourceVersion": "1",
-                         "creationTimestamp": format!("2026-12-01T00:00:{second:02}Z")},
-            "spec": {"organization": organization, "displayName": display},
-        }))
-        .expect("project")
+        Project::test(name)
+            .in_organization(organization)
+            .displayed_as(display)
+            .created_at(&format!("2026-12-01T00:00:{second:02}Z"))
     }
 
     #[test]

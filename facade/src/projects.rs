@@ -1030,12 +1030,9 @@ mod tests {
     use super::*;
 
     fn project(name: &str, display_name: &str, created: &str) -> Project {
-        serde_json::from_value(json!({
-            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-            "metadata": {"name": name, "creationTimestamp": created},
-            "spec": {"organization": "acme", "displayName": display_name},
-        }))
-        .expect("project")
+        Project::test(name)
+            .displayed_as(display_name)
+            .created_at(created)
     }
 
     fn order(sort: &str, projects: &[Project]) -> Vec<String> {

@@ -10,25 +10,21 @@ use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use supaplane_crds::constants::{ANNOTATION_SPEC_HASH, FIELD_MANAGER_OPERATOR};
+use supaplane_crds::digest::sha256;
+use supaplane_crds::gone::delete_if_present;
 
 use crate::error::{Error, Result};
 use crate::quantity;
 
 /// The SHA-256 of an object's JSON form.
 pub fn spec_digest<K: Serialize>(object: &K) -> [u8; 32] {
-    let bytes = serde_json::to_vec(object).unwrap_or_default();
-    Sha256::digest(&bytes).into()
+    sha256(&serde_json::to_vec(object).unwrap_or_default())
 }
 
 /// The hex SHA-256 of an object's JSON form.
 pub fn spec_hash<K: Serialize>(object: &K) -> String {
-    hex(&spec_digest(object))
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(spec_digest(object))
 }
 
 /// Applies `desired` (with the operator's field manager, forcing ownership)
@@ -71,7 +67,7 @@ where
 {
     let kind = K::kind(&K::DynamicType::default()).to_string();
     let name = desired.name_any();
-    let hash = hex(digest);
+    let hash = hex::encode(digest);
     let live = match existence {
         Existence::NotSeen => None,
         Existence::Unknown => api.get_opt(&name).await.map_err(|source| Error::Read {
@@ -273,9 +269,9 @@ where
         if keep.contains(&name) || !prunable(&name) {
             continue;
         }
-        match api.delete(&name, &Default::default()).await {
-            Ok(_) => pruned.push(name),
-            Err(kube::Error::Api(status)) if status.code == 404 => {}
+        match delete_if_present(api, &name, &Default::default()).await {
+            Ok(true) => pruned.push(name),
+            Ok(false) => {}
             Err(source) => return Err(Error::Apply { kind, name, source }),
         }
     }

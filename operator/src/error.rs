@@ -35,8 +35,8 @@ pub fn finalizer_outcome(
     error: kube::runtime::finalizer::Error<Error>,
 ) -> Result<kube::runtime::controller::Action> {
     match error {
-        kube::runtime::finalizer::Error::RemoveFinalizer(kube::Error::Api(status))
-            if status.code == 404 =>
+        kube::runtime::finalizer::Error::RemoveFinalizer(error)
+            if supaplane_crds::gone::is_not_found(&error) =>
         {
             Ok(kube::runtime::controller::Action::await_change())
         }

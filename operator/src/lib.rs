@@ -1,6 +1,8 @@
 //! supaplane's operator: kube-runtime controllers that reconcile
 //! Organizations and Projects into per-project Supabase stacks.
 
+#![forbid(unsafe_code)]
+
 pub mod apply;
 pub mod backup_controller;
 pub mod backup_schedule;

@@ -1,6 +1,8 @@
 //! supaplane-operator: reconciles Organizations and Projects into
 //! per-project Supabase stacks.
 
+#![forbid(unsafe_code)]
+
 mod config;
 mod health;
 
@@ -19,13 +21,13 @@ use clap::Parser;
 use tracing::info;
 
 use config::OperatorConfig;
-use health::Readiness;
+use supaplane_crds::serving::{Readiness, init_tracing, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = OperatorConfig::parse();
     init_tracing(&config.log_format);
-    let readiness = Arc::new(Readiness::default());
+    let readiness = Arc::new(Readiness::waiting_for(health::WAITING_FOR));
     let metrics = Arc::new(Metrics::default());
 
     let client = kube::Client::try_default().await?;
@@ -88,20 +90,4 @@ async fn main() -> anyhow::Result<()> {
         () = elector.hold(Duration::from_secs(5)) => anyhow::bail!("lost the leader lease"),
     }
     Ok(())
-}
-
-fn init_tracing(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
-async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
-    info!("shutting down");
 }

@@ -98,23 +98,16 @@ fn membership(project: &Project) -> Box<str> {
 mod tests {
     use super::*;
 
-    fn project(name: &str, organization: &str) -> Project {
-        serde_json::from_value(serde_json::json!({
-            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-            "metadata": {"name": name},
-            "spec": {"organization": organization, "displayName": name},
-        }))
-        .expect("project")
-    }
-
     #[test]
     fn counts_are_known_once_listed_and_follow_joins_moves_and_leaves() {
         let index = OrganizationProjects::default();
         assert_eq!(index.count("acme"), None);
         index.observe(&Event::Init);
-        index.observe(&Event::InitApply(project("a", "acme")));
-        index.observe(&Event::InitApply(project("b", "acme")));
-        index.observe(&Event::InitApply(project("c", "globex")));
+        index.observe(&Event::InitApply(Project::test("a")));
+        index.observe(&Event::InitApply(Project::test("b")));
+        index.observe(&Event::InitApply(
+            Project::test("c").in_organization("globex"),
+        ));
         assert_eq!(index.count("acme"), None, "not before the list completes");
         let mut woken = index.observe(&Event::InitDone);
         woken.sort();
@@ -123,30 +116,28 @@ mod tests {
         assert_eq!(index.count("initech"), Some(0));
 
         // A status update changes no count and wakes nobody.
-        assert!(
-            index
-                .observe(&Event::Apply(project("a", "acme")))
-                .is_empty()
-        );
+        assert!(index.observe(&Event::Apply(Project::test("a"))).is_empty());
         assert_eq!(
-            index.observe(&Event::Apply(project("a", "globex"))),
+            index.observe(&Event::Apply(Project::test("a").in_organization("globex"))),
             ["acme", "globex"]
         );
         assert_eq!(index.count("acme"), Some(1));
         assert_eq!(index.count("globex"), Some(2));
         assert_eq!(
-            index.observe(&Event::Apply(project("d", "initech"))),
+            index.observe(&Event::Apply(Project::test("d").in_organization("initech"))),
             ["initech"]
         );
         assert_eq!(
-            index.observe(&Event::Delete(project("c", "globex"))),
+            index.observe(&Event::Delete(Project::test("c").in_organization("globex"))),
             ["globex"]
         );
         assert_eq!(index.count("globex"), Some(1));
 
         // A relist replaces what was known: one deleted meanwhile is gone.
         index.observe(&Event::Init);
-        index.observe(&Event::InitApply(project("a", "globex")));
+        index.observe(&Event::InitApply(
+            Project::test("a").in_organization("globex"),
+        ));
         let mut woken = index.observe(&Event::InitDone);
         woken.sort();
         assert_eq!(woken, ["acme", "globex", "initech"]);

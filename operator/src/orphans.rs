@@ -84,6 +84,7 @@ pub async fn sweep(
                 info!(namespace = %name, "deleted the namespace of a project create that never finished");
                 swept.deleted += 1;
             }
+            // Gone already, or no longer the namespace the sweep judged.
             Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => {}
             Err(error) => return Err(error),
         }

@@ -27,6 +27,7 @@ use supaplane_crds::constants::{
     FIELD_MANAGER_OPERATOR, FINALIZER_PROJECT_TEARDOWN, KEYS_SECRET_NAME, LABEL_MANAGED_BY,
     LABEL_PROJECT, LABEL_RETAINED, MANAGED_BY_VALUE, project_namespace,
 };
+use supaplane_crds::gone::{delete_if_present, gone_is_done};
 use supaplane_crds::{DeletionPolicy, Project, ProjectEndpoints, SupabaseStatus};
 use tracing::{debug, info, warn};
 
@@ -633,12 +634,8 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
             if let Some(purge_namespace) = &context.settings.purge_namespace {
                 crate::bucket_purge::order(&context.client, project, purge_namespace).await?;
             }
-            match namespaces
-                .delete(&namespace_name, &Default::default())
-                .await
-            {
+            match delete_if_present(&namespaces, &namespace_name, &Default::default()).await {
                 Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(source) => {
                     return Err(Error::Apply {
                         kind: "Namespace".into(),
@@ -693,9 +690,8 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
                 ));
             }
             for (kind, name, result) in results {
-                match result {
-                    Ok(()) => {}
-                    Err(kube::Error::Api(status)) if status.code == 404 => {}
+                match gone_is_done(result) {
+                    Ok(_) => {}
                     Err(source) => {
                         return Err(Error::Apply {
                             kind: kind.to_string(),

@@ -110,9 +110,8 @@ pub async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<()>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    match api.delete(name, &DeleteParams::default()).await {
+    match supaplane_crds::gone::delete_if_present(api, name, &DeleteParams::default()).await {
         Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
         Err(source) => Err(Error::Apply {
             kind: std::any::type_name::<K>()
                 .rsplit("::")

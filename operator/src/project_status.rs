@@ -363,8 +363,8 @@ pub fn next_status(observed: Observations<'_>) -> ProjectStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
     use k8s_openapi::jiff::Timestamp;
+    use supaplane_crds::Project;
 
     fn at(seconds: i64) -> Time {
         Time(Timestamp::from_second(seconds).expect("timestamp"))
@@ -386,7 +386,7 @@ mod tests {
 
     #[test]
     fn pods_the_cluster_refuses_are_told_with_the_reason() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let mut auth = workload("AuthReady", 1, 0);
         auth.name = "auth";
         auth.refused = Some("pods \"auth-1\" is forbidden: exceeded quota".into());
@@ -433,7 +433,7 @@ mod tests {
 
     #[test]
     fn coming_up_until_every_workload_is_ready_then_healthy() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let status = observe(
             &project,
             vec![workload("DatabaseReady", 1, 1), workload("AuthReady", 1, 0)],
@@ -461,7 +461,7 @@ mod tests {
 
     #[test]
     fn a_ready_component_that_stops_being_ready_makes_the_project_unhealthy() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let healthy = observe(&project, vec![workload("AuthReady", 1, 1)]);
         let project = with_status(project, healthy);
         let status = observe(&project, vec![workload("AuthReady", 1, 0)]);
@@ -473,7 +473,7 @@ mod tests {
 
     #[test]
     fn a_rollout_of_a_serving_project_keeps_it_healthy() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let healthy = observe(&project, vec![workload("AuthReady", 1, 1)]);
         let project = with_status(project, healthy);
         let mut rolling = workload("AuthReady", 1, 1);
@@ -485,7 +485,7 @@ mod tests {
 
     #[test]
     fn pause_goes_through_pausing_to_inactive_and_restore_through_restoring() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         let healthy = observe(&project, vec![workload("AuthReady", 1, 1)]);
         project = with_status(project, healthy);
         project.spec.paused = true;
@@ -510,7 +510,7 @@ mod tests {
 
     #[test]
     fn a_failure_is_init_failed_with_its_message() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let status = next_status(Observations {
             project: &project,
             secrets: Ok(()),
@@ -532,7 +532,7 @@ mod tests {
 
     #[test]
     fn an_unchanged_observation_changes_nothing_and_disabled_conditions_go() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let first = observe(
             &project,
             vec![workload("AuthReady", 1, 1), workload("MetaReady", 1, 1)],
@@ -562,7 +562,7 @@ mod tests {
 
     #[test]
     fn a_restart_shows_as_restarting_until_its_workloads_rolled_out() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let healthy = observe(&project, vec![workload("AuthReady", 1, 1)]);
         let project = with_status(project, healthy);
         let mut rolling = workload("AuthReady", 1, 1);

@@ -130,9 +130,11 @@ impl TestFacade {
         };
         let (state, mut tasks) = AppState::start(facade_client, config)?;
         tokio::time::timeout(Duration::from_secs(30), state.ready()).await??;
-        let readiness = Arc::new(Readiness::default());
+        let readiness = Arc::new(Readiness::waiting_for(
+            supaplane_facade::health::WAITING_FOR,
+        ));
         readiness.mark_ready();
-        tasks.push(tokio::spawn(supaplane_facade::health::watch_api_server(
+        tasks.push(tokio::spawn(supaplane_crds::serving::watch_api_server(
             state.client.clone(),
             readiness.clone(),
         )));
@@ -235,11 +237,10 @@ impl TestFacade {
     /// would) and waits until the facade sees it.
     pub async fn apply_project(&self, organization: &str) -> anyhow::Result<String> {
         let name = unique_name("p");
-        let project: Project = serde_json::from_value(json!({
-            "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-            "metadata": {"name": name},
-            "spec": {"organization": organization, "displayName": format!("Shop {name}")},
-        }))?;
+        let project = Project::test(&name)
+            .unsaved()
+            .in_organization(organization)
+            .displayed_as(&format!("Shop {name}"));
         Api::<Project>::all(self.client())
             .create(&PostParams::default(), &project)
             .await?;

@@ -2,6 +2,8 @@
 //! integration tests run on, and the harness that connects them to it (or
 //! to another cluster).
 
+#![forbid(unsafe_code)]
+
 pub mod bench;
 pub mod chart;
 pub mod contracts;

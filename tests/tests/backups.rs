@@ -15,11 +15,7 @@ use supaplane_tests::upstreams::{
 };
 
 fn project() -> anyhow::Result<Project> {
-    Ok(serde_json::from_value(serde_json::json!({
-        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-        "metadata": {"name": "backupabcdefghijklmn", "uid": "u"},
-        "spec": {"organization": "acme", "displayName": "Backups"},
-    }))?)
+    Ok(Project::test("backupabcdefghijklmn").displayed_as("Backups"))
 }
 
 fn restore_of(backup: &str) -> Restore {

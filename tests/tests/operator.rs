@@ -1265,11 +1265,7 @@ async fn the_sweep_collects_only_namespaces_of_creates_that_never_finished() -> 
     // ...a crash after the Project, before the label came off...
     let finished = unique_name("finished");
     facade_namespace(&client, &finished, &run, true).await?;
-    let project: Project = serde_json::from_value(json!({
-        "apiVersion": "supaplane.io/v1alpha1", "kind": "Project",
-        "metadata": {"name": finished},
-        "spec": {"organization": "acme", "displayName": "Finished"},
-    }))?;
+    let project = Project::test(&finished).unsaved().displayed_as("Finished");
     Api::<Project>::all(client.clone())
         .create(&PostParams::default(), &project)
         .await?;

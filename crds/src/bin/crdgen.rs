@@ -3,6 +3,8 @@
 //! `cargo run -p supaplane-crds --bin crdgen [OUTPUT_DIR]`
 //! (default: charts/supaplane/crds at the workspace root).
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 
 use anyhow::Context as _;

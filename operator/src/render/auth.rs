@@ -113,7 +113,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         return None;
     }
     let auth = &project.spec.auth;
-    let project_ref = project.metadata.name.as_deref().unwrap_or_default();
+    let project_ref = super::project_ref(project);
     let mut env = vec![
         env("GOTRUE_API_HOST", "0.0.0.0"),
         env("GOTRUE_API_PORT", PORT.to_string()),
@@ -177,6 +177,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         probe: http_probe("/health", PORT),
         liveness: None,
         waits_for_database: true,
+        pod: Default::default(),
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
 }
@@ -184,7 +185,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
+    use supaplane_crds::Project;
 
     #[test]
     fn sign_ups_are_confirmed_at_once_when_no_mail_can_be_sent() {
@@ -198,7 +199,7 @@ mod tests {
                 .find(|e| e.name == "GOTRUE_MAILER_AUTOCONFIRM")
                 .and_then(|e| e.value)
         };
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         assert_eq!(autoconfirm(&project).as_deref(), Some("true"));
         project.spec.auth.smtp = Some(supaplane_crds::SmtpSpec {
             host: "smtp.example.com".into(),
@@ -215,7 +216,7 @@ mod tests {
 
     #[test]
     fn each_provider_gets_gotrues_eight_settings_and_its_secret_by_reference() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         project.spec.auth.providers = vec![supaplane_crds::OAuthProviderSpec {
             name: supaplane_crds::OAuthProvider::LinkedinOidc,
             enabled: true,

@@ -23,14 +23,14 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use kube::api::ObjectMeta;
-use supaplane_crds::constants::{keys_secret as secret_keys, project_namespace};
+use supaplane_crds::constants::keys_secret as secret_keys;
 use supaplane_crds::{Backup, BackupBucket, Project, Restore};
 
 use super::backup_bucket::{self, SCRATCH, Step};
 use super::database::{DATABASE_NAME, database_host, database_port, image};
-use super::labels;
 use super::resources::Compute;
 use super::workload::{env, env_from_keys};
+use super::{child_metadata, labels};
 
 /// The volume backups are kept on, in the project's namespace.
 pub const CLAIM: &str = "backups";
@@ -131,13 +131,11 @@ pg_restore --clean --if-exists --single-transaction --exit-on-error --dbname="$P
 pub fn claim(project: &Project) -> PersistentVolumeClaim {
     let backups = &project.spec.backups;
     PersistentVolumeClaim {
+        // Not owned: the backups outlive the Project unless its
+        // deletion policy removes them.
         metadata: ObjectMeta {
-            name: Some(CLAIM.to_string()),
-            namespace: Some(project_namespace(
-                project.metadata.name.as_deref().unwrap_or_default(),
-            )),
-            labels: Some(labels(project, "backups")),
-            ..Default::default()
+            owner_references: None,
+            ..child_metadata(project, CLAIM, "backups")
         },
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec!["ReadWriteOnce".to_string()]),
@@ -289,13 +287,9 @@ fn job(project: &Project, purpose: JobFor<'_>, script: String) -> Job {
     };
     Job {
         metadata: ObjectMeta {
-            name: Some(purpose.name),
-            namespace: Some(project_namespace(
-                project.metadata.name.as_deref().unwrap_or_default(),
-            )),
             labels: Some(job_labels.clone()),
             owner_references: purpose.owner.map(|r| vec![r]),
-            ..Default::default()
+            ..child_metadata(project, &purpose.name, prefix)
         },
         spec: Some(JobSpec {
             // One try: a failed backup is reported, the next one is new.
@@ -453,15 +447,7 @@ pub fn prune_job(project: &Project, kept: &[String]) -> Job {
     // Named after what it keeps: a new set of Backups, a new Job.
     let digest: String = crate::apply::spec_hash(&sorted).chars().take(10).collect();
     Job {
-        metadata: ObjectMeta {
-            name: Some(format!("prune-backups-{digest}")),
-            namespace: Some(project_namespace(
-                project.metadata.name.as_deref().unwrap_or_default(),
-            )),
-            labels: Some(labels(project, "backup-prune")),
-            owner_references: super::owner_reference(project).map(|r| vec![r]),
-            ..Default::default()
-        },
+        metadata: child_metadata(project, &format!("prune-backups-{digest}"), "backup-prune"),
         spec: Some(JobSpec {
             backoff_limit: Some(2),
             ttl_seconds_after_finished: Some(3600),
@@ -491,7 +477,7 @@ pub fn prune_job(project: &Project, kept: &[String]) -> Job {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
+    use supaplane_crds::Project;
 
     fn backup(name: &str) -> Backup {
         let mut backup = Backup::new(
@@ -508,7 +494,7 @@ mod tests {
 
     #[test]
     fn the_job_runs_fixed_text_and_takes_names_from_its_environment() {
-        let job = backup_job(&project("abc", "acme"), &backup("nightly-1"));
+        let job = backup_job(&Project::test("abc"), &backup("nightly-1"));
         let pod = job.spec.clone().expect("spec").template.spec.expect("pod");
         let container = &pod.containers[0];
         let script = &container.command.as_ref().expect("command")[2];

@@ -18,7 +18,7 @@ use supaplane_crds::Project;
 use supaplane_crds::constants::{KEYS_SECRET_NAME, project_namespace};
 
 use super::workload::{claim_volume, env, env_from_keys, selector};
-use super::{labels, owner_reference};
+use super::{child_metadata, labels};
 use crate::images::{self, image_or_pinned};
 use crate::keys::secret_keys;
 
@@ -96,7 +96,7 @@ pub fn init_sql(key: &str) -> Option<&'static str> {
 pub fn database_host(project: &Project) -> String {
     format!(
         "{SERVICE_NAME}.{}.svc",
-        project_namespace(project.metadata.name.as_deref().unwrap_or_default())
+        project_namespace(super::project_ref(project))
     )
 }
 
@@ -114,15 +114,7 @@ pub struct DatabaseObjects {
 }
 
 fn metadata(project: &Project, name: &str) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.to_string()),
-        namespace: Some(project_namespace(
-            project.metadata.name.as_deref().unwrap_or_default(),
-        )),
-        labels: Some(labels(project, NAME)),
-        owner_references: owner_reference(project).map(|r| vec![r]),
-        ..Default::default()
-    }
+    child_metadata(project, name, NAME)
 }
 
 fn pg_isready() -> Probe {
@@ -371,7 +363,8 @@ pub fn render(project: &Project) -> DatabaseObjects {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::{project, secret_key_of};
+    use crate::render::fixtures::secret_key_of;
+    use supaplane_crds::Project;
 
     fn container(objects: &DatabaseObjects) -> Container {
         objects
@@ -396,7 +389,7 @@ mod tests {
 
     #[test]
     fn every_role_password_comes_from_the_keys_secret_by_reference() {
-        let objects = render(&project("abc", "acme"));
+        let objects = render(&Project::test("abc"));
         let env = container(&objects).env.expect("env");
         for (name, key) in [
             ("POSTGRES_PASSWORD", secret_keys::POSTGRES_PASSWORD),
@@ -420,7 +413,7 @@ mod tests {
 
     #[test]
     fn the_init_sql_reads_only_variables_the_container_defines() {
-        let objects = render(&project("abc", "acme"));
+        let objects = render(&Project::test("abc"));
         let defined: Vec<String> = container(&objects)
             .env
             .expect("env")
@@ -440,7 +433,7 @@ mod tests {
 
     #[test]
     fn the_vault_root_key_comes_from_the_keys_secret_on_every_start() {
-        let objects = render(&project("abc", "acme"));
+        let objects = render(&Project::test("abc"));
         let container = container(&objects);
         let args = container.args.clone().expect("args");
         for extension in ["pgsodium", "vault"] {
@@ -503,7 +496,7 @@ mod tests {
                 .clone()
                 .expect("image")
         };
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         assert_eq!(image_of(&project), "supabase/postgres:17.6.1.084");
         project.spec.postgres_version = supaplane_crds::PostgresVersion::V15;
         assert_eq!(image_of(&project), "supabase/postgres:15.8.1.085");
@@ -513,7 +506,7 @@ mod tests {
 
     #[test]
     fn each_script_is_mounted_once_by_sub_path() {
-        let objects = render(&project("abc", "acme"));
+        let objects = render(&Project::test("abc"));
         let mounts = container(&objects).volume_mounts.expect("mounts");
         let data = objects.init_scripts.data.clone().expect("data");
         assert_eq!(data.len(), INIT_SQL.len() + 1);
@@ -535,7 +528,7 @@ mod tests {
 
     #[test]
     fn the_volume_follows_the_spec_and_survives_a_pause() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         project.spec.database.storage_size = "8Gi".into();
         project.spec.database.storage_class_name = Some("fast".into());
         project.spec.paused = true;
@@ -551,7 +544,7 @@ mod tests {
 
     #[test]
     fn probes_run_pg_isready_without_a_shell_and_the_service_is_headless() {
-        let objects = render(&project("abc", "acme"));
+        let objects = render(&Project::test("abc"));
         let container = container(&objects);
         let command = container
             .readiness_probe

@@ -8,9 +8,8 @@
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use kube::api::ObjectMeta;
 use supaplane_crds::Project;
-use supaplane_crds::constants::project_namespace;
 
-use super::{labels, owner_reference};
+use super::child_metadata;
 
 pub const NAME: &str = "supaplane-facade-logs";
 /// The Role (and its binding) letting the facade read the backup bucket's
@@ -63,15 +62,7 @@ pub fn backups_role(project: &Project) -> Role {
 }
 
 fn metadata(project: &Project, name: &str) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.to_string()),
-        namespace: Some(project_namespace(
-            project.metadata.name.as_deref().unwrap_or_default(),
-        )),
-        labels: Some(labels(project, "facade-access")),
-        owner_references: owner_reference(project).map(|r| vec![r]),
-        ..Default::default()
-    }
+    child_metadata(project, name, "facade-access")
 }
 
 fn subjects(access: &FacadeAccess) -> Option<Vec<Subject>> {
@@ -98,15 +89,7 @@ pub fn backups_role_binding(project: &Project, access: &FacadeAccess) -> RoleBin
 
 pub fn role_binding(project: &Project, access: &FacadeAccess) -> RoleBinding {
     RoleBinding {
-        metadata: ObjectMeta {
-            name: Some(NAME.to_string()),
-            namespace: Some(project_namespace(
-                project.metadata.name.as_deref().unwrap_or_default(),
-            )),
-            labels: Some(labels(project, "facade-access")),
-            owner_references: owner_reference(project).map(|r| vec![r]),
-            ..Default::default()
-        },
+        metadata: metadata(project, NAME),
         role_ref: RoleRef {
             api_group: Some("rbac.authorization.k8s.io".to_string()),
             kind: "ClusterRole".to_string(),
@@ -124,7 +107,7 @@ pub fn role_binding(project: &Project, access: &FacadeAccess) -> RoleBinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
+    use supaplane_crds::Project;
 
     #[test]
     fn the_binding_names_the_facade_and_the_logs_role_in_the_project_namespace() {
@@ -138,7 +121,7 @@ mod tests {
             Some("supaplane-facade-logs"),
         )
         .expect("access");
-        let binding = role_binding(&project("abc", "acme"), &access);
+        let binding = role_binding(&Project::test("abc"), &access);
         assert_eq!(binding.metadata.namespace.as_deref(), Some("project-abc"));
         assert_eq!(binding.role_ref.name, "supaplane-facade-logs");
         let subject = &binding.subjects.expect("subjects")[0];

@@ -29,17 +29,15 @@
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{
-    ContainerPort, Secret, SecretVolumeSource, Service, Volume, VolumeMount,
-};
-use kube::api::ObjectMeta;
+use k8s_openapi::api::core::v1::{ContainerPort, Secret, SecretVolumeSource, Service, Volume};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use supaplane_crds::Project;
-use supaplane_crds::constants::project_namespace;
+use supaplane_crds::digest::sha256_hex;
 
-use super::workload::{StatelessComponent, deployment, env, http_probe, service, service_url};
-use super::{labels, meta, owner_reference, rest};
+use super::workload::{
+    MountedVolume, PodExtras, StatelessComponent, deployment, env, http_probe, service, service_url,
+};
+use super::{auth, child_metadata, meta, realtime, rest, storage};
 use crate::images::{PINNED, image_or_pinned};
 use crate::keys::ProjectKeys;
 
@@ -64,13 +62,6 @@ const PLUGINS: &str = "request-transformer,cors,key-auth,acl,request-termination
 const ADMIN_GROUP: &str = "admin";
 const ANON_GROUP: &str = "anon";
 const CONFIG_VOLUME: &str = "config";
-
-// Auth, Realtime and Storage: literal names and ports, as their renderers
-// (auth.rs, realtime.rs, storage.rs) are being written in parallel; switch
-// to their NAME/PORT consts once they exist.
-const AUTH_SERVICE: (&str, i32) = ("auth", 9999);
-const REALTIME_SERVICE: (&str, i32) = ("realtime", 4000);
-const STORAGE_SERVICE: (&str, i32) = ("storage", 5000);
 
 /// One Kong service with its single route.
 struct Upstream {
@@ -135,7 +126,7 @@ fn upstreams(project: &Project) -> Vec<Upstream> {
     let components = &project.spec.components;
     let mut upstreams = Vec::new();
     if components.auth.enabled {
-        let auth = service_url(project, AUTH_SERVICE.0, AUTH_SERVICE.1);
+        let auth = service_url(project, auth::NAME, auth::PORT);
         for (name, path, upstream_path) in [
             ("auth-v1-open", "/auth/v1/verify", "/verify"),
             ("auth-v1-open-callback", "/auth/v1/callback", "/callback"),
@@ -178,7 +169,7 @@ fn upstreams(project: &Project) -> Vec<Upstream> {
         });
     }
     if components.realtime.enabled {
-        let realtime = service_url(project, REALTIME_SERVICE.0, REALTIME_SERVICE.1);
+        let realtime = service_url(project, realtime::NAME, realtime::PORT);
         // The official config also sets `protocol: ws` here; Kong 2.8 takes
         // the protocol from `url`, and proxies WebSocket upgrades over http.
         upstreams.push(Upstream {
@@ -221,10 +212,7 @@ fn upstreams(project: &Project) -> Vec<Upstream> {
             name: "storage-v1",
             route: "storage-v1-all",
             path: "/storage/v1/",
-            url: format!(
-                "{}/",
-                service_url(project, STORAGE_SERVICE.0, STORAGE_SERVICE.1)
-            ),
+            url: format!("{}/", service_url(project, storage::NAME, storage::PORT)),
             plugins: vec![cors()],
         });
     }
@@ -261,13 +249,6 @@ fn declarative_config(project: &Project, keys: &ProjectKeys) -> Value {
 fn config_bytes(project: &Project, keys: &ProjectKeys) -> Vec<u8> {
     // Serialising a `Value` cannot fail.
     serde_json::to_vec_pretty(&declarative_config(project, keys)).unwrap_or_default()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The gateway's Deployment, Service and config Secret; `None` when the
@@ -309,58 +290,35 @@ pub fn render(project: &Project, keys: &ProjectKeys) -> Option<(Deployment, Serv
         probe: http_probe("/status", STATUS_PORT),
         liveness: None,
         waits_for_database: false,
-    };
-    let mut deployment = deployment(project, component);
-
-    let template = &mut deployment.spec.template;
-    template
-        .metadata
-        .get_or_insert_with(Default::default)
-        .annotations
-        .get_or_insert_with(Default::default)
-        .insert(CONFIG_HASH_ANNOTATION.to_string(), config_hash);
-    if let Some(pod) = template.spec.as_mut() {
-        pod.volumes.get_or_insert_with(Vec::new).push(Volume {
-            name: CONFIG_VOLUME.to_string(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(CONFIG_SECRET.to_string()),
-                optional: Some(false),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
-        for container in &mut pod.containers {
-            container
-                .ports
-                .get_or_insert_with(Vec::new)
-                .push(ContainerPort {
-                    name: Some("status".to_string()),
-                    container_port: STATUS_PORT,
-                    protocol: Some("TCP".to_string()),
-                    ..Default::default()
-                });
-            container
-                .volume_mounts
-                .get_or_insert_with(Vec::new)
-                .push(VolumeMount {
+        pod: PodExtras {
+            volumes: vec![MountedVolume {
+                volume: Volume {
                     name: CONFIG_VOLUME.to_string(),
-                    mount_path: CONFIG_DIR.to_string(),
-                    read_only: Some(true),
+                    secret: Some(SecretVolumeSource {
+                        secret_name: Some(CONFIG_SECRET.to_string()),
+                        optional: Some(false),
+                        ..Default::default()
+                    }),
                     ..Default::default()
-                });
-        }
-    }
-
-    let secret = Secret {
-        metadata: ObjectMeta {
-            name: Some(CONFIG_SECRET.to_string()),
-            namespace: Some(project_namespace(
-                project.metadata.name.as_deref().unwrap_or_default(),
-            )),
-            labels: Some(labels(project, NAME)),
-            owner_references: owner_reference(project).map(|r| vec![r]),
+                },
+                mount_path: CONFIG_DIR,
+                read_only: true,
+            }],
+            ports: vec![ContainerPort {
+                name: Some("status".to_string()),
+                container_port: STATUS_PORT,
+                protocol: Some("TCP".to_string()),
+                ..Default::default()
+            }],
+            // A new config rolls the pods: Kong reads it only at start.
+            annotations: [(CONFIG_HASH_ANNOTATION.to_string(), config_hash)].into(),
             ..Default::default()
         },
+    };
+    let deployment = deployment(project, component);
+
+    let secret = Secret {
+        metadata: child_metadata(project, CONFIG_SECRET, NAME),
         type_: Some("Opaque".to_string()),
         data: Some([(CONFIG_FILE.to_string(), ByteString(config))].into()),
         ..Default::default()
@@ -372,10 +330,10 @@ pub fn render(project: &Project, keys: &ProjectKeys) -> Option<(Deployment, Serv
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
     use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
+    use supaplane_crds::Project;
 
     fn keys(seed: u64) -> ProjectKeys {
         ProjectKeys::generate(&mut StdRng::seed_from_u64(seed), 0, None).expect("keys")
@@ -426,7 +384,7 @@ mod tests {
 
     #[test]
     fn every_route_points_at_its_in_cluster_upstream() {
-        let (_, _, secret) = rendered(&project("abc", "acme"), &keys(1));
+        let (_, _, secret) = rendered(&Project::test("abc"), &keys(1));
         let config = config_of(&secret);
         assert_eq!(config["_format_version"], "2.1");
         for (path, url) in [
@@ -473,7 +431,7 @@ mod tests {
 
     #[test]
     fn keyed_routes_require_an_api_key_and_open_ones_do_not() {
-        let (_, _, secret) = rendered(&project("abc", "acme"), &keys(1));
+        let (_, _, secret) = rendered(&Project::test("abc"), &keys(1));
         let config = config_of(&secret);
         for path in [
             "/auth/v1/",
@@ -512,7 +470,7 @@ mod tests {
 
     #[test]
     fn pg_meta_is_for_the_service_role_only() {
-        let (_, _, secret) = rendered(&project("abc", "acme"), &keys(1));
+        let (_, _, secret) = rendered(&Project::test("abc"), &keys(1));
         let config = config_of(&secret);
         let meta = service_for(&config, "/pg/").expect("pg-meta route");
         assert!(plugin(meta, "key-auth").is_some());
@@ -526,7 +484,7 @@ mod tests {
     #[test]
     fn consumers_carry_exactly_the_project_keys() {
         let keys = keys(1);
-        let (_, _, secret) = rendered(&project("abc", "acme"), &keys);
+        let (_, _, secret) = rendered(&Project::test("abc"), &keys);
         let config = config_of(&secret);
         let consumers = config["consumers"].as_array().expect("consumers");
         assert_eq!(consumers.len(), 2);
@@ -547,7 +505,7 @@ mod tests {
 
     #[test]
     fn a_disabled_component_has_no_route() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         project.spec.components.meta.enabled = false;
         project.spec.components.realtime.enabled = false;
         let (_, _, secret) = rendered(&project, &keys(1));
@@ -570,7 +528,7 @@ mod tests {
 
     #[test]
     fn a_disabled_gateway_renders_nothing() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         project.spec.components.gateway.enabled = false;
         assert!(render(&project, &keys(1)).is_none());
     }
@@ -578,7 +536,7 @@ mod tests {
     #[test]
     fn no_key_appears_in_the_deployment() {
         let keys = keys(1);
-        let (deployment, service, _) = rendered(&project("abc", "acme"), &keys);
+        let (deployment, service, _) = rendered(&Project::test("abc"), &keys);
         for object in [
             serde_json::to_string(&deployment).expect("json"),
             serde_json::to_string(&service).expect("json"),
@@ -591,7 +549,7 @@ mod tests {
 
     #[test]
     fn the_deployment_mounts_the_config_and_probes_the_status_api() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let (deployment, service, secret) = rendered(&project, &keys(1));
         assert_eq!(deployment.metadata.name.as_deref(), Some(NAME));
         assert_eq!(
@@ -656,7 +614,7 @@ mod tests {
 
     #[test]
     fn an_image_override_replaces_the_pinned_image() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         project.spec.components.gateway.image = Some("registry.local/kong:custom".into());
         let (deployment, _, _) = rendered(&project, &keys(1));
         let pod = deployment.spec.template.spec.expect("pod spec");
@@ -680,7 +638,7 @@ mod tests {
 
     #[test]
     fn the_config_hash_follows_the_config() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let (first, _, secret) = rendered(&project, &keys(1));
         let (again, _, _) = rendered(&project, &keys(1));
         let (rekeyed, _, _) = rendered(&project, &keys(2));

@@ -48,6 +48,7 @@ pub fn container(project: &Project) -> Option<Container> {
         },
         liveness: None,
         waits_for_database: false,
+        pod: Default::default(),
     };
     let mut container = workload::container(component);
     for port in container.ports.iter_mut().flatten() {

@@ -9,9 +9,8 @@ use k8s_openapi::api::networking::v1::{
 };
 use kube::api::ObjectMeta;
 use supaplane_crds::Project;
-use supaplane_crds::constants::project_namespace;
 
-use super::{gateway, labels, owner_reference, storage};
+use super::{child_metadata, gateway, storage};
 
 pub const NAME: &str = "gateway";
 /// The Secret cert-manager writes the project's certificate into.
@@ -93,12 +92,8 @@ pub fn render(project: &Project, settings: &IngressSettings) -> Option<Ingress> 
     });
     Some(Ingress {
         metadata: ObjectMeta {
-            name: Some(NAME.to_string()),
-            namespace: Some(project_namespace(&project_ref)),
-            labels: Some(labels(project, NAME)),
             annotations,
-            owner_references: owner_reference(project).map(|r| vec![r]),
-            ..Default::default()
+            ..child_metadata(project, NAME, NAME)
         },
         spec: Some(IngressSpec {
             ingress_class_name: settings.class_name.clone(),
@@ -131,7 +126,7 @@ pub fn render(project: &Project, settings: &IngressSettings) -> Option<Ingress> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
+    use supaplane_crds::Project;
 
     #[test]
     fn routes_the_project_host_to_the_gateway() {
@@ -140,7 +135,7 @@ mod tests {
             class_name: Some("nginx".into()),
             ..Default::default()
         };
-        let ingress = render(&project("abc", "acme"), &settings).expect("ingress");
+        let ingress = render(&Project::test("abc"), &settings).expect("ingress");
         let spec = ingress.spec.expect("spec");
         assert_eq!(spec.ingress_class_name.as_deref(), Some("nginx"));
         let rule = &spec.rules.expect("rules")[0];
@@ -163,7 +158,7 @@ mod tests {
             cluster_issuer: Some("letsencrypt".into()),
             ..Default::default()
         };
-        let ingress = render(&project("abc", "acme"), &with_issuer).expect("ingress");
+        let ingress = render(&Project::test("abc"), &with_issuer).expect("ingress");
         assert_eq!(
             ingress.metadata.annotations.expect("annotations")[CERT_MANAGER_ISSUER_ANNOTATION],
             "letsencrypt"
@@ -179,7 +174,7 @@ mod tests {
             tls: true,
             ..Default::default()
         };
-        let ingress = render(&project("abc", "acme"), &default_certificate).expect("ingress");
+        let ingress = render(&Project::test("abc"), &default_certificate).expect("ingress");
         assert!(
             !ingress
                 .metadata
@@ -193,7 +188,7 @@ mod tests {
 
     #[test]
     fn uploads_up_to_the_storage_limit_pass_the_ingress() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         let body_size = |project: &Project| {
             render(project, &IngressSettings::default())
                 .expect("ingress")
@@ -210,7 +205,7 @@ mod tests {
 
     #[test]
     fn no_gateway_no_ingress() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         project.spec.components.gateway.enabled = false;
         assert!(render(&project, &IngressSettings::default()).is_none());
     }

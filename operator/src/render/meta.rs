@@ -36,6 +36,7 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         probe: http_probe("/health", PORT),
         liveness: None,
         waits_for_database: false,
+        pod: Default::default(),
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
 }

@@ -24,12 +24,12 @@ pub mod workload;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::Resource;
 use supaplane_crds::Project;
 use supaplane_crds::constants::{
     LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_ORGANIZATION, LABEL_PART_OF,
-    LABEL_PROJECT, MANAGED_BY_VALUE,
+    LABEL_PROJECT, MANAGED_BY_VALUE, project_namespace,
 };
 
 /// The labels every child of a project carries; `component` names the service.
@@ -48,6 +48,23 @@ pub fn labels(project: &Project, component: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// The project's ref: its object's name.
+pub fn project_ref(project: &Project) -> &str {
+    project.metadata.name.as_deref().unwrap_or_default()
+}
+
+/// The metadata of every child of a project: `name` in the project's
+/// namespace, labelled as part of `component`, owned by the Project.
+pub fn child_metadata(project: &Project, name: &str, component: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(project_namespace(project_ref(project))),
+        labels: Some(labels(project, component)),
+        owner_references: owner_reference(project).map(|r| vec![r]),
+        ..Default::default()
+    }
+}
+
 /// The owner reference that ties a child to its Project, so deleting the
 /// Project cascades and the controller is woken when the child changes.
 pub fn owner_reference(project: &Project) -> Option<OwnerReference> {
@@ -61,7 +78,6 @@ pub fn owner_reference(project: &Project) -> Option<OwnerReference> {
 pub(crate) mod fixtures {
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::EnvVar;
-    use supaplane_crds::Project;
 
     /// The env of a Deployment's first container.
     pub fn env_of(deployment: &Deployment) -> Vec<EnvVar> {
@@ -92,19 +108,6 @@ pub(crate) mod fixtures {
             .find(|e| e.name == name)
             .and_then(|e| e.value.as_deref())
     }
-
-    /// A Project as the API server would return it: named, with a uid.
-    pub fn project(project_ref: &str, organization: &str) -> Project {
-        let mut project: Project = serde_json::from_value(serde_json::json!({
-            "apiVersion": "supaplane.io/v1alpha1",
-            "kind": "Project",
-            "metadata": {"name": project_ref, "uid": "8d4bf0f4-2a29-4c36-9d55-1a1b3c5e7f90", "generation": 1},
-            "spec": {"organization": organization, "displayName": "Shop"},
-        }))
-        .expect("a valid Project");
-        project.metadata.generation = Some(1);
-        project
-    }
 }
 
 /// Consistency across components: the same secrets, database and URLs.
@@ -112,12 +115,13 @@ pub(crate) mod fixtures {
 mod consistency_tests {
     use crate::images::PINNED;
     use crate::keys::secret_keys;
-    use crate::render::fixtures::{env_of, project, secret_key_of, value};
+    use crate::render::fixtures::{env_of, secret_key_of, value};
     use crate::render::{meta, rest};
+    use supaplane_crds::Project;
 
     #[test]
     fn components_share_the_jwt_secret_database_and_password_by_reference() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let (rest, rest_service) = rest::render(&project).expect("rest");
         let (meta, _) = meta::render(&project).expect("meta");
         let (rest_env, meta_env) = (env_of(&rest), env_of(&meta));
@@ -166,7 +170,7 @@ mod consistency_tests {
 
     #[test]
     fn disabled_components_render_nothing_and_paused_ones_run_no_replicas() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         project.spec.components.meta.enabled = false;
         assert!(meta::render(&project).is_none());
         project.spec.paused = true;
@@ -176,7 +180,7 @@ mod consistency_tests {
 
     #[test]
     fn an_image_override_replaces_the_pinned_image() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         project.spec.components.rest.image = Some("registry.local/postgrest:custom".into());
         let (rest, _) = rest::render(&project).expect("rest");
         let image = rest.spec.template.spec.expect("pod").containers[0]

@@ -5,17 +5,18 @@ use kube::api::ObjectMeta;
 use supaplane_crds::Project;
 use supaplane_crds::constants::project_namespace;
 
-use super::{labels, owner_reference};
+use super::{child_metadata, project_ref};
 
 pub fn namespace(project: &Project) -> Namespace {
     Namespace {
+        // A namespace is itself cluster-wide.
         metadata: ObjectMeta {
-            name: Some(project_namespace(
-                project.metadata.name.as_deref().unwrap_or_default(),
-            )),
-            labels: Some(labels(project, "namespace")),
-            owner_references: owner_reference(project).map(|r| vec![r]),
-            ..Default::default()
+            namespace: None,
+            ..child_metadata(
+                project,
+                &project_namespace(project_ref(project)),
+                "namespace",
+            )
         },
         ..Default::default()
     }
@@ -24,12 +25,12 @@ pub fn namespace(project: &Project) -> Namespace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
+    use supaplane_crds::Project;
     use supaplane_crds::constants::LABEL_ORGANIZATION;
 
     #[test]
     fn the_namespace_is_named_after_the_ref_and_owned_by_the_project() {
-        let ns = namespace(&project("abc", "acme"));
+        let ns = namespace(&Project::test("abc"));
         assert_eq!(ns.metadata.name.as_deref(), Some("project-abc"));
         let owner = &ns.metadata.owner_references.expect("owner")[0];
         assert_eq!(

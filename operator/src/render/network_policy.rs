@@ -16,9 +16,9 @@ use supaplane_crds::constants::project_namespace;
 use supaplane_crds::{Project, Restore};
 
 use super::backup::{LABEL_RESTORE, LABEL_RESTORE_INTO};
+use super::child_metadata;
 use super::database::{self, database_port};
 use super::workload::selector;
-use super::{labels, owner_reference};
 
 pub const NAME: &str = "supaplane-isolation";
 
@@ -42,15 +42,7 @@ pub fn network_policy(project: &Project, trusted_namespaces: &[String]) -> Netwo
         });
     }
     NetworkPolicy {
-        metadata: ObjectMeta {
-            name: Some(NAME.to_string()),
-            namespace: Some(project_namespace(
-                project.metadata.name.as_deref().unwrap_or_default(),
-            )),
-            labels: Some(labels(project, "network-policy")),
-            owner_references: owner_reference(project).map(|r| vec![r]),
-            ..Default::default()
-        },
+        metadata: child_metadata(project, NAME, "network-policy"),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector {
                 match_labels: Some(BTreeMap::new()),
@@ -73,12 +65,15 @@ pub fn network_policy(project: &Project, trusted_namespaces: &[String]) -> Netwo
 pub fn restore_admission(target: &Project, restore: &Restore) -> NetworkPolicy {
     let restore_name = restore.metadata.name.clone().unwrap_or_default();
     NetworkPolicy {
+        // The Restore's, not the Project's: it goes when the restore ends.
         metadata: ObjectMeta {
-            name: Some(restore_admission_name(restore)),
             namespace: Some(project_namespace(&restore.spec.project)),
-            labels: Some(labels(target, "restore-admission")),
             owner_references: restore.controller_owner_ref(&()).map(|r| vec![r]),
-            ..Default::default()
+            ..child_metadata(
+                target,
+                &restore_admission_name(restore),
+                "restore-admission",
+            )
         },
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector {
@@ -126,11 +121,11 @@ pub fn restore_admission_name(restore: &Restore) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
+    use supaplane_crds::Project;
 
     #[test]
     fn only_the_namespace_itself_and_trusted_namespaces_may_connect() {
-        let policy = network_policy(&project("abc", "acme"), &["ingress-nginx".to_string()]);
+        let policy = network_policy(&Project::test("abc"), &["ingress-nginx".to_string()]);
         let spec = policy.spec.expect("spec");
         assert_eq!(
             spec.policy_types.as_deref(),
@@ -159,7 +154,7 @@ mod tests {
 
     #[test]
     fn a_restore_from_another_project_is_admitted_to_the_database_port_only() {
-        let target = project("target", "acme");
+        let target = Project::test("target");
         let mut restore = Restore::new(
             "initial-restore",
             supaplane_crds::RestoreSpec {

@@ -12,10 +12,9 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::ObjectMeta;
 use supaplane_crds::Project;
-use supaplane_crds::constants::project_namespace;
 
+use super::child_metadata;
 use super::resources::{self, Compute};
-use super::{labels, owner_reference};
 use crate::quantity;
 
 pub const NAME: &str = "supaplane-instance-size";
@@ -30,15 +29,7 @@ const DEFAULT_LIMIT: Compute = Compute {
 };
 
 fn metadata(project: &Project) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(NAME.to_string()),
-        namespace: Some(project_namespace(
-            project.metadata.name.as_deref().unwrap_or_default(),
-        )),
-        labels: Some(labels(project, "quota")),
-        owner_references: owner_reference(project).map(|r| vec![r]),
-        ..Default::default()
-    }
+    child_metadata(project, NAME, "quota")
 }
 
 /// Totals of requests and limits, in bytes and millicores.
@@ -227,10 +218,10 @@ pub fn limit_range(project: &Project) -> LimitRange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
     use crate::render::stack::{StackSettings, render};
     use rand::SeedableRng;
     use supaplane_crds::InstanceSize;
+    use supaplane_crds::Project;
 
     fn keys() -> crate::keys::ProjectKeys {
         crate::keys::ProjectKeys::generate(&mut rand::rngs::StdRng::seed_from_u64(3), 0, None)
@@ -263,7 +254,7 @@ mod tests {
         ];
         let mut previous = 0.0;
         for size in sizes {
-            let mut project = project("abc", "acme");
+            let mut project = Project::test("abc");
             project.spec.instance_size = size;
             project.spec.components.realtime.replicas = Some(2);
             let stack = render(&project, &keys(), &StackSettings::default());
@@ -351,7 +342,7 @@ mod tests {
 
     #[test]
     fn a_spec_override_is_counted_as_given() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         let base = render(&project, &keys(), &StackSettings::default());
         project.spec.components.gateway.resources = Some(
             resources::Compute {

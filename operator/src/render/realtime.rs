@@ -74,6 +74,7 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         probe: tcp_probe(PORT),
         liveness: None,
         waits_for_database: true,
+        pod: Default::default(),
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
 }
@@ -81,11 +82,11 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
+    use supaplane_crds::Project;
 
     #[test]
     fn realtime_gets_dashboard_credentials_with_the_password_from_the_keys_secret() {
-        let (deployment, _) = render(&project("abc", "acme")).expect("realtime");
+        let (deployment, _) = render(&Project::test("abc")).expect("realtime");
         let env = deployment.spec.template.spec.expect("pod").containers[0]
             .env
             .clone()
@@ -106,7 +107,7 @@ mod tests {
 
     #[test]
     fn replicas_can_cluster_with_their_pod_ip_and_the_projects_own_cookie() {
-        let (deployment, _) = render(&project("abc", "acme")).expect("realtime");
+        let (deployment, _) = render(&Project::test("abc")).expect("realtime");
         let env = deployment.spec.template.spec.expect("pod").containers[0]
             .env
             .clone()

@@ -60,6 +60,7 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         probe: http_probe("/ready", ADMIN_PORT),
         liveness: Some(http_probe("/live", ADMIN_PORT)),
         waits_for_database: false,
+        pod: Default::default(),
     };
     Some((deployment(project, component), service(project, NAME, PORT)))
 }

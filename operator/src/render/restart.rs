@@ -50,11 +50,11 @@ pub fn recent(project: &Project, now: k8s_openapi::jiff::Timestamp) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
+    use supaplane_crds::Project;
 
     #[test]
     fn only_recent_restarts_of_known_form_count() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         let now: k8s_openapi::jiff::Timestamp = "2026-12-01T12:00:00Z".parse().expect("time");
         project.metadata.annotations = Some(BTreeMap::from([
             (

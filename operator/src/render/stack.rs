@@ -130,9 +130,9 @@ pub fn render(project: &Project, keys: &ProjectKeys, settings: &StackSettings) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::project;
     use kube::ResourceExt;
     use rand::SeedableRng;
+    use supaplane_crds::Project;
 
     fn keys() -> ProjectKeys {
         ProjectKeys::generate(&mut rand::rngs::StdRng::seed_from_u64(3), 0, None).expect("keys")
@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn every_container_has_time_to_start_before_liveness_applies() {
-        let stack = render(&project("abc", "acme"), &keys(), &StackSettings::default());
+        let stack = render(&Project::test("abc"), &keys(), &StackSettings::default());
         let all = containers(&stack);
         // Every component and the database, imgproxy in the Storage pod.
         assert_eq!(all.len(), STATELESS_COMPONENTS.len() + 2);
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn postgrest_is_restarted_only_when_it_is_stuck_not_when_the_database_is_down() {
-        let stack = render(&project("abc", "acme"), &keys(), &StackSettings::default());
+        let stack = render(&Project::test("abc"), &keys(), &StackSettings::default());
         let (_, rest) = containers(&stack)
             .into_iter()
             .find(|(name, _)| name == rest::NAME)
@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_default_project_runs_every_component_in_its_namespace_owned_by_it() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let stack = render(&project, &keys(), &StackSettings::default());
         let mut deployments = names(&stack.deployments);
         deployments.sort();
@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn disabled_components_are_not_rendered() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         project.spec.components.realtime.enabled = false;
         project.spec.components.gateway.enabled = false;
         project.spec.components.storage.enabled = false;
@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn pausing_scales_every_workload_to_zero_and_keeps_the_volumes() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         project.spec.paused = true;
         let stack = render(&project, &keys(), &StackSettings::default());
         assert!(stack.deployments.iter().all(|d| d.spec.replicas == Some(0)));
@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn services_that_migrate_at_start_wait_for_the_database_first() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         project.spec.postgres_version = supaplane_crds::PostgresVersion::V15;
         let stack = render(&project, &keys(), &StackSettings::default());
         let mut waiting = Vec::new();

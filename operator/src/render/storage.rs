@@ -3,23 +3,21 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{
     EnvVar, EnvVarSource, PersistentVolumeClaim, PersistentVolumeClaimSpec, SecretKeySelector,
     Service, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use kube::api::ObjectMeta;
-use supaplane_crds::constants::project_namespace;
 use supaplane_crds::{Project, S3Spec};
 
 use super::database::{DATABASE_NAME, database_host, database_port};
 use super::ingress::IngressSettings;
 use super::workload::{
-    StatelessComponent, claim_volume, deployment, env, env_from_keys, http_probe, mount_volume,
-    service, service_url,
+    MountedVolume, PodExtras, StatelessComponent, claim_volume, deployment, env, env_from_keys,
+    http_probe, service, service_url,
 };
-use super::{imgproxy, labels, owner_reference, rest};
+use super::{child_metadata, imgproxy, rest};
 use crate::images::{PINNED, image_or_pinned};
 use crate::keys::secret_keys;
 
@@ -49,7 +47,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         return None;
     }
     let storage = &project.spec.storage;
-    let project_ref = project.metadata.name.as_deref().unwrap_or_default();
+    let project_ref = super::project_ref(project);
     let mut variables = vec![
         env_from_keys("ANON_KEY", secret_keys::ANON_KEY),
         env_from_keys("SERVICE_KEY", secret_keys::SERVICE_ROLE_KEY),
@@ -110,29 +108,23 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         probe: http_probe("/status", PORT),
         liveness: None,
         waits_for_database: true,
+        // Files on the project's volume (ReadWriteOnce: pods are replaced,
+        // never overlapped), with imgproxy beside Storage reading them.
+        pod: match storage.s3 {
+            Some(_) => PodExtras::default(),
+            None => PodExtras {
+                volumes: vec![MountedVolume {
+                    volume: claim_volume(DATA_VOLUME, DATA_CLAIM),
+                    mount_path: FILE_ROOT,
+                    read_only: false,
+                }],
+                sidecars: imgproxy::container(project).into_iter().collect(),
+                recreate: true,
+                ..Default::default()
+            },
+        },
     };
-    let mut deployment = deployment(project, component);
-    if storage.s3.is_none() {
-        mount_volume(
-            &mut deployment,
-            claim_volume(DATA_VOLUME, DATA_CLAIM),
-            FILE_ROOT,
-            false,
-        );
-        if let (Some(pod), Some(imgproxy)) = (
-            deployment.spec.template.spec.as_mut(),
-            imgproxy::container(project),
-        ) {
-            pod.containers.push(imgproxy);
-        }
-        // A ReadWriteOnce volume cannot be attached to a new pod on another
-        // node while the old one runs: replace, never overlap.
-        deployment.spec.strategy = Some(DeploymentStrategy {
-            type_: Some("Recreate".to_string()),
-            rolling_update: None,
-        });
-    }
-    Some((deployment, service(project, NAME, PORT)))
+    Some((deployment(project, component), service(project, NAME, PORT)))
 }
 
 fn s3_env(s3: &S3Spec) -> Vec<EnvVar> {
@@ -174,15 +166,7 @@ pub fn claim(project: &Project) -> Option<PersistentVolumeClaim> {
         return None;
     }
     Some(PersistentVolumeClaim {
-        metadata: ObjectMeta {
-            name: Some(DATA_CLAIM.to_string()),
-            namespace: Some(project_namespace(
-                project.metadata.name.as_deref().unwrap_or_default(),
-            )),
-            labels: Some(labels(project, NAME)),
-            owner_references: owner_reference(project).map(|r| vec![r]),
-            ..Default::default()
-        },
+        metadata: child_metadata(project, DATA_CLAIM, NAME),
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec!["ReadWriteOnce".to_string()]),
             storage_class_name: storage.storage_class_name.clone(),
@@ -202,11 +186,12 @@ pub fn claim(project: &Project) -> Option<PersistentVolumeClaim> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixtures::{env_of, project, value};
+    use crate::render::fixtures::{env_of, value};
+    use supaplane_crds::Project;
 
     #[test]
     fn the_file_backend_mounts_its_claim_and_never_overlaps_pods() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let (deployment, _) = render(&project, &IngressSettings::default()).expect("storage");
         let env = env_of(&deployment);
         assert_eq!(value(&env, "STORAGE_BACKEND"), Some("file"));
@@ -243,7 +228,7 @@ mod tests {
 
     #[test]
     fn s3_replaces_the_volume_and_takes_credentials_by_reference() {
-        let mut project = project("abc", "acme");
+        let mut project = Project::test("abc");
         project.spec.storage.s3 = Some(S3Spec {
             bucket: "objects".into(),
             region: "eu-west-1".into(),
@@ -285,7 +270,7 @@ mod tests {
 
     #[test]
     fn imgproxy_runs_in_the_storage_pod_and_reads_its_volume() {
-        let project = project("abc", "acme");
+        let project = Project::test("abc");
         let (deployment, _) = render(&project, &IngressSettings::default()).expect("storage");
         assert_eq!(
             value(&env_of(&deployment), "IMGPROXY_URL"),

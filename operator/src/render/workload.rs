@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, EnvVarSource, PodSpec, PodTemplateSpec, Probe,
-    SecretKeySelector, Service, ServicePort, ServiceSpec,
+    SecretKeySelector, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -17,7 +17,7 @@ use supaplane_crds::constants::{
 };
 use supaplane_crds::{ComponentSpec, Project};
 
-use super::{labels, owner_reference};
+use super::{child_metadata, labels};
 
 /// A plain env var.
 pub fn env(name: &str, value: impl Into<String>) -> EnvVar {
@@ -71,15 +71,7 @@ pub fn selector(project: &Project, component: &str) -> BTreeMap<String, String> 
 }
 
 fn metadata(project: &Project, component: &str) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(component.to_string()),
-        namespace: Some(project_namespace(
-            project.metadata.name.as_deref().unwrap_or_default(),
-        )),
-        labels: Some(labels(project, component)),
-        owner_references: owner_reference(project).map(|r| vec![r]),
-        ..Default::default()
-    }
+    child_metadata(project, component, component)
 }
 
 /// An HTTP GET probe on `path` at `port`.
@@ -113,6 +105,35 @@ pub struct StatelessComponent<'a> {
     /// Hold the pod until Postgres accepts connections: for components that
     /// migrate at start and exit while the database is down.
     pub waits_for_database: bool,
+    /// What the pod holds besides the one container.
+    pub pod: PodExtras,
+}
+
+/// What a component's pod holds besides its container serving `port`:
+/// declared with the component, so that the Deployment is built once and
+/// never edited afterwards.
+#[derive(Debug, Default)]
+pub struct PodExtras {
+    /// Volumes mounted in the component's container.
+    pub volumes: Vec<MountedVolume>,
+    /// Ports the container serves besides `port` (named `http`).
+    pub ports: Vec<ContainerPort>,
+    /// Containers beside the component's own.
+    pub sidecars: Vec<Container>,
+    /// Pod-template annotations (a config's digest, to roll the pods when
+    /// it changes), besides a restart's.
+    pub annotations: BTreeMap<String, String>,
+    /// Replace pods instead of overlapping them: a ReadWriteOnce volume
+    /// cannot be attached to a new pod on another node while the old runs.
+    pub recreate: bool,
+}
+
+/// A volume and where the component's container mounts it.
+#[derive(Debug)]
+pub struct MountedVolume {
+    pub volume: Volume,
+    pub mount_path: &'static str,
+    pub read_only: bool,
 }
 
 /// The database client's wait loop. Fixed text: the host and port come in
@@ -186,7 +207,7 @@ pub fn container(component: StatelessComponent<'_>) -> Container {
 
 /// The component's Deployment; paused or restoring projects run zero
 /// replicas.
-pub fn deployment(project: &Project, component: StatelessComponent<'_>) -> Deployment {
+pub fn deployment(project: &Project, mut component: StatelessComponent<'_>) -> Deployment {
     let replicas = if project.services_stopped() {
         0
     } else {
@@ -197,6 +218,35 @@ pub fn deployment(project: &Project, component: StatelessComponent<'_>) -> Deplo
     let init_containers = component
         .waits_for_database
         .then(|| vec![wait_for_database(project)]);
+    let mut pod = std::mem::take(&mut component.pod);
+    let mut annotations = super::restart::template_annotations(project, name).unwrap_or_default();
+    annotations.append(&mut pod.annotations);
+    let strategy = pod.recreate.then(|| DeploymentStrategy {
+        type_: Some("Recreate".to_string()),
+        rolling_update: None,
+    });
+    let mut main = container(component);
+    if let Some(ports) = main.ports.as_mut() {
+        ports.append(&mut pod.ports);
+    }
+    let mounts: Vec<VolumeMount> = pod
+        .volumes
+        .iter()
+        .map(|mounted| VolumeMount {
+            name: mounted.volume.name.clone(),
+            mount_path: mounted.mount_path.to_string(),
+            read_only: mounted.read_only.then_some(true),
+            ..Default::default()
+        })
+        .collect();
+    main.volume_mounts = (!mounts.is_empty()).then_some(mounts);
+    let volumes: Vec<Volume> = pod
+        .volumes
+        .into_iter()
+        .map(|mounted| mounted.volume)
+        .collect();
+    let mut containers = vec![main];
+    containers.append(&mut pod.sidecars);
     Deployment {
         metadata: metadata(project, name),
         spec: DeploymentSpec {
@@ -208,16 +258,18 @@ pub fn deployment(project: &Project, component: StatelessComponent<'_>) -> Deplo
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(pod_labels),
-                    annotations: super::restart::template_annotations(project, name),
+                    annotations: (!annotations.is_empty()).then_some(annotations),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {
                     automount_service_account_token: Some(false),
                     init_containers,
-                    containers: vec![container(component)],
+                    containers,
+                    volumes: (!volumes.is_empty()).then_some(volumes),
                     ..Default::default()
                 }),
             },
+            strategy,
             ..Default::default()
         },
         ..Default::default()
@@ -247,7 +299,7 @@ pub fn service(project: &Project, component: &str, port: i32) -> Service {
 pub fn service_url(project: &Project, component: &str, port: i32) -> String {
     format!(
         "http://{component}.{}.svc:{port}",
-        project_namespace(project.metadata.name.as_deref().unwrap_or_default())
+        project_namespace(super::project_ref(project))
     )
 }
 
@@ -263,29 +315,6 @@ pub fn tcp_probe(port: i32) -> Probe {
         failure_threshold: Some(3),
         ..Default::default()
     }
-}
-
-/// Mounts `volume` at `mount_path` in the component's (only) container.
-pub fn mount_volume(
-    deployment: &mut Deployment,
-    volume: k8s_openapi::api::core::v1::Volume,
-    mount_path: &str,
-    read_only: bool,
-) {
-    let Some(pod) = deployment.spec.template.spec.as_mut() else {
-        return;
-    };
-    if let Some(container) = pod.containers.first_mut() {
-        container.volume_mounts.get_or_insert_with(Vec::new).push(
-            k8s_openapi::api::core::v1::VolumeMount {
-                name: volume.name.clone(),
-                mount_path: mount_path.to_string(),
-                read_only: read_only.then_some(true),
-                ..Default::default()
-            },
-        );
-    }
-    pod.volumes.get_or_insert_with(Vec::new).push(volume);
 }
 
 /// A volume backed by one of the project's PersistentVolumeClaims.
