@@ -18,7 +18,7 @@ pub async fn require_api_server(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     if !readiness.api_reachable() {
-        return crate::error::ApiError::Unavailable(
+        return crate::common::error::ApiError::Unavailable(
             "The Kubernetes API server is not answering; try again shortly".into(),
         )
         .into_response();

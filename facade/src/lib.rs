@@ -4,59 +4,23 @@
 
 #![forbid(unsafe_code)]
 
-pub mod access;
-pub mod access_tokens;
-pub mod answers;
-pub mod audit;
-pub mod auth;
-pub mod auth_config;
-pub mod auth_providers;
-pub mod backup_clones;
-pub mod backup_downloads;
-pub mod backups;
-pub mod config;
-pub mod content;
-pub mod content_folders;
-pub mod crypto_js;
-pub mod documented_errors;
-pub mod entitlements;
-pub mod error;
-pub mod health;
-pub mod ids;
-pub mod invitations;
-pub mod jwks;
-pub mod limits;
-pub mod log_query;
-pub mod member_index;
-pub mod not_offered;
-pub mod organizations;
-pub mod page_cache;
-pub mod permissions;
-pub mod pg_meta;
-pub mod profile;
-pub mod project_config;
-pub mod project_index;
-pub mod project_keys;
-pub mod project_logs;
-pub mod projects;
-pub mod restart;
-pub mod server;
-pub mod services;
-pub mod shapes;
+// The layers, from the bottom up; each imports only the ones below it.
+pub mod api;
+pub mod authorization;
+pub mod common;
+pub mod identity;
+pub mod index;
+pub mod middleware;
 pub mod state;
-pub mod storage_config;
-pub mod studio_flags;
-pub mod temporary_keys;
-pub mod unbacked;
 pub mod upstream;
-pub mod v1;
-pub mod validate;
+
+pub mod health;
+pub mod server;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderValue, Method};
-use axum::middleware;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -67,7 +31,8 @@ use health::Readiness;
 use state::AppState;
 
 /// The whole HTTP surface: health unauthenticated, everything else behind
-/// [`auth::authenticate`], with tracing, CORS, body limits and timeouts.
+/// [`identity::middleware::authenticate`], with tracing, CORS, body limits
+/// and timeouts.
 pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
     let (documented, document) = documented_api();
     let api_server = readiness.clone();
@@ -81,20 +46,20 @@ pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
             }),
         )
         .fallback(unknown_route)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            audit::record_writes,
+        .layer(axum::middleware::from_fn_with_state(
+            state.audit.clone(),
+            middleware::audit::record_writes,
         ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            limits::limit_writes,
+        .layer(axum::middleware::from_fn_with_state(
+            state.write_rate.clone(),
+            middleware::limits::limit_writes,
         ))
         // `layer`, not `route_layer`: unknown paths need credentials too.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
+        .layer(axum::middleware::from_fn_with_state(
+            state.gate(&api::PUBLIC_ROUTES),
+            identity::middleware::authenticate,
         ))
-        .layer(middleware::from_fn_with_state(
+        .layer(axum::middleware::from_fn_with_state(
             api_server,
             health::require_api_server,
         ))
@@ -104,11 +69,11 @@ pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
         .merge(health::routes(readiness))
         .merge(authenticated)
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
-        .layer(middleware::from_fn_with_state(
+        .layer(axum::middleware::from_fn_with_state(
             config.request_timeout(),
-            answers::deadline,
+            middleware::answers::deadline,
         ))
-        .layer(middleware::from_fn(answers::errors_as_json))
+        .layer(axum::middleware::from_fn(middleware::answers::errors_as_json))
         .layer(cors(config.studio_origin.as_deref()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
@@ -121,7 +86,7 @@ pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
 /// The routes and the OpenAPI document that describes them, errors included.
 fn documented_api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (documented, mut document) = api().split_for_parts();
-    utoipa::Modify::modify(&documented_errors::DocumentedErrors, &mut document);
+    utoipa::Modify::modify(&api::documented_errors::DocumentedErrors, &mut document);
     (documented, document)
 }
 
@@ -134,30 +99,30 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 /// handlers' annotations: the router and the document cannot drift apart.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(FacadeApi::openapi())
-        .merge(profile::routes())
-        .merge(audit::routes())
-        .merge(access_tokens::routes())
-        .merge(organizations::routes())
-        .merge(invitations::routes())
-        .merge(entitlements::routes())
-        .merge(studio_flags::routes())
-        .merge(restart::routes())
-        .merge(storage_config::routes())
-        .merge(temporary_keys::routes())
-        .merge(not_offered::routes())
-        .merge(projects::routes())
-        .merge(content::routes())
-        .merge(backups::routes())
-        .merge(backup_clones::routes())
-        .merge(backup_downloads::routes())
-        .merge(content_folders::routes())
-        .merge(project_logs::routes())
-        .merge(project_config::routes())
-        .merge(pg_meta::routes())
-        .merge(auth_config::routes())
-        .merge(services::routes())
-        .merge(v1::routes())
-        .merge(unbacked::routes())
+        .merge(api::platform::profile::routes())
+        .merge(api::platform::audit::routes())
+        .merge(api::platform::access_tokens::routes())
+        .merge(api::platform::organizations::routes())
+        .merge(api::platform::invitations::routes())
+        .merge(api::platform::entitlements::routes())
+        .merge(api::platform::studio_flags::routes())
+        .merge(api::platform::restart::routes())
+        .merge(api::platform::storage_config::routes())
+        .merge(api::platform::temporary_keys::routes())
+        .merge(api::platform::not_offered::routes())
+        .merge(api::platform::projects::routes())
+        .merge(api::platform::content::routes())
+        .merge(api::platform::backups::routes())
+        .merge(api::platform::backup_clones::routes())
+        .merge(api::platform::backup_downloads::routes())
+        .merge(api::platform::content_folders::routes())
+        .merge(api::platform::project_logs::routes())
+        .merge(api::platform::project_config::routes())
+        .merge(api::platform::pg_meta::routes())
+        .merge(api::platform::auth_config::routes())
+        .merge(api::platform::services::routes())
+        .merge(api::v1::routes())
+        .merge(api::platform::unbacked::routes())
 }
 
 /// The document's frame: title, and the bearer scheme every operation uses.
@@ -188,8 +153,8 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-async fn unknown_route() -> error::ApiError {
-    error::ApiError::NotFound("No such endpoint".into())
+async fn unknown_route() -> common::error::ApiError {
+    common::error::ApiError::NotFound("No such endpoint".into())
 }
 
 fn cors(origin: Option<&str>) -> CorsLayer {

@@ -10,7 +10,7 @@ use clap::Parser;
 use tracing::info;
 
 use supaplane_crds::serving::{Readiness, init_tracing, shutdown_signal};
-use supaplane_facade::config::FacadeConfig;
+use supaplane_facade::common::config::FacadeConfig;
 use supaplane_facade::health::WAITING_FOR;
 use supaplane_facade::router;
 use supaplane_facade::server::{self, ConnectionLimits};

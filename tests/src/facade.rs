@@ -15,7 +15,7 @@ use kube::{Api, Client};
 use serde_json::{Value, json};
 use supaplane_crds::constants::{KEYS_SECRET_NAME, project_namespace};
 use supaplane_crds::{Organization, OrganizationRole, Project};
-use supaplane_facade::config::FacadeConfig;
+use supaplane_facade::common::config::FacadeConfig;
 use supaplane_facade::health::Readiness;
 use supaplane_facade::state::AppState;
 use tower::ServiceExt;
@@ -225,6 +225,7 @@ impl TestFacade {
             .await?;
         self.wait_until(|state| {
             state
+                .index
                 .organizations
                 .get(&kube::runtime::reflector::ObjectRef::new(&slug))
                 .is_some()
@@ -245,7 +246,7 @@ impl TestFacade {
             .create(&PostParams::default(), &project)
             .await?;
         let wanted = name.clone();
-        self.wait_until(move |state| state.projects.get(&ObjectRef::new(&wanted)).is_some())
+        self.wait_until(move |state| state.index.projects.get(&ObjectRef::new(&wanted)).is_some())
             .await?;
         Ok(name)
     }
@@ -263,6 +264,7 @@ impl TestFacade {
         let (wanted, version) = (name.to_string(), written.metadata.resource_version);
         self.wait_until(move |state| {
             state
+                .index
                 .projects
                 .get(&ObjectRef::new(&wanted))
                 .is_some_and(|p| p.metadata.resource_version == version)

@@ -63,7 +63,8 @@ async fn operated_project(
     let wanted = name.clone();
     facade
         .wait_until(move |s| {
-            s.projects
+            s.index
+                .projects
                 .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
                 .is_some()
         })

@@ -129,6 +129,7 @@ async fn v1_responses_follow_the_management_api_contract() -> anyhow::Result<()>
     facade
         .wait_until(move |state| {
             state
+                .index
                 .projects
                 .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
                 .is_some_and(|p| p.status.is_some())

@@ -438,6 +438,7 @@ async fn status_written_by_the_operator_shows_in_detail_and_health() -> anyhow::
     facade
         .wait_until(move |state| {
             state
+                .index
                 .projects
                 .get(&ObjectRef::new(&wanted))
                 .is_some_and(|p| p.status.is_some())
@@ -1054,7 +1055,7 @@ async fn endpoints_without_data_answer_empty_shapes_to_members_only() -> anyhow:
         .organization_with(&[(&outsider, OrganizationRole::Owner)])
         .await?;
     let project = apply_project(&facade, &slug).await?;
-    for (method, template) in supaplane_facade::unbacked::UNBACKED_ENDPOINTS {
+    for (method, template) in supaplane_facade::api::platform::unbacked::UNBACKED_ENDPOINTS {
         let path = template.replace("{slug}", &slug).replace("{ref}", &project);
         let method = Method::from_bytes(method.as_bytes())?;
         let body = (method == Method::POST).then(|| "{}".to_string());
@@ -1099,7 +1100,7 @@ async fn the_openapi_document_describes_every_route_it_serves() -> anyhow::Resul
         "bearer"
     );
     let paths = document["paths"].as_object().expect("paths");
-    for (method, template) in supaplane_facade::unbacked::UNBACKED_ENDPOINTS {
+    for (method, template) in supaplane_facade::api::platform::unbacked::UNBACKED_ENDPOINTS {
         let documented = template
             .replace("usage.api-counts", "{endpoint}")
             .replace("usage.api-requests-count", "{endpoint}");
@@ -1256,10 +1257,10 @@ async fn settings_pages_read_what_the_operator_runs() -> anyhow::Result<()> {
 #[test]
 fn readme_lists_every_endpoint_answered_without_data() -> anyhow::Result<()> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))?;
-    for (method, path) in supaplane_facade::unbacked::UNBACKED_ENDPOINTS
+    for (method, path) in supaplane_facade::api::platform::unbacked::UNBACKED_ENDPOINTS
         .iter()
-        .chain(supaplane_facade::not_offered::NOT_OFFERED_ENDPOINTS)
-        .chain(supaplane_facade::not_offered::NONE_AS_NOT_FOUND)
+        .chain(supaplane_facade::api::platform::not_offered::NOT_OFFERED_ENDPOINTS)
+        .chain(supaplane_facade::api::platform::not_offered::NONE_AS_NOT_FOUND)
     {
         assert!(
             readme.contains(&format!("`{method} {path}`")),
@@ -1447,7 +1448,7 @@ async fn organizations_are_renamed_members_managed_and_deleted_by_role() -> anyh
         .await?;
     let wanted = project.clone();
     facade
-        .wait_until(move |state| state.projects.get(&ObjectRef::new(&wanted)).is_none())
+        .wait_until(move |state| state.index.projects.get(&ObjectRef::new(&wanted)).is_none())
         .await?;
     let (status, _) = facade
         .raw(Method::DELETE, &path, Some(&admin.token), None)
@@ -2261,7 +2262,7 @@ async fn pages_about_what_is_not_offered_answer_what_is_true_to_members_only() -
         .organization_with(&[(&outsider, OrganizationRole::Owner)])
         .await?;
     let project = apply_project(&facade, &slug).await?;
-    for (_, template) in supaplane_facade::not_offered::NOT_OFFERED_ENDPOINTS {
+    for (_, template) in supaplane_facade::api::platform::not_offered::NOT_OFFERED_ENDPOINTS {
         let path = template.replace("{slug}", &slug).replace("{ref}", &project);
         let (status, body) = facade.get(&member, &path).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
@@ -2525,8 +2526,8 @@ async fn a_users_changes_show_in_their_audit_log_and_as_events() -> anyhow::Resu
     let notes: Vec<String> = events
         .list(&ListParams::default().labels(&format!(
             "{}={}",
-            supaplane_facade::audit::LABEL_ACTOR,
-            supaplane_facade::audit::actor_label(&ada.id)
+            supaplane_facade::middleware::audit::LABEL_ACTOR,
+            supaplane_facade::middleware::audit::actor_label(&ada.id)
         )))
         .await?
         .items
@@ -3101,6 +3102,7 @@ async fn studio_downloads_a_backup_from_its_bucket() -> anyhow::Result<()> {
     facade
         .wait_until(move |state| {
             state
+                .index
                 .projects
                 .get(&ObjectRef::new(&wanted))
                 .is_some_and(|p| p.metadata.resource_version == version)
@@ -3324,7 +3326,8 @@ async fn backups_are_listed_as_studio_and_v1_read_them() -> anyhow::Result<()> {
     let owner_id = owner.id.clone();
     facade
         .wait_until(move |s| {
-            s.organizations
+            s.index
+                .organizations
                 .state()
                 .iter()
                 .any(|o| o.spec.members.iter().any(|m| m.user_id == owner_id))
@@ -3368,7 +3371,8 @@ async fn backups_are_listed_as_studio_and_v1_read_them() -> anyhow::Result<()> {
     let paused = project.clone();
     facade
         .wait_until(move |s| {
-            s.projects
+            s.index
+                .projects
                 .get(&ObjectRef::new(&paused))
                 .is_some_and(|p| p.spec.paused)
         })

@@ -331,6 +331,7 @@ async fn an_unreachable_pg_meta_answers_503_not_a_hang() -> anyhow::Result<()> {
     facade
         .wait_until(move |state| {
             state
+                .index
                 .projects
                 .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
                 .is_some()

@@ -682,6 +682,7 @@ async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
     facade
         .wait_until(move |state| {
             state
+                .index
                 .projects
                 .get(&kube::runtime::reflector::ObjectRef::new(&wanted))
                 .is_some_and(|p| p.metadata.resource_version == version)
@@ -767,7 +768,8 @@ async fn the_facade_uses_exactly_what_the_chart_grants() -> anyhow::Result<()> {
     for gone in [project_ref.clone(), copy_ref] {
         facade
             .wait_until(move |s| {
-                s.projects
+                s.index
+                    .projects
                     .get(&kube::runtime::reflector::ObjectRef::new(&gone))
                     .is_none()
             })
