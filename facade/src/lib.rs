@@ -98,31 +98,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 /// Every documented route, with the OpenAPI document generated from the
 /// handlers' annotations: the router and the document cannot drift apart.
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(FacadeApi::openapi())
-        .merge(api::platform::profile::routes())
-        .merge(api::platform::audit::routes())
-        .merge(api::platform::access_tokens::routes())
-        .merge(api::platform::organizations::routes())
-        .merge(api::platform::invitations::routes())
-        .merge(api::platform::entitlements::routes())
-        .merge(api::platform::studio_flags::routes())
-        .merge(api::platform::restart::routes())
-        .merge(api::platform::storage_config::routes())
-        .merge(api::platform::temporary_keys::routes())
-        .merge(api::platform::not_offered::routes())
-        .merge(api::platform::projects::routes())
-        .merge(api::platform::content::routes())
-        .merge(api::platform::backups::routes())
-        .merge(api::platform::backup_clones::routes())
-        .merge(api::platform::backup_downloads::routes())
-        .merge(api::platform::content_folders::routes())
-        .merge(api::platform::project_logs::routes())
-        .merge(api::platform::project_config::routes())
-        .merge(api::platform::pg_meta::routes())
-        .merge(api::platform::auth_config::routes())
-        .merge(api::platform::services::routes())
-        .merge(api::v1::routes())
-        .merge(api::platform::unbacked::routes())
+    OpenApiRouter::with_openapi(FacadeApi::openapi()).merge(api::routes())
 }
 
 /// The document's frame: title, and the bearer scheme every operation uses.

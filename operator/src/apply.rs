@@ -65,7 +65,7 @@ where
     K: Resource + Clone + Debug + Serialize + DeserializeOwned,
     K::DynamicType: Default,
 {
-    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let kind = kind_of::<K>();
     let name = desired.name_any();
     let hash = hex::encode(digest);
     let live = match existence {
@@ -226,6 +226,14 @@ fn same_quantity(a: &str, b: &str) -> bool {
     }
 }
 
+/// A kind's name, for errors.
+fn kind_of<K: Resource>() -> String
+where
+    K::DynamicType: Default,
+{
+    K::kind(&K::DynamicType::default()).to_string()
+}
+
 /// Deletes the objects `api` lists with `selector` whose names `prunable` accepts
 /// and that are not in `keep`: what a project no longer renders (a disabled
 /// component) goes. Listing first keeps a resync free of writes.
@@ -239,7 +247,7 @@ where
     K: Resource + Clone + Debug + DeserializeOwned,
     K::DynamicType: Default,
 {
-    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let kind = kind_of::<K>();
     let listed = api
         .list_metadata(&kube::api::ListParams::default().labels(selector))
         .await
@@ -263,7 +271,7 @@ where
     K: Resource + Clone + Debug + DeserializeOwned,
     K::DynamicType: Default,
 {
-    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let kind = kind_of::<K>();
     let mut pruned = Vec::new();
     for name in existing {
         if keep.contains(&name) || !prunable(&name) {
@@ -288,7 +296,7 @@ where
     if !object.labels().contains_key(label) {
         return Ok(());
     }
-    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let kind = kind_of::<K>();
     let name = object.name_any();
     let patch = serde_json::json!({"metadata": {"labels": {label: null}}});
     api.patch(

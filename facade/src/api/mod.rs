@@ -10,3 +10,8 @@ pub const PUBLIC_ROUTES: [(&str, &str); 2] = [
     ("GET", "/platform/telemetry/feature-flags"),
     ("GET", crate::api::platform::studio_flags::CONFIG_PATH),
 ];
+
+/// Both API surfaces' routes, documented.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    platform::routes().merge(v1::routes())
+}
