@@ -158,7 +158,9 @@ func (p *controlPlane) start() error {
 		"--service-account-key-file=" + pki.serviceAccountPublic,
 		"--service-account-signing-key-file=" + pki.serviceAccountKey,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-cluster-ip-range=10.96.0.0/16",
+		// As kubeadm: room for a million Services (a /16 runs out before
+		// 10,000 projects of seven Services each).
+		"--service-cluster-ip-range=10.96.0.0/12",
 		"--authorization-mode=RBAC",
 		"--allow-privileged=true",
 		"--audit-policy-file=" + p.path("audit-policy.yaml"),
