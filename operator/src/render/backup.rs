@@ -15,11 +15,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, EnvVarSource, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, Secret, SecretKeySelector, Volume,
-    VolumeMount, VolumeResourceRequirements,
+    Container, EnvVar, EnvVarSource, PersistentVolumeClaim, PersistentVolumeClaimVolumeSource,
+    PodSpec, PodTemplateSpec, Secret, SecretKeySelector, Volume, VolumeMount,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use kube::api::ObjectMeta;
@@ -29,7 +27,7 @@ use supaplane_crds::{Backup, BackupBucket, Project, Restore};
 use super::backup_bucket::{self, SCRATCH, Step};
 use super::database::{DATABASE_NAME, database_host, database_port, image};
 use super::resources::Compute;
-use super::workload::{env, env_from_keys};
+use super::workload::{env, env_from_keys, volume_claim};
 use super::{child_metadata, labels};
 
 /// The volume backups are kept on, in the project's namespace.
@@ -130,27 +128,17 @@ pg_restore --clean --if-exists --single-transaction --exit-on-error --dbname="$P
 /// The backup volume's claim.
 pub fn claim(project: &Project) -> PersistentVolumeClaim {
     let backups = &project.spec.backups;
-    PersistentVolumeClaim {
-        // Not owned: the backups outlive the Project unless its
-        // deletion policy removes them.
-        metadata: ObjectMeta {
-            owner_references: None,
-            ..child_metadata(project, CLAIM, "backups")
-        },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".to_string()]),
-            storage_class_name: backups.storage_class.clone(),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([(
-                    "storage".to_string(),
-                    Quantity(backups.storage_size.clone()),
-                )])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    // Not owned: the backups outlive the Project unless its deletion
+    // policy removes them.
+    let metadata = ObjectMeta {
+        owner_references: None,
+        ..child_metadata(project, CLAIM, "backups")
+    };
+    volume_claim(
+        metadata,
+        backups.storage_class.clone(),
+        &backups.storage_size,
+    )
 }
 
 /// A pod running `container` once, with the backup volume mounted at

@@ -2,22 +2,18 @@
 //! volume, a headless Service, and the init SQL the self-hosting stack runs
 //! on first boot (role passwords, JWT settings, realtime, webhooks, logs).
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, ExecAction, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe, Service, ServicePort, ServiceSpec,
-    Volume, VolumeMount, VolumeResourceRequirements,
+    PodSpec, PodTemplateSpec, Probe, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::ObjectMeta;
 use supaplane_crds::Project;
 use supaplane_crds::constants::{KEYS_SECRET_NAME, project_namespace};
 
-use super::workload::{claim_volume, env, env_from_keys, selector};
+use super::workload::{claim_volume, env, env_from_keys, selector, volume_claim};
 use super::{child_metadata, labels};
 use crate::images::{self, image_or_pinned};
 use crate::keys::secret_keys;
@@ -325,22 +321,11 @@ pub fn render(project: &Project) -> DatabaseObjects {
         }),
         ..Default::default()
     };
-    let claim = PersistentVolumeClaim {
-        metadata: metadata(project, DATA_CLAIM),
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".to_string()]),
-            storage_class_name: spec.storage_class_name.clone(),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([(
-                    "storage".to_string(),
-                    Quantity(spec.storage_size.clone()),
-                )])),
-                limits: None,
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+    let claim = volume_claim(
+        metadata(project, DATA_CLAIM),
+        spec.storage_class_name.clone(),
+        &spec.storage_size,
+    );
     let init_scripts = ConfigMap {
         metadata: metadata(project, INIT_SCRIPTS),
         data: Some(

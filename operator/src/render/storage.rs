@@ -1,21 +1,17 @@
 //! The Storage API, behind `/storage/v1`: objects on a project volume, or
 //! in an S3-compatible bucket when the project names one.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{
-    EnvVar, EnvVarSource, PersistentVolumeClaim, PersistentVolumeClaimSpec, SecretKeySelector,
-    Service, VolumeResourceRequirements,
+    EnvVar, EnvVarSource, PersistentVolumeClaim, SecretKeySelector, Service,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use supaplane_crds::{Project, S3Spec};
 
 use super::database::{DATABASE_NAME, database_host, database_port};
 use super::ingress::IngressSettings;
 use super::workload::{
     MountedVolume, PodExtras, StatelessComponent, claim_volume, deployment, env, env_from_keys,
-    http_probe, service, service_url,
+    http_probe, service, service_url, volume_claim,
 };
 use super::{child_metadata, imgproxy, rest};
 use crate::images::{PINNED, image_or_pinned};
@@ -165,22 +161,11 @@ pub fn claim(project: &Project) -> Option<PersistentVolumeClaim> {
     if !project.spec.components.storage.enabled || storage.s3.is_some() {
         return None;
     }
-    Some(PersistentVolumeClaim {
-        metadata: child_metadata(project, DATA_CLAIM, NAME),
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".to_string()]),
-            storage_class_name: storage.storage_class_name.clone(),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([(
-                    "storage".to_string(),
-                    Quantity(storage.size.clone()),
-                )])),
-                limits: None,
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
+    Some(volume_claim(
+        child_metadata(project, DATA_CLAIM, NAME),
+        storage.storage_class_name.clone(),
+        &storage.size,
+    ))
 }
 
 #[cfg(test)]

@@ -317,6 +317,33 @@ pub fn tcp_probe(port: i32) -> Probe {
     }
 }
 
+/// A ReadWriteOnce claim of `size` (a quantity such as `10Gi`) on
+/// `storage_class` (the cluster's default class when None).
+pub fn volume_claim(
+    metadata: ObjectMeta,
+    storage_class: Option<String>,
+    size: &str,
+) -> k8s_openapi::api::core::v1::PersistentVolumeClaim {
+    use k8s_openapi::api::core::v1::{PersistentVolumeClaimSpec, VolumeResourceRequirements};
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    k8s_openapi::api::core::v1::PersistentVolumeClaim {
+        metadata,
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_string()]),
+            storage_class_name: storage_class,
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(size.to_string()),
+                )])),
+                limits: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// A volume backed by one of the project's PersistentVolumeClaims.
 pub fn claim_volume(name: &str, claim: &str) -> k8s_openapi::api::core::v1::Volume {
     k8s_openapi::api::core::v1::Volume {
