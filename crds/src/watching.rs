@@ -6,7 +6,22 @@
 
 use std::time::Duration;
 
+use kube::Resource;
 use kube::runtime::watcher::ExponentialBackoff;
+
+/// The annotation `kubectl apply` keeps its last manifest in.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// What neither binary reads of a cached object, and so does not keep: who
+/// wrote which field, and kubectl's copy of what it applied (a whole spec
+/// again), which together can outweigh the rest of the object.
+pub fn trim<K: Resource>(object: &mut K) {
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+}
 
 fn exponential(min: Duration, max: Duration) -> ExponentialBackoff {
     backon::ExponentialBuilder::default()

@@ -94,7 +94,7 @@ impl AppState {
             verifier: self.verifier.clone(),
             access_tokens: AccessTokens {
                 store: self.access_tokens.store().clone(),
-                namespace: self.config.namespace.clone(),
+                namespace: self.config.namespace.as_str().into(),
             },
             public_routes,
         }

@@ -56,9 +56,6 @@ pub struct Context {
     pub children: Arc<ChildMemo>,
 }
 
-/// The annotation `kubectl apply` keeps its last manifest in.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
-
 /// Projects reconciled at once.
 const RECONCILE_CONCURRENCY: u16 = 16;
 /// How often a settled project is looked at again even when nothing changed.
@@ -112,26 +109,6 @@ where
     controller.watches_stream(events, owning_project::<K>)
 }
 
-/// As [`watch_children`], for kinds whose metadata is all the memo needs:
-/// their bodies (a Secret's data, a ConfigMap's files) never reach the
-/// operator through a watch.
-fn watch_children_metadata<K>(
-    controller: Controller<Project>,
-    client: &Client,
-    config: watcher::Config,
-    memo: &Arc<ChildMemo>,
-) -> Controller<Project>
-where
-    K: Memoized + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-{
-    let memo = memo.clone();
-    let events = watcher(Api::<PartialObjectMeta<K>>::all(client.clone()), config)
-        .default_backoff()
-        .inspect_ok(move |event| memo.observe(event))
-        .touched_objects();
-    controller.watches_stream(events, owning_project::<PartialObjectMeta<K>>)
-}
-
 /// Runs the Project controller until the stream ends.
 pub async fn run(context: Arc<Context>) {
     let client = context.client.clone();
@@ -139,16 +116,11 @@ pub async fn run(context: Arc<Context>) {
     if let Some(selector) = &context.selector {
         projects = projects.labels(selector);
     }
-    // The Projects' cache keeps what a reconcile reads: not the field
-    // ownership records or kubectl's copy of the last applied manifest,
-    // which can outweigh the rest of a Project.
+    // The Projects' cache keeps only what a reconcile reads.
     let (store, writer) = reflector::store();
     let projects = watcher(Api::<Project>::all(client.clone()), projects)
         .default_backoff()
-        .modify(|project| {
-            project.managed_fields_mut().clear();
-            project.annotations_mut().remove(LAST_APPLIED);
-        })
+        .modify(supaplane_crds::watching::trim)
         .reflect(writer)
         .applied_objects();
     let controller = Controller::for_stream(projects, store);
@@ -158,20 +130,23 @@ pub async fn run(context: Arc<Context>) {
     let mut controller =
         watch_children::<StatefulSet>(controller, &client, managed_children(), memo);
     controller = watch_children::<Deployment>(controller, &client, managed_children(), memo);
+    // Every other kind by its metadata alone, all the memo needs: their
+    // bodies (a Secret's data, a ConfigMap's files) never reach the
+    // operator through a watch.
+    type Meta<K> = PartialObjectMeta<K>;
     let config = managed_children;
-    controller = watch_children_metadata::<Namespace>(controller, &client, config(), memo);
-    controller = watch_children_metadata::<Secret>(controller, &client, config(), memo);
-    controller = watch_children_metadata::<ConfigMap>(controller, &client, config(), memo);
-    controller =
-        watch_children_metadata::<PersistentVolumeClaim>(controller, &client, config(), memo);
-    controller = watch_children_metadata::<Service>(controller, &client, config(), memo);
-    controller = watch_children_metadata::<Ingress>(controller, &client, config(), memo);
-    controller = watch_children_metadata::<NetworkPolicy>(controller, &client, config(), memo);
-    controller = watch_children_metadata::<ResourceQuota>(controller, &client, config(), memo);
-    controller = watch_children_metadata::<LimitRange>(controller, &client, config(), memo);
-    controller = watch_children_metadata::<Role>(controller, &client, config(), memo);
-    controller = watch_children_metadata::<RoleBinding>(controller, &client, config(), memo);
-    controller = watch_children_metadata::<Job>(controller, &client, config(), memo);
+    controller = watch_children::<Meta<Namespace>>(controller, &client, config(), memo);
+    controller = watch_children::<Meta<Secret>>(controller, &client, config(), memo);
+    controller = watch_children::<Meta<ConfigMap>>(controller, &client, config(), memo);
+    controller = watch_children::<Meta<PersistentVolumeClaim>>(controller, &client, config(), memo);
+    controller = watch_children::<Meta<Service>>(controller, &client, config(), memo);
+    controller = watch_children::<Meta<Ingress>>(controller, &client, config(), memo);
+    controller = watch_children::<Meta<NetworkPolicy>>(controller, &client, config(), memo);
+    controller = watch_children::<Meta<ResourceQuota>>(controller, &client, config(), memo);
+    controller = watch_children::<Meta<LimitRange>>(controller, &client, config(), memo);
+    controller = watch_children::<Meta<Role>>(controller, &client, config(), memo);
+    controller = watch_children::<Meta<RoleBinding>>(controller, &client, config(), memo);
+    controller = watch_children::<Meta<Job>>(controller, &client, config(), memo);
     controller
         .trigger_backoff(supaplane_crds::watching::controller_backoff())
         // Bounded, so a fleet of new Projects is worked through at a steady
@@ -634,16 +609,13 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
             if let Some(purge_namespace) = &context.settings.purge_namespace {
                 crate::bucket_purge::order(&context.client, project, purge_namespace).await?;
             }
-            match delete_if_present(&namespaces, &namespace_name, &Default::default()).await {
-                Ok(_) => {}
-                Err(source) => {
-                    return Err(Error::Apply {
-                        kind: "Namespace".into(),
-                        name: namespace_name,
-                        source,
-                    });
-                }
-            }
+            delete_if_present(&namespaces, &namespace_name, &Default::default())
+                .await
+                .map_err(|source| Error::Apply {
+                    kind: "Namespace".into(),
+                    name: namespace_name.clone(),
+                    source,
+                })?;
             info!("deleted the project namespace");
             events::publish(
                 &context.client,
@@ -690,16 +662,11 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
                 ));
             }
             for (kind, name, result) in results {
-                match gone_is_done(result) {
-                    Ok(_) => {}
-                    Err(source) => {
-                        return Err(Error::Apply {
-                            kind: kind.to_string(),
-                            name: name.to_string(),
-                            source,
-                        });
-                    }
-                }
+                gone_is_done(result).map_err(|source| Error::Apply {
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                    source,
+                })?;
             }
             info!("retained the project namespace and keys");
             events::publish(&context.client, project, "DataRetained", "Delete", format!("removed the workloads, kept namespace {namespace_name} with its volumes and keys (deletionPolicy: Retain)")).await;

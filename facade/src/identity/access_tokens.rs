@@ -13,9 +13,7 @@ use crate::identity::caller::{AuthMethod, Caller};
 pub const TOKEN_PREFIX: &str = "sbp_";
 /// Marks the facade's access-token Secrets (the cache watches only these).
 pub const LABEL_ACCESS_TOKEN: &str = "supaplane.io/access-token";
-/// The owner's user id, so a user's tokens are listed by label.
-pub const LABEL_USER: &str = "supaplane.io/user-id";
-pub const SECRET_NAME_PREFIX: &str = "access-token-";
+const SECRET_NAME_PREFIX: &str = "access-token-";
 
 /// The Secret name a token is stored under: derived from its hash, so a
 /// request finds its token in the cache by name.
@@ -27,7 +25,7 @@ pub fn hash_hex(token: &str) -> String {
     crate::common::ids::sha256_hex(token)
 }
 
-pub fn expired(secret: &Secret) -> bool {
+fn expired(secret: &Secret) -> bool {
     secret_text(secret, "expires-at")
         .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
         .is_some_and(|at| at < chrono::Utc::now())
@@ -38,7 +36,8 @@ pub fn expired(secret: &Secret) -> bool {
 #[derive(Clone)]
 pub struct AccessTokens {
     pub store: Store<Secret>,
-    pub namespace: String,
+    /// Shared, not copied: the middleware's state is cloned per request.
+    pub namespace: std::sync::Arc<str>,
 }
 
 impl AccessTokens {
@@ -65,15 +64,6 @@ fn caller_for(store: &Store<Secret>, namespace: &str, token: &str) -> ApiResult<
         full_name: None,
         method: AuthMethod::AccessToken,
     })
-}
-
-/// A user id as a label value (GoTrue ids are UUIDs, which already are).
-pub fn label_safe(user_id: &str) -> String {
-    user_id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(63)
-        .collect()
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ where
         let (bump, applied) = watch::channel(0u64);
         let stream = watcher(api, config)
             .backoff(supaplane_crds::watching::backoff())
-            .modify(trim)
+            .modify(supaplane_crds::watching::trim)
             // The indexes first: whoever sees an object in the store (a
             // handler waiting to read its own write) finds it in the
             // indexes too.
@@ -100,15 +100,6 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Cache<K> {
         if !matches!(shown, Ok(true)) {
             tracing::warn!(object = %reference, "a write did not reach the cache in time");
         }
-    }
-}
-
-/// What the facade never reads, and so does not keep: who wrote which
-/// field, and kubectl's copy of what it applied (a whole spec again).
-fn trim<K: Resource>(object: &mut K) {
-    object.meta_mut().managed_fields = None;
-    if let Some(annotations) = object.meta_mut().annotations.as_mut() {
-        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
     }
 }
 

@@ -9,9 +9,8 @@ use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::Response;
 use http_body_util::Full;
-use supaplane_crds::SupabaseStatus;
-
-use supaplane_crds::Project;
+use kube::ResourceExt;
+use supaplane_crds::{Project, SupabaseStatus};
 
 use crate::common::error::{ApiError, ApiResult};
 use crate::common::http::UpstreamClient;
@@ -31,15 +30,11 @@ pub fn require_running(project: &Project) -> ApiResult<()> {
     {
         return Err(ApiError::Unavailable(format!(
             "Project {} is not running (status {}); restore it first",
-            project_ref(project),
+            project.name_any(),
             status_text(status)
         )));
     }
     Ok(())
-}
-
-fn project_ref(project: &Project) -> &str {
-    project.metadata.name.as_deref().unwrap_or_default()
 }
 
 /// Sends `request` to the project's service `what` and relays the answer.
@@ -53,7 +48,7 @@ pub async fn relay(
     let unreachable = |why: String| {
         ApiError::Unavailable(format!(
             "The {what} of project {} is not answering ({why}); project status {}",
-            project_ref(project),
+            project.name_any(),
             status_text(status_of(project))
         ))
     };
@@ -73,7 +68,7 @@ pub async fn relay(
             .unwrap_or_default();
         return Err(ApiError::BadGateway(format!(
             "The {what} of project {} failed ({}): {}",
-            project_ref(project),
+            project.name_any(),
             parts.status,
             said.trim()
         )));

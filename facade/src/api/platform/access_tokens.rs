@@ -18,13 +18,13 @@ use serde::{Deserialize, Serialize};
 use crate::common::error::{ApiError, ApiResult, JsonBody};
 use crate::common::ids::numeric_id;
 use crate::common::secrets::secret_text;
-use crate::identity::access_tokens::{
-    LABEL_ACCESS_TOKEN, LABEL_USER, TOKEN_PREFIX, hash_hex, label_safe, secret_name,
-};
+use crate::identity::access_tokens::{LABEL_ACCESS_TOKEN, TOKEN_PREFIX, hash_hex, secret_name};
 use crate::identity::caller::{AuthMethod, Caller};
 use crate::index::cache::includes_write;
 use crate::state::AppState;
 
+/// The owner's user id, so a user's tokens are listed by label.
+const LABEL_USER: &str = "supaplane.io/user-id";
 const NAME_LIMIT: usize = 128;
 const SCOPE_LIMIT: usize = 256;
 
@@ -204,6 +204,15 @@ async fn create(
             token,
         }),
     ))
+}
+
+/// A user id as a label value (GoTrue ids are UUIDs, which already are).
+fn label_safe(user_id: &str) -> String {
+    user_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(63)
+        .collect()
 }
 
 #[utoipa::path(delete, path = "/platform/profile/access-tokens/{id}", tag = "access tokens", responses((status = 200, body = AccessTokenResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found, or not yours", body = ErrorBody)), security(("bearer" = [])))]
