@@ -17,7 +17,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{ListParams, PostParams};
+use kube::api::PostParams;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use supaplane_crds::constants::{LABEL_MANAGED_BY, project_namespace};
@@ -85,14 +86,26 @@ fn spawn_operator(
         .spawn()
 }
 
-async fn settled(
-    projects: &Api<Project>,
-    selector: &ListParams,
-    expected: usize,
-) -> anyhow::Result<usize> {
-    let listed = projects.list(selector).await?;
-    Ok(listed
-        .items
+/// How many of the watched Projects are healthy at their generation, kept
+/// from a watch: polling the fleet with a LIST every few seconds would be a
+/// load of the bench's own, growing with the fleet, on the server it
+/// measures.
+fn watch_settled(projects: Api<Project>, selector: &str) -> reflector::Store<Project> {
+    use futures::StreamExt;
+    let (reader, writer) = reflector::store();
+    let stream = reflector(
+        writer,
+        watcher(projects, watcher::Config::default().labels(selector)),
+    )
+    .default_backoff()
+    .applied_objects();
+    tokio::spawn(stream.for_each(|_| futures::future::ready(())));
+    reader
+}
+
+fn settled(store: &reflector::Store<Project>) -> usize {
+    store
+        .state()
         .iter()
         .filter(|p| {
             p.status.as_ref().is_some_and(|s| {
@@ -101,7 +114,6 @@ async fn settled(
             })
         })
         .count()
-        .min(expected))
 }
 
 fn bench_project(prefix: &str, index: usize) -> anyhow::Result<Project> {
@@ -118,10 +130,25 @@ async fn bulk_create(client: &Client, count: usize) -> anyhow::Result<Duration> 
     use futures::{StreamExt, TryStreamExt};
     let settings = render::stack::StackSettings::default();
     let started = Instant::now();
-    futures::stream::iter(0..count)
+    let created = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let progress = tokio::spawn({
+        let created = created.clone();
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                eprintln!(
+                    "bulk create: {} of {count} projects after {:.0} s",
+                    created.load(std::sync::atomic::Ordering::Relaxed),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+    });
+    let result = futures::stream::iter(0..count)
         .map(|index| {
             let client = client.clone();
             let settings = settings.clone();
+            let created = created.clone();
             async move {
                 let project = Api::<Project>::all(client.clone())
                     .create(
@@ -154,12 +181,15 @@ async fn bulk_create(client: &Client, count: usize) -> anyhow::Result<Duration> 
                 create_all(client.clone(), &name, &stack.services).await?;
                 create_all(client.clone(), &name, &stack.deployments).await?;
                 create_all(client.clone(), &name, &stack.ingresses).await?;
+                created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 anyhow::Ok(())
             }
         })
         .buffer_unordered(CONCURRENCY)
         .try_collect::<Vec<()>>()
-        .await?;
+        .await;
+    progress.abort();
+    result?;
     Ok(started.elapsed())
 }
 
@@ -230,13 +260,11 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
             .insert("supaplane.io/bench".into(), format!("run-{count}"));
         projects.create(&PostParams::default(), &project).await?;
     }
-    // Served from the API server's watch cache, every 2 s: the bench's own
-    // polling must not be a load of its own on the server it measures.
-    let mine = ListParams::default().labels(&selector).match_any();
+    let fleet = watch_settled(projects.clone(), &selector);
     let limit = Duration::from_secs(env_seconds("SUPAPLANE_BENCH_CONVERGE_LIMIT_SECONDS", 900));
     let mut last_report = Instant::now();
     let converged = loop {
-        let done = settled(&projects, &mine, count).await?;
+        let done = settled(&fleet).min(count);
         if done == count {
             break Ok(started.elapsed());
         }
@@ -253,8 +281,7 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
             );
             last_report = Instant::now();
         }
-        // Every 2 s, or less often for a big fleet: each look lists it all.
-        tokio::time::sleep(Duration::from_secs(2).max(Duration::from_millis(count as u64))).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
     };
     let converged_in = match converged {
         Ok(time) => time,
@@ -287,18 +314,20 @@ async fn measure(count: usize) -> anyhow::Result<Measurement> {
     let mark = audit.mark();
     let mut restarted = spawn_operator(kubeconfig_path, 18081, &selector, count)?;
     let resync_started = Instant::now();
-    // Each reconcile reads every child; wait until the whole fleet was read.
-    loop {
-        let reads = audit
-            .since(mark)?
-            .iter()
-            .filter(|e| e.verb == "get")
-            .count();
-        if reads >= count * 20 || resync_started.elapsed() > Duration::from_secs(600) {
+    // Until the fresh operator has reconciled as many times as there are
+    // projects (its own count), with room for a slow machine.
+    let resync_limit = Duration::from_secs(600).max(Duration::from_millis(count as u64 * 200));
+    while resync_started.elapsed() < resync_limit {
+        let reconciled = project_reconciles(18081).await.unwrap_or(0.0);
+        if reconciled >= count as f64 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    eprintln!(
+        "resync of {count} projects: {:.0} s",
+        resync_started.elapsed().as_secs_f64()
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let resync_writes = audit
         .since(mark)?
@@ -341,8 +370,8 @@ async fn wait_until_quiet(
 }
 
 /// What the API server served while the fleet converged, per project and
-/// by verb and resource (the operator's, the bench's list of Projects every
-/// 2 s, and the harness's workload statuses).
+/// by verb and resource (the operator's, and the harness's workload
+/// statuses).
 fn print_requests_served(events: &[supaplane_tests::controlplane::AuditEvent], count: usize) {
     let mut served = std::collections::BTreeMap::<String, usize>::new();
     for event in events {

@@ -328,6 +328,18 @@ fn refused_volume_change(live: &PersistentVolumeClaim, error: &Error) -> Option<
     ))
 }
 
+/// Whether the API server refused an apply because it would change a
+/// Service's cluster IP, which it never changes once set.
+fn changes_service_address(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Apply {
+            source: kube::Error::Api(status),
+            ..
+        } if status.code == 422 && status.message.contains("spec.clusterIP")
+    )
+}
+
 /// Applies every child of the stack in dependency order and returns what the
 /// workloads report. Children the memo knows to be right are skipped.
 async fn apply_stack(context: &Context, namespace: &str, stack: &Stack) -> Result<AppliedStack> {
@@ -402,6 +414,27 @@ async fn apply_stack(context: &Context, namespace: &str, stack: &Stack) -> Resul
     }
     let services: Api<Service> = Api::namespaced(client.clone(), namespace);
     for service in &stack.services {
+        let Err(error) = memo
+            .apply(&services, namespace, service.clone(), settled)
+            .await
+        else {
+            continue;
+        };
+        if !changes_service_address(&error) {
+            return Err(error);
+        }
+        // A Service's address is fixed once allocated: one made by an
+        // earlier release with a virtual IP (or none) is replaced. The pods
+        // stay, so only new connections resolve anew.
+        let name = service.name_any();
+        info!(service = %name, "replacing a service whose addressing changed");
+        delete_if_present(&services, &name, &Default::default())
+            .await
+            .map_err(|source| Error::Apply {
+                kind: "Service".into(),
+                name,
+                source,
+            })?;
         memo.apply(&services, namespace, service.clone(), settled)
             .await?;
     }

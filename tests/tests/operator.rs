@@ -1096,6 +1096,66 @@ async fn a_project_becomes_a_full_stack_that_pauses_and_restores() -> anyhow::Re
 }
 
 #[tokio::test]
+async fn backends_are_headless_and_a_virtual_ip_from_an_older_release_is_replaced()
+-> anyhow::Result<()> {
+    let mut running = start().await?;
+    let client = running.cluster.client();
+    let name = unique_name("p");
+    running.create_project(&name, "Delete").await?;
+    wait_for_children(&client, &name).await?;
+    let services: Api<Service> = Api::namespaced(client.clone(), &project_namespace(&name));
+    let cluster_ip = |service: &Service| {
+        service
+            .spec
+            .as_ref()
+            .and_then(|s| s.cluster_ip.clone())
+            .unwrap_or_default()
+    };
+    // Only the gateway, the project's front door, has a virtual IP.
+    for service in services.list(&Default::default()).await?.items {
+        let virtual_ip = cluster_ip(&service) != "None";
+        assert_eq!(
+            virtual_ip,
+            service.name_any() == "gateway",
+            "{}",
+            service.name_any()
+        );
+    }
+
+    // An earlier release gave auth a virtual IP, and a cluster IP never
+    // changes once set: the operator replaces the Service.
+    running.controller.abort();
+    let older = services.get("auth").await?;
+    services.delete("auth", &DeleteParams::default()).await?;
+    wait_deleted(&services, "auth", TIMEOUT).await?;
+    let mut with_virtual_ip = older.clone();
+    with_virtual_ip.metadata = kube::api::ObjectMeta {
+        name: older.metadata.name.clone(),
+        labels: older.metadata.labels.clone(),
+        owner_references: older.metadata.owner_references.clone(),
+        ..Default::default()
+    };
+    if let Some(spec) = with_virtual_ip.spec.as_mut() {
+        spec.cluster_ip = None;
+        spec.cluster_ips = None;
+    }
+    let created = services
+        .create(&PostParams::default(), &with_virtual_ip)
+        .await?;
+    assert_ne!(cluster_ip(&created), "None");
+    running.controller = tokio::spawn(project_controller::run(running.context()));
+    let replaced = wait_for(
+        &services,
+        "auth",
+        |s: Option<&Service>| s.is_some_and(|s| cluster_ip(s) == "None"),
+        TIMEOUT,
+    )
+    .await?;
+    assert_ne!(replaced.uid(), created.uid());
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_deleted_child_is_recreated_and_a_disabled_component_removed() -> anyhow::Result<()> {
     let running = start().await?;
     let client = running.cluster.client();

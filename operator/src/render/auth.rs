@@ -9,7 +9,9 @@ use super::ingress::IngressSettings;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 use supaplane_crds::{OAuthProviderSpec, SmtpSpec};
 
-use super::workload::{StatelessComponent, deployment, env, env_from_keys, http_probe, service};
+use super::workload::{
+    Addressing, StatelessComponent, deployment, env, env_from_keys, http_probe, service,
+};
 use crate::images::{PINNED, image_or_pinned};
 use crate::keys::secret_keys;
 
@@ -179,7 +181,10 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         waits_for_database: true,
         pod: Default::default(),
     };
-    Some((deployment(project, component), service(project, NAME, PORT)))
+    Some((
+        deployment(project, component),
+        service(project, NAME, PORT, Addressing::Headless),
+    ))
 }
 
 #[cfg(test)]

@@ -35,7 +35,8 @@ use supaplane_crds::Project;
 use supaplane_crds::digest::sha256_hex;
 
 use super::workload::{
-    MountedVolume, PodExtras, StatelessComponent, deployment, env, http_probe, service, service_url,
+    Addressing, MountedVolume, PodExtras, StatelessComponent, deployment, env, http_probe, service,
+    service_url,
 };
 use super::{auth, child_metadata, meta, realtime, rest, storage};
 use crate::images::{PINNED, image_or_pinned};
@@ -324,7 +325,11 @@ pub fn render(project: &Project, keys: &ProjectKeys) -> Option<(Deployment, Serv
         ..Default::default()
     };
 
-    Some((deployment, service(project, NAME, PORT), secret))
+    Some((
+        deployment,
+        service(project, NAME, PORT, Addressing::ClusterIp),
+        secret,
+    ))
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@ use k8s_openapi::api::core::v1::Service;
 use supaplane_crds::Project;
 
 use super::database::{DATABASE_NAME, database_host, database_port};
-use super::workload::{StatelessComponent, deployment, env, env_from_keys, http_probe, service};
+use super::workload::{
+    Addressing, StatelessComponent, deployment, env, env_from_keys, http_probe, service,
+};
 use crate::images::{PINNED, image_or_pinned};
 use crate::keys::secret_keys;
 
@@ -38,5 +40,8 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         waits_for_database: false,
         pod: Default::default(),
     };
-    Some((deployment(project, component), service(project, NAME, PORT)))
+    Some((
+        deployment(project, component),
+        service(project, NAME, PORT, Addressing::Headless),
+    ))
 }

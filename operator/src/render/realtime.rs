@@ -7,7 +7,7 @@ use supaplane_crds::Project;
 
 use super::database::{DATABASE_NAME, database_host, database_port};
 use super::workload::{
-    StatelessComponent, deployment, env, env_from_keys, pod_ip, service, tcp_probe,
+    Addressing, StatelessComponent, deployment, env, env_from_keys, pod_ip, service, tcp_probe,
 };
 use crate::images::{PINNED, image_or_pinned};
 use crate::keys::secret_keys;
@@ -76,7 +76,10 @@ pub fn render(project: &Project) -> Option<(Deployment, Service)> {
         waits_for_database: true,
         pod: Default::default(),
     };
-    Some((deployment(project, component), service(project, NAME, PORT)))
+    Some((
+        deployment(project, component),
+        service(project, NAME, PORT, Addressing::Headless),
+    ))
 }
 
 #[cfg(test)]

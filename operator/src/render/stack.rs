@@ -230,6 +230,18 @@ mod tests {
     }
 
     #[test]
+    fn only_the_gateway_takes_a_cluster_ip() {
+        let stack = render(&Project::test("abc"), &keys(), &StackSettings::default());
+        let virtual_ips: Vec<String> = stack
+            .services
+            .iter()
+            .filter(|s| s.spec.as_ref().and_then(|s| s.cluster_ip.as_deref()) != Some("None"))
+            .map(|s| s.name_any())
+            .collect();
+        assert_eq!(virtual_ips, vec![gateway::NAME]);
+    }
+
+    #[test]
     fn disabled_components_are_not_rendered() {
         let mut project = Project::test("abc");
         project.spec.components.realtime.enabled = false;

@@ -10,8 +10,8 @@ use supaplane_crds::{Project, S3Spec};
 use super::database::{DATABASE_NAME, database_host, database_port};
 use super::ingress::IngressSettings;
 use super::workload::{
-    MountedVolume, PodExtras, StatelessComponent, claim_volume, deployment, env, env_from_keys,
-    http_probe, service, service_url, volume_claim,
+    Addressing, MountedVolume, PodExtras, StatelessComponent, claim_volume, deployment, env,
+    env_from_keys, http_probe, service, service_url, volume_claim,
 };
 use super::{child_metadata, imgproxy, rest};
 use crate::images::{PINNED, image_or_pinned};
@@ -120,7 +120,10 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
             },
         },
     };
-    Some((deployment(project, component), service(project, NAME, PORT)))
+    Some((
+        deployment(project, component),
+        service(project, NAME, PORT, Addressing::Headless),
+    ))
 }
 
 fn s3_env(s3: &S3Spec) -> Vec<EnvVar> {

@@ -276,11 +276,26 @@ pub fn deployment(project: &Project, mut component: StatelessComponent<'_>) -> D
     }
 }
 
-/// The component's ClusterIP Service.
-pub fn service(project: &Project, component: &str, port: i32) -> Service {
+/// How a component's Service is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addressing {
+    /// A virtual ClusterIP: the project's front door (the Ingress and
+    /// in-cluster clients of the API), one per project.
+    ClusterIp,
+    /// Headless: the name resolves to the pod. For backends only the
+    /// gateway, the facade and each other reach by name; at 10,000 projects
+    /// five ClusterIPs each would be 50,000 virtual IPs and kube-proxy
+    /// rules a cluster carries for no gain (Kubernetes' own scalability
+    /// threshold is 10,000 Services).
+    Headless,
+}
+
+/// The component's Service.
+pub fn service(project: &Project, component: &str, port: i32, addressing: Addressing) -> Service {
     Service {
         metadata: metadata(project, component),
         spec: Some(ServiceSpec {
+            cluster_ip: (addressing == Addressing::Headless).then(|| "None".to_string()),
             selector: Some(selector(project, component)),
             ports: Some(vec![ServicePort {
                 name: Some("http".to_string()),
