@@ -109,6 +109,24 @@ where
     controller.watches_stream(events, owning_project::<K>)
 }
 
+/// A hash of what a reconcile reads of a Project: its spec (through the
+/// generation), labels, annotations (a restart, an initial restore),
+/// finalizers and deletion. Not its status, which the reconcile writes.
+fn reconcile_inputs(project: &Project) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = &project.metadata;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.labels.hash(&mut hasher);
+    meta.annotations.hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
+    meta.deletion_timestamp
+        .as_ref()
+        .map(|t| t.0.as_second())
+        .hash(&mut hasher);
+    Some(hasher.finish())
+}
+
 /// Runs the Project controller until the stream ends.
 pub async fn run(context: Arc<Context>) {
     let client = context.client.clone();
@@ -122,7 +140,10 @@ pub async fn run(context: Arc<Context>) {
         .default_backoff()
         .modify(supaplane_crds::watching::trim)
         .reflect(writer)
-        .applied_objects();
+        .applied_objects()
+        // The operator's own status writes are events too; they change
+        // nothing a reconcile reads, so they wake none.
+        .predicate_filter(reconcile_inputs, Default::default());
     let controller = Controller::for_stream(projects, store);
     context.metrics.observe_projects(controller.store());
     let memo = &context.children;
@@ -706,4 +727,44 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
         }
     }
     Ok(Action::await_change())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use supaplane_crds::ProjectStatus;
+
+    #[test]
+    fn only_what_a_reconcile_reads_wakes_one() {
+        let project = Project::test("abc");
+        let before = reconcile_inputs(&project);
+
+        let mut status_written = project.clone();
+        status_written.status = Some(ProjectStatus {
+            status: Some(SupabaseStatus::ActiveHealthy),
+            ..Default::default()
+        });
+        status_written.metadata.resource_version = Some("99".into());
+        assert_eq!(reconcile_inputs(&status_written), before);
+
+        let changes: [fn(&mut Project); 5] = [
+            |p| p.metadata.generation = Some(2),
+            |p| {
+                p.labels_mut().insert("tier".into(), "gold".into());
+            },
+            |p| {
+                p.annotations_mut().insert("restart".into(), "now".into());
+            },
+            |p| p.finalizers_mut().push("teardown".into()),
+            |p| {
+                p.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH))
+            },
+        ];
+        for change in changes {
+            let mut changed = project.clone();
+            change(&mut changed);
+            assert_ne!(reconcile_inputs(&changed), before, "{:?}", changed.metadata);
+        }
+    }
 }

@@ -270,6 +270,10 @@ pub fn render(project: &Project, keys: &ProjectKeys) -> Option<(Deployment, Serv
         ),
         // https://github.com/supabase/cli/issues/14
         env("KONG_DNS_ORDER", "LAST,A,CNAME"),
+        // The backends' Services are headless: a backend not yet ready has
+        // no address, and Kong would remember that for 30 s (its default)
+        // after the backend came up.
+        env("KONG_DNS_NOT_FOUND_TTL", "1"),
         env("KONG_PLUGINS", PLUGINS),
         env("KONG_NGINX_PROXY_PROXY_BUFFER_SIZE", "160k"),
         env("KONG_NGINX_PROXY_PROXY_BUFFERS", "64 160k"),
@@ -588,6 +592,7 @@ mod tests {
                 .and_then(|e| e.value.clone())
         };
         assert_eq!(value("KONG_DATABASE").as_deref(), Some("off"));
+        assert_eq!(value("KONG_DNS_NOT_FOUND_TTL").as_deref(), Some("1"));
         assert_eq!(
             value("KONG_DECLARATIVE_CONFIG"),
             Some(format!("{}/{CONFIG_FILE}", mount.mount_path))
