@@ -37,7 +37,7 @@ pub struct Context {
 pub async fn run(context: Arc<Context>) {
     let organizations: Api<Organization> = Api::all(context.client.clone());
     let projects: Api<Project> = Api::all(context.client.clone());
-    let mut scope = watcher::Config::default();
+    let mut scope = watcher::Config::default().page_size(crate::project_controller::LIST_PAGE);
     if let Some(selector) = &context.selector {
         scope = scope.labels(selector);
     }

@@ -72,11 +72,13 @@ fn managed_children() -> watcher::Config {
         .labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"))
         // A (re)list holds one page at a time: smaller pages keep the
         // operator's peak memory low at the cost of a few more requests.
-        .page_size(CHILD_LIST_PAGE)
+        .page_size(LIST_PAGE)
 }
 
-/// Objects per page when a child watch lists.
-const CHILD_LIST_PAGE: u32 = 100;
+/// Objects per page when a watch lists (children and Projects alike): a
+/// page is held whole while it is read, field-ownership records and all,
+/// and a restarted operator reads a page of every watch at once.
+pub const LIST_PAGE: u32 = 100;
 
 /// The Project a namespaced child belongs to. `Controller::owns` would map
 /// children to a namespaced reference, which a cluster-scoped Project never
@@ -130,7 +132,7 @@ fn reconcile_inputs(project: &Project) -> Option<u64> {
 /// Runs the Project controller until the stream ends.
 pub async fn run(context: Arc<Context>) {
     let client = context.client.clone();
-    let mut projects = watcher::Config::default();
+    let mut projects = watcher::Config::default().page_size(LIST_PAGE);
     if let Some(selector) = &context.selector {
         projects = projects.labels(selector);
     }

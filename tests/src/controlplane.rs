@@ -31,9 +31,9 @@ pub struct ControlPlane {
     directory: PathBuf,
     node: String,
     pod_logs: PathBuf,
-    // Held open for the life of the process: the launcher stops the control
-    // plane when this pipe closes. Commands (the fault tests') go in here...
-    launcher: Mutex<(Child, ChildStdin)>,
+    // Held open for the life of the control plane: the launcher stops it
+    // when this pipe closes. Commands (the fault tests') go in here...
+    launcher: Mutex<(Child, Option<ChildStdin>)>,
     // ...and their answers come back here, a JSON line each.
     answers: Mutex<std::sync::mpsc::Receiver<std::io::Result<String>>>,
 }
@@ -62,6 +62,13 @@ impl ControlPlane {
             .get_or_init(|| Self::start().map_err(|error| format!("{error:#}")))
             .as_ref()
             .map_err(|error| anyhow::anyhow!("{error}"))
+    }
+
+    /// A control plane of its own, beside the shared one, stopped (and its
+    /// directory removed) when dropped: a benchmark's phases each start
+    /// from an empty API server and do not pay for each other's objects.
+    pub fn dedicated() -> anyhow::Result<Self> {
+        Self::start()
     }
 
     fn start() -> anyhow::Result<Self> {
@@ -149,7 +156,7 @@ impl ControlPlane {
             directory: ready.directory,
             node: ready.node,
             pod_logs: ready.pod_logs,
-            launcher: Mutex::new((child, stdin)),
+            launcher: Mutex::new((child, Some(stdin))),
             answers: Mutex::new(receiver),
         })
     }
@@ -160,8 +167,12 @@ impl ControlPlane {
         let answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
         {
             let mut launcher = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
-            writeln!(launcher.1, "{command}")?;
-            launcher.1.flush()?;
+            let stdin = launcher
+                .1
+                .as_mut()
+                .context("the control plane is stopped")?;
+            writeln!(stdin, "{command}")?;
+            stdin.flush()?;
         }
         let line = answers
             .recv_timeout(std::time::Duration::from_secs(180))
@@ -227,6 +238,17 @@ impl ControlPlane {
         AuditLog {
             path: self.audit_log.clone(),
         }
+    }
+}
+
+impl Drop for ControlPlane {
+    /// Closes the launcher's input, which stops the control plane, and
+    /// waits for it (the shared one is never dropped: it ends with the
+    /// process).
+    fn drop(&mut self) {
+        let launcher = self.launcher.get_mut().unwrap_or_else(|p| p.into_inner());
+        launcher.1.take();
+        let _ = launcher.0.wait();
     }
 }
 
