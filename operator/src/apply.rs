@@ -70,11 +70,10 @@ where
     let hash = hex::encode(digest);
     let live = match existence {
         Existence::NotSeen => None,
-        Existence::Unknown => api.get_opt(&name).await.map_err(|source| Error::Read {
-            kind: kind.clone(),
-            name: name.clone(),
-            source,
-        })?,
+        Existence::Unknown => api
+            .get_opt(&name)
+            .await
+            .map_err(Error::reading(kind.clone(), name.clone()))?,
     };
     desired
         .annotations_mut()
@@ -91,11 +90,7 @@ where
             &Patch::Apply(&desired),
         )
         .await
-        .map_err(|source| Error::Apply {
-            kind: kind.clone(),
-            name: name.clone(),
-            source,
-        })?;
+        .map_err(Error::applying(kind.clone(), name.clone()))?;
     let Some(patch) = corrections(&applied, &desired) else {
         return Ok(applied);
     };
@@ -108,7 +103,7 @@ where
         &Patch::<()>::Json(patch),
     )
     .await
-    .map_err(|source| Error::Apply { kind, name, source })
+    .map_err(Error::applying(kind, name))
 }
 
 /// The JSON patch that makes `live` hold exactly what `desired` renders
@@ -251,11 +246,7 @@ where
     let listed = api
         .list_metadata(&kube::api::ListParams::default().labels(selector))
         .await
-        .map_err(|source| Error::Read {
-            kind: kind.clone(),
-            name: selector.to_string(),
-            source,
-        })?;
+        .map_err(Error::reading(kind.clone(), selector.to_string()))?;
     let names = listed.items.iter().map(ResourceExt::name_any).collect();
     prune_named(api, names, keep, prunable).await
 }
@@ -309,7 +300,7 @@ where
     )
     .await
     .map(|_| ())
-    .map_err(|source| Error::Apply { kind, name, source })
+    .map_err(Error::applying(kind, name))
 }
 
 #[cfg(test)]

@@ -102,11 +102,10 @@ pub async fn run(client: &Client, project: &Project, memo: &ChildMemo) -> Result
             .unwrap_or(now);
         match due(schedule, created, now) {
             Ok(Some(name)) => {
-                let read = backups.get_opt(&name).await.map_err(|source| Error::Read {
-                    kind: "Backup".into(),
-                    name: name.clone(),
-                    source,
-                })?;
+                let read = backups
+                    .get_opt(&name)
+                    .await
+                    .map_err(Error::reading("Backup", name.clone()))?;
                 if read.is_none() {
                     let mut backup = Backup::new(
                         &name,
@@ -123,11 +122,7 @@ pub async fn run(client: &Client, project: &Project, memo: &ChildMemo) -> Result
                         Ok(_) => info!(backup = %name, "took a scheduled backup"),
                         Err(kube::Error::Api(status)) if status.code == 409 => {}
                         Err(source) => {
-                            return Err(Error::Apply {
-                                kind: "Backup".into(),
-                                name,
-                                source,
-                            });
+                            return Err(Error::applying("Backup", name)(source));
                         }
                     }
                 }
@@ -140,22 +135,14 @@ pub async fn run(client: &Client, project: &Project, memo: &ChildMemo) -> Result
     let listed = backups
         .list(&ListParams::default())
         .await
-        .map_err(|source| Error::Read {
-            kind: "Backup".into(),
-            name: "*".into(),
-            source,
-        })?
+        .map_err(Error::reading("Backup", "*"))?
         .items;
     let gone = expired(&listed, settings.keep as usize, settings.max_age_days, now);
     for name in &gone {
         match backups.delete(name, &DeleteParams::default()).await {
             Ok(_) | Err(kube::Error::Api(_)) => {}
             Err(source) => {
-                return Err(Error::Apply {
-                    kind: "Backup".into(),
-                    name: name.clone(),
-                    source,
-                });
+                return Err(Error::applying("Backup", name.clone())(source));
             }
         }
         info!(backup = %name, "retention removed a backup");
@@ -172,11 +159,7 @@ pub async fn run(client: &Client, project: &Project, memo: &ChildMemo) -> Result
                 claims
                     .get_opt(CLAIM)
                     .await
-                    .map_err(|source| Error::Read {
-                        kind: "PersistentVolumeClaim".into(),
-                        name: CLAIM.into(),
-                        source,
-                    })?
+                    .map_err(Error::reading("PersistentVolumeClaim", CLAIM))?
                     .is_some()
             }
         },

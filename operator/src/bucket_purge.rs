@@ -55,11 +55,7 @@ pub async fn order(client: &Client, project: &Project, namespace: &str) -> Resul
     let names: Vec<String> = backups
         .list(&Default::default())
         .await
-        .map_err(|source| Error::Read {
-            kind: "Backup".into(),
-            name: project_namespace.clone(),
-            source,
-        })?
+        .map_err(Error::reading("Backup", project_namespace.clone()))?
         .items
         .iter()
         .filter(|b| b.is_in(bucket))
@@ -72,11 +68,10 @@ pub async fn order(client: &Client, project: &Project, namespace: &str) -> Resul
     let credentials = secrets
         .get_opt(&bucket.bucket.credentials_secret_name)
         .await
-        .map_err(|source| Error::Read {
-            kind: "Secret".into(),
-            name: bucket.bucket.credentials_secret_name.clone(),
-            source,
-        })?
+        .map_err(Error::reading(
+            "Secret",
+            bucket.bucket.credentials_secret_name.clone(),
+        ))?
         .and_then(|s| s.data)
         .unwrap_or_default();
     let (Some(key), Some(secret)) = (
@@ -114,11 +109,7 @@ pub async fn order(client: &Client, project: &Project, namespace: &str) -> Resul
         }
         Err(kube::Error::Api(status)) if status.code == 409 => {}
         Err(source) => {
-            return Err(Error::Apply {
-                kind: "Secret".into(),
-                name: order_name(&project_ref),
-                source,
-            });
+            return Err(Error::applying("Secret", order_name(&project_ref))(source));
         }
     }
     Ok(())
@@ -212,11 +203,7 @@ async fn reconcile(order: Arc<Secret>, context: Arc<Context>) -> Result<Action> 
     let still_there = namespaces
         .get_opt(&namespace)
         .await
-        .map_err(|source| Error::Read {
-            kind: "Namespace".into(),
-            name: namespace.clone(),
-            source,
-        })?
+        .map_err(Error::reading("Namespace", namespace.clone()))?
         .is_some();
     if still_there {
         return Ok(Action::requeue(Duration::from_secs(30)));

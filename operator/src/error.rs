@@ -28,6 +28,33 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl Error {
+    /// What a failed write of `kind` `name` becomes:
+    /// `.map_err(Error::applying("Secret", name))`.
+    pub fn applying(
+        kind: impl Into<String>,
+        name: impl Into<String>,
+    ) -> impl FnOnce(kube::Error) -> Error {
+        move |source| Error::Apply {
+            kind: kind.into(),
+            name: name.into(),
+            source,
+        }
+    }
+
+    /// What a failed read of `kind` `name` becomes.
+    pub fn reading(
+        kind: impl Into<String>,
+        name: impl Into<String>,
+    ) -> impl FnOnce(kube::Error) -> Error {
+        move |source| Error::Read {
+            kind: kind.into(),
+            name: name.into(),
+            source,
+        }
+    }
+}
+
 /// A finalizer's failure as the reconcile's result. Removing the finalizer
 /// of an object that is already gone is not one: a reconcile queued while
 /// the object was being finalized runs once more after its deletion.

@@ -43,11 +43,7 @@ pub async fn ask_once(client: &Client, project: &Project) -> Result<()> {
         // Asked before a crash kept the annotation from being written.
         Err(kube::Error::Api(status)) if status.code == 409 => {}
         Err(source) => {
-            return Err(Error::Apply {
-                kind: "Restore".into(),
-                name: INITIAL_RESTORE_NAME.into(),
-                source,
-            });
+            return Err(Error::applying("Restore", INITIAL_RESTORE_NAME)(source));
         }
     }
     let projects: Api<Project> = Api::all(client.clone());
@@ -63,10 +59,6 @@ pub async fn ask_once(client: &Client, project: &Project) -> Result<()> {
             &Patch::Merge(&mark),
         )
         .await
-        .map_err(|source| Error::Apply {
-            kind: "Project".into(),
-            name: project_ref,
-            source,
-        })?;
+        .map_err(Error::applying("Project", project_ref))?;
     Ok(())
 }

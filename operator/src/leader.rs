@@ -44,11 +44,7 @@ impl LeaderElector {
             .leases
             .get_opt(&self.name)
             .await
-            .map_err(|source| Error::Read {
-                kind: "Lease".into(),
-                name: self.name.clone(),
-                source,
-            })?;
+            .map_err(Error::reading("Lease", self.name.clone()))?;
         let Some(mut lease) = existing else {
             let lease = Lease {
                 metadata: ObjectMeta {
@@ -105,11 +101,7 @@ impl LeaderElector {
         match result {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
-            Err(source) => Err(Error::Apply {
-                kind: "Lease".into(),
-                name: self.name.clone(),
-                source,
-            }),
+            Err(source) => Err(Error::applying("Lease", self.name.clone())(source)),
         }
     }
 

@@ -125,11 +125,7 @@ async fn project_count(organization: &Organization, context: &Context) -> Result
     let list = projects
         .list(&ListParams::default())
         .await
-        .map_err(|source| Error::Read {
-            kind: "Project".into(),
-            name: "*".into(),
-            source,
-        })?;
+        .map_err(Error::reading("Project", "*"))?;
     let count = list
         .items
         .iter()

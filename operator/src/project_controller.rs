@@ -406,15 +406,10 @@ async fn apply_stack(context: &Context, namespace: &str, stack: &Stack) -> Resul
             Ok(Applied::Unchanged(_)) => continue,
             Ok(Applied::Live(live)) => live,
             Err(error) => {
-                let existing =
-                    claims
-                        .get_opt(&claim.name_any())
-                        .await
-                        .map_err(|source| Error::Read {
-                            kind: "PersistentVolumeClaim".into(),
-                            name: claim.name_any(),
-                            source,
-                        })?;
+                let existing = claims
+                    .get_opt(&claim.name_any())
+                    .await
+                    .map_err(Error::reading("PersistentVolumeClaim", claim.name_any()))?;
                 match existing.and_then(|live| Some((refused_volume_change(&live, &error)?, live)))
                 {
                     Some((why, live)) => {
@@ -453,11 +448,7 @@ async fn apply_stack(context: &Context, namespace: &str, stack: &Stack) -> Resul
         info!(service = %name, "replacing a service whose addressing changed");
         delete_if_present(&services, &name, &Default::default())
             .await
-            .map_err(|source| Error::Apply {
-                kind: "Service".into(),
-                name,
-                source,
-            })?;
+            .map_err(Error::applying("Service", name))?;
         memo.apply(&services, namespace, service.clone(), settled)
             .await?;
     }
@@ -667,11 +658,7 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
             }
             delete_if_present(&namespaces, &namespace_name, &Default::default())
                 .await
-                .map_err(|source| Error::Apply {
-                    kind: "Namespace".into(),
-                    name: namespace_name.clone(),
-                    source,
-                })?;
+                .map_err(Error::applying("Namespace", namespace_name.clone()))?;
             info!("deleted the project namespace");
             events::publish(
                 &context.client,
@@ -718,11 +705,8 @@ async fn cleanup(project: &Project, context: &Context) -> Result<Action> {
                 ));
             }
             for (kind, name, result) in results {
-                gone_is_done(result).map_err(|source| Error::Apply {
-                    kind: kind.to_string(),
-                    name: name.to_string(),
-                    source,
-                })?;
+                gone_is_done(result)
+                    .map_err(Error::applying(kind.to_string(), name.to_string()))?;
             }
             info!("retained the project namespace and keys");
             events::publish(&context.client, project, "DataRetained", "Delete", format!("removed the workloads, kept namespace {namespace_name} with its volumes and keys (deletionPolicy: Retain)")).await;

@@ -24,11 +24,10 @@ pub async fn project_named(
     if let Some(selector) = selector {
         params = params.labels(selector);
     }
-    let listed = projects.list(&params).await.map_err(|source| Error::Read {
-        kind: "Project".into(),
-        name: name.to_string(),
-        source,
-    })?;
+    let listed = projects
+        .list(&params)
+        .await
+        .map_err(Error::reading("Project", name.to_string()))?;
     Ok(listed.items.into_iter().next())
 }
 
@@ -78,11 +77,7 @@ pub async fn termination_message(
     let listed = pods
         .list(&ListParams::default().labels(&format!("{label}={value}")))
         .await
-        .map_err(|source| Error::Read {
-            kind: "Pod".into(),
-            name: format!("{label}={value}"),
-            source,
-        })?;
+        .map_err(Error::reading("Pod", format!("{label}={value}")))?;
     Ok(listed
         .items
         .iter()
@@ -110,17 +105,13 @@ pub async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<()>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
+    let kind = std::any::type_name::<K>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("object");
     match supaplane_crds::gone::delete_if_present(api, name, &DeleteParams::default()).await {
         Ok(_) => Ok(()),
-        Err(source) => Err(Error::Apply {
-            kind: std::any::type_name::<K>()
-                .rsplit("::")
-                .next()
-                .unwrap_or("object")
-                .into(),
-            name: name.to_string(),
-            source,
-        }),
+        Err(source) => Err(Error::applying(kind, name)(source)),
     }
 }
 

@@ -63,11 +63,7 @@ pub async fn ensure_keys(
                 .ok_or(Error::MissingField("keys Secret"))?;
             keys_from(&existing).map(Ok)
         }
-        Err(source) => Err(Error::Apply {
-            kind: "Secret".into(),
-            name: KEYS_SECRET_NAME.into(),
-            source,
-        }),
+        Err(source) => Err(Error::applying("Secret", KEYS_SECRET_NAME)(source)),
     }
 }
 
@@ -105,11 +101,7 @@ async fn merge_into_keys_secret(
     secrets
         .patch(KEYS_SECRET_NAME, &params, &Patch::Merge(patch))
         .await
-        .map_err(|source| Error::Apply {
-            kind: "Secret".into(),
-            name: KEYS_SECRET_NAME.into(),
-            source,
-        })
+        .map_err(Error::applying("Secret", KEYS_SECRET_NAME))
 }
 
 /// A Secret's entries as bytes.
@@ -128,11 +120,10 @@ fn keys_from(secret: &Secret) -> Result<ProjectKeys> {
 }
 
 async fn read_secret(secrets: &Api<Secret>, name: &str) -> Result<Option<Secret>> {
-    secrets.get_opt(name).await.map_err(|source| Error::Read {
-        kind: "Secret".into(),
-        name: name.to_string(),
-        source,
-    })
+    secrets
+        .get_opt(name)
+        .await
+        .map_err(Error::reading("Secret", name.to_string()))
 }
 
 /// The password from the Secret the Project references; none (to be

@@ -119,11 +119,7 @@ async fn mark_project(
             &Patch::Merge(json!({"metadata": {"annotations": annotations}})),
         )
         .await
-        .map_err(|source| Error::Apply {
-            kind: "Project".into(),
-            name: project.to_string(),
-            source,
-        })?;
+        .map_err(Error::applying("Project", project.to_string()))?;
     Ok(())
 }
 
@@ -264,11 +260,7 @@ async fn start(restore: &Restore, project: &Project, context: &Context) -> Resul
     let backup = backups
         .get_opt(&restore.spec.backup)
         .await
-        .map_err(|source| Error::Read {
-            kind: "Backup".into(),
-            name: restore.spec.backup.clone(),
-            source,
-        })?;
+        .map_err(Error::reading("Backup", restore.spec.backup.clone()))?;
     let Some(backup) = backup.filter(|b| {
         b.spec.project == restore.spec.source()
             && b.status
@@ -313,11 +305,7 @@ async fn start(restore: &Restore, project: &Project, context: &Context) -> Resul
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 409 => {}
             Err(source) => {
-                return Err(Error::Apply {
-                    kind: "Secret".into(),
-                    name: job.name_any(),
-                    source,
-                });
+                return Err(Error::applying("Secret", job.name_any())(source));
             }
         }
     }
@@ -338,11 +326,7 @@ async fn target_password_of(context: &Context, project: &str) -> Result<Vec<u8>>
     let keys = secrets
         .get(KEYS_SECRET_NAME)
         .await
-        .map_err(|source| Error::Read {
-            kind: "Secret".into(),
-            name: KEYS_SECRET_NAME.into(),
-            source,
-        })?;
+        .map_err(Error::reading("Secret", KEYS_SECRET_NAME))?;
     keys.data
         .and_then(|mut data| data.remove(keys_secret::POSTGRES_PASSWORD))
         .map(|password| password.0)
@@ -361,11 +345,7 @@ async fn follow(restore: &Restore, status: RestoreStatus, context: &Context) -> 
     let job = jobs
         .get_opt(&job_name)
         .await
-        .map_err(|source| Error::Read {
-            kind: "Job".into(),
-            name: job_name.clone(),
-            source,
-        })?;
+        .map_err(Error::reading("Job", job_name.clone()))?;
     let outcome = JobOutcome::of(job.and_then(|j| j.status).as_ref());
     let reason = match outcome {
         JobOutcome::Active | JobOutcome::Waiting => {
