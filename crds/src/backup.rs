@@ -44,7 +44,7 @@ pub struct BackupsSpec {
     /// Keep backups in an S3-compatible bucket instead of the volume
     /// (`storageSize` then bounds the scratch space a backup Job uses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub s3: Option<BackupBucket>,
+    pub s3: Option<Box<BackupBucket>>,
 }
 
 /// An S3-compatible bucket backups go to: `<prefix>/<backup>/` holds

@@ -226,7 +226,7 @@ pub struct DatabaseSpec {
     pub image: Option<String>,
     /// CPU and memory for Postgres; derived from the instance size when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<ResourceRequirements>,
+    pub resources: Option<Box<ResourceRequirements>>,
 }
 
 impl Default for DatabaseSpec {
@@ -262,7 +262,7 @@ pub struct ComponentSpec {
     pub replicas: Option<i32>,
     /// CPU and memory; derived from the instance size when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<ResourceRequirements>,
+    pub resources: Option<Box<ResourceRequirements>>,
 }
 
 impl Default for ComponentSpec {
@@ -334,7 +334,7 @@ pub struct AuthSpec {
     pub anonymous_users_enabled: bool,
     /// The SMTP server GoTrue sends mail through (GoTrue's default when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smtp: Option<SmtpSpec>,
+    pub smtp: Option<Box<SmtpSpec>>,
     /// Third-party sign-in (GitHub, Google, …), one entry per provider.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]), length(max = 25))]
@@ -422,6 +422,9 @@ fn default_region() -> String {
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.restoreFrom) == has(oldSelf.restoreFrom) && (!has(self.restoreFrom) || self.restoreFrom == oldSelf.restoreFrom)").message("restoreFrom is set when a project is created and cannot change: make a new project to restore another backup into, or restore in place with a Restore"))]
+// Options that few projects set and that are large (resources, SMTP, S3,
+// restoreFrom) are boxed: both binaries cache every Project, and unboxed
+// they made each one ~1 KB larger whether set or not.
 pub struct ProjectSpec {
     /// Slug of the Organization that owns the project. Cannot change.
     #[schemars(
@@ -456,7 +459,7 @@ pub struct ProjectSpec {
     /// Make this project from a backup of another project of the same
     /// organization: its database is restored once, when it is made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restore_from: Option<crate::restore::RestoreFrom>,
+    pub restore_from: Option<Box<crate::restore::RestoreFrom>>,
     /// Postgres settings.
     #[serde(default)]
     pub database: DatabaseSpec,
@@ -489,7 +492,7 @@ pub struct StorageSpec {
     pub file_size_limit_bytes: Option<i64>,
     /// Keep objects in an S3-compatible bucket instead of a volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub s3: Option<S3Spec>,
+    pub s3: Option<Box<S3Spec>>,
 }
 
 /// Storage's default upload limit, as the self-hosting stack sets it.

@@ -164,7 +164,7 @@ pub fn render(project: &Project, ingress: &IngressSettings) -> Option<(Deploymen
         env("GOTRUE_EXTERNAL_PHONE_ENABLED", "false"),
         env("GOTRUE_SMS_AUTOCONFIRM", "false"),
     ];
-    env.extend(smtp_env(auth.smtp.as_ref()));
+    env.extend(smtp_env(auth.smtp.as_deref()));
     env.extend(providers_env(
         &auth.providers,
         &oauth_callback_url(&ingress.api_url(project_ref)),
@@ -206,14 +206,14 @@ mod tests {
         };
         let mut project = Project::test("abc");
         assert_eq!(autoconfirm(&project).as_deref(), Some("true"));
-        project.spec.auth.smtp = Some(supaplane_crds::SmtpSpec {
+        project.spec.auth.smtp = Some(Box::new(supaplane_crds::SmtpSpec {
             host: "smtp.example.com".into(),
             port: 587,
             user: None,
             admin_email: "noreply@example.com".into(),
             sender_name: None,
             password_secret_ref: None,
-        });
+        }));
         assert_eq!(autoconfirm(&project).as_deref(), Some("false"));
         project.spec.auth.mailer_autoconfirm = true;
         assert_eq!(autoconfirm(&project).as_deref(), Some("true"));

@@ -262,7 +262,7 @@ pub fn render(project: &Project) -> DatabaseObjects {
         }),
         readiness_probe: Some(pg_isready()),
         liveness_probe: Some(pg_isready()),
-        resources: Some(spec.resources.clone().unwrap_or_else(|| {
+        resources: Some(spec.resources.as_deref().cloned().unwrap_or_else(|| {
             super::resources::database(project.spec.instance_size).requirements()
         })),
         volume_mounts: Some(mounts),

@@ -351,7 +351,8 @@ mod tests {
                 cpu_request_millis: 500,
                 cpu_limit_millis: 2000,
             }
-            .requirements(),
+            .requirements()
+            .into(),
         );
         let bigger = render(&project, &keys(), &StackSettings::default());
         let grown = hard(&bigger.resource_quota, "limits.memory")

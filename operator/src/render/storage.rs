@@ -217,13 +217,13 @@ mod tests {
     #[test]
     fn s3_replaces_the_volume_and_takes_credentials_by_reference() {
         let mut project = Project::test("abc");
-        project.spec.storage.s3 = Some(S3Spec {
+        project.spec.storage.s3 = Some(Box::new(S3Spec {
             bucket: "objects".into(),
             region: "eu-west-1".into(),
             endpoint: Some("https://minio.example".into()),
             force_path_style: true,
             credentials_secret_name: "s3-credentials".into(),
-        });
+        }));
         let (deployment, _) = render(&project, &IngressSettings::default()).expect("storage");
         let env = env_of(&deployment);
         assert_eq!(value(&env, "STORAGE_BACKEND"), Some("s3"));

@@ -198,7 +198,8 @@ pub fn container(component: StatelessComponent<'_>) -> Container {
             component
                 .settings
                 .resources
-                .clone()
+                .as_deref()
+                .cloned()
                 .unwrap_or_else(|| super::resources::service(component.name).requirements()),
         ),
         ..Default::default()

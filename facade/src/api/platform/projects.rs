@@ -513,7 +513,7 @@ async fn create_resources(
                 paused: false,
                 deletion_policy: Default::default(),
                 backups: Default::default(),
-                restore_from: new.restore_from.clone(),
+                restore_from: new.restore_from.clone().map(Box::new),
                 database: Default::default(),
                 components: Default::default(),
                 auth: Default::default(),
