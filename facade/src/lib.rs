@@ -71,9 +71,8 @@ pub fn router(state: AppState, readiness: Arc<Readiness>) -> Router {
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(
             config.request_timeout(),
-            middleware::answers::deadline,
+            middleware::answers::answer,
         ))
-        .layer(axum::middleware::from_fn(middleware::answers::errors_as_json))
         .layer(cors(config.studio_origin.as_deref()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {

@@ -89,15 +89,15 @@ impl AppState {
 
     /// What the authenticating middleware checks credentials with; it lets
     /// `public_routes` through without any.
-    pub fn gate(&self, public_routes: &'static [(&'static str, &'static str)]) -> Gate {
-        Gate {
+    pub fn gate(&self, public_routes: &'static [(&'static str, &'static str)]) -> Arc<Gate> {
+        Arc::new(Gate {
             verifier: self.verifier.clone(),
             access_tokens: AccessTokens {
                 store: self.access_tokens.store().clone(),
                 namespace: self.config.namespace.as_str().into(),
             },
             public_routes,
-        }
+        })
     }
 
     /// Waits until every cache has its first full list.

@@ -409,6 +409,7 @@ fn database_ready(project: &Project) -> bool {
 impl ProjectDetailResponse {
     pub fn new(project: &Project, organization: &Organization, config: &FacadeConfig) -> Self {
         let host = database_host(project);
+        let created = created_at(&project.metadata);
         let connection_string = database_ready(project)
             .then(|| connection_string(project))
             .flatten();
@@ -427,8 +428,8 @@ impl ProjectDetailResponse {
             ),
             rest_url: format!("{}/rest/v1/", api_url(project, config)),
             connection_string,
-            inserted_at: created_at(&project.metadata),
-            updated_at: created_at(&project.metadata),
+            updated_at: created.clone(),
+            inserted_at: created,
             subscription_id: String::new(),
             high_availability: false,
             is_branch_enabled: false,

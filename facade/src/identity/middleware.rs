@@ -17,8 +17,7 @@ use crate::identity::session::TokenVerifier;
 use crate::identity::caller::Caller;
 
 /// What the middleware checks credentials with, and what it lets through
-/// without any.
-#[derive(Clone)]
+/// without any. Held in an `Arc`: middleware state is cloned per request.
 pub struct Gate {
     pub verifier: Arc<TokenVerifier>,
     pub access_tokens: AccessTokens,
@@ -38,7 +37,7 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
 /// Middleware: refuses requests without valid credentials and hands the
 /// [`Caller`] to the handlers.
 pub async fn authenticate(
-    State(gate): State<Gate>,
+    State(gate): State<Arc<Gate>>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {

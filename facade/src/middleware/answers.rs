@@ -12,25 +12,24 @@ use axum::response::{IntoResponse, Response};
 
 use crate::common::error::{ApiError, ErrorBody};
 
-/// Cuts a request off after `limit` with a 504 in the usual error shape.
-pub async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Timeout(format!(
-            "The request took longer than {} s and was stopped",
-            limit.as_secs()
-        ))
-        .into_response(),
-    }
-}
-
 /// The longest plain-text error we keep as the message.
 const MESSAGE_LIMIT: usize = 512;
 
-/// Rewrites an error answer that is not JSON into `{"message": …}`, keeping
-/// its status and headers (`Allow`, `Retry-After`).
-pub async fn errors_as_json(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+/// Cuts a request off after `limit` with a 504 in the usual error shape,
+/// and rewrites an error answer that is not JSON into `{"message": …}`,
+/// keeping its status and headers (`Allow`, `Retry-After`). One middleware
+/// for both, as each layer costs every request a boxed future.
+pub async fn answer(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let response = match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            return ApiError::Timeout(format!(
+                "The request took longer than {} s and was stopped",
+                limit.as_secs()
+            ))
+            .into_response();
+        }
+    };
     let status = response.status();
     let is_json = response
         .headers()
@@ -113,9 +112,8 @@ mod tests {
             .route("/empty", get(|| async { StatusCode::PAYLOAD_TOO_LARGE }))
             .layer(axum::middleware::from_fn_with_state(
                 Duration::from_millis(50),
-                deadline,
+                answer,
             ))
-            .layer(axum::middleware::from_fn(errors_as_json))
     }
 
     #[tokio::test]
@@ -140,7 +138,10 @@ mod tests {
         assert_eq!(body["message"], "Payload Too Large");
         let post_only = Router::new()
             .route("/x", axum::routing::post(|| async { "ok" }))
-            .layer(axum::middleware::from_fn(errors_as_json));
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_secs(5),
+                answer,
+            ));
         let (status, allow, body) = call(post_only, "/x").await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(allow.as_deref(), Some("POST"));
