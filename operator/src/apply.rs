@@ -222,7 +222,7 @@ fn same_quantity(a: &str, b: &str) -> bool {
 }
 
 /// A kind's name, for errors.
-fn kind_of<K: Resource>() -> String
+pub fn kind_of<K: Resource>() -> String
 where
     K::DynamicType: Default,
 {

@@ -89,7 +89,7 @@ fn workload_mark<K: Resource>(workload: &K) -> Option<String> {
 
 /// The digest a child's rendered form is remembered by (the first 64 bits
 /// of its SHA-256: two renders of one child colliding in 64 bits is not a
-/// concern, and every byte here is paid ~40 times per project).
+/// concern, and every byte here is paid ~25 times per project).
 pub type RenderDigest = u64;
 
 /// A change mark as kept: a hash of it, since marks are only ever compared
@@ -451,7 +451,7 @@ mod tests {
 
     #[test]
     fn a_child_is_remembered_in_64_bytes() {
-        // ~40 children per project, 10,000 projects: each byte is 400 KB.
+        // ~25 children per project, 10,000 projects: each byte is 250 KB.
         assert!(std::mem::size_of::<Child>() <= 64);
     }
 

@@ -104,15 +104,12 @@ pub async fn termination_message(
 pub async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<()>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
 {
-    let kind = std::any::type_name::<K>()
-        .rsplit("::")
-        .next()
-        .unwrap_or("object");
-    match supaplane_crds::gone::delete_if_present(api, name, &DeleteParams::default()).await {
-        Ok(_) => Ok(()),
-        Err(source) => Err(Error::applying(kind, name)(source)),
-    }
+    supaplane_crds::gone::delete_if_present(api, name, &DeleteParams::default())
+        .await
+        .map(|_| ())
+        .map_err(Error::applying(crate::apply::kind_of::<K>(), name))
 }
 
 #[cfg(test)]
