@@ -1,6 +1,51 @@
 //! Kubernetes-style status conditions and the condition types supaplane sets.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use std::borrow::Cow;
+
+use compact_str::CompactString;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{self as meta, Time};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Serialize};
+
+/// A status condition: Kubernetes' `metav1.Condition` (the same JSON and
+/// the same schema), with its short strings held inline. A Project carries
+/// about ten, and the operator and the facade keep every Project in
+/// memory, where ten conditions' forty small strings would cost more than
+/// the rest of the Project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub type_: CompactString,
+    /// True, False or Unknown.
+    pub status: CompactString,
+    #[serde(default)]
+    pub reason: CompactString,
+    #[serde(default)]
+    pub message: CompactString,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    pub last_transition_time: Time,
+}
+
+/// Described to the API server exactly as `metav1.Condition`.
+impl JsonSchema for Condition {
+    fn inline_schema() -> bool {
+        meta::Condition::inline_schema()
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        meta::Condition::schema_name()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        meta::Condition::schema_id()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        meta::Condition::json_schema(generator)
+    }
+}
 
 /// Every component is ready and the project serves requests.
 pub const READY: &str = "Ready";
@@ -76,14 +121,14 @@ pub fn condition(
     type_: &str,
     status: ConditionStatus,
     reason: &str,
-    message: impl Into<String>,
+    message: impl Into<CompactString>,
     observed_generation: Option<i64>,
     now: Time,
 ) -> Condition {
     Condition {
-        type_: type_.to_string(),
-        status: status.as_str().to_string(),
-        reason: reason.to_string(),
+        type_: type_.into(),
+        status: status.as_str().into(),
+        reason: reason.into(),
         message: message.into(),
         observed_generation,
         last_transition_time: now,
@@ -104,6 +149,41 @@ mod tests {
 
     fn at(seconds: i64) -> Time {
         Time(Timestamp::from_second(seconds).expect("timestamp"))
+    }
+
+    #[test]
+    fn a_condition_reads_and_writes_as_kubernetes_condition() {
+        let written = meta::Condition {
+            type_: DATABASE_READY.into(),
+            status: "False".into(),
+            reason: "PodsRefused".into(),
+            message: "db cannot create its pods: exceeded quota: compute-resources".into(),
+            observed_generation: Some(4),
+            last_transition_time: at(1_700_000_000),
+        };
+        let served = serde_json::to_value(&written).expect("encodes");
+        let read: Condition = serde_json::from_value(served.clone()).expect("decodes");
+        assert_eq!(read.type_, DATABASE_READY);
+        assert_eq!(
+            read.message, written.message,
+            "a long message is kept whole"
+        );
+        assert_eq!(serde_json::to_value(&read).expect("encodes"), served);
+        // Without the optional generation, as other writers may leave it.
+        let mut served = served;
+        served
+            .as_object_mut()
+            .expect("an object")
+            .remove("observedGeneration");
+        let read: Condition = serde_json::from_value(served.clone()).expect("decodes");
+        assert_eq!(serde_json::to_value(&read).expect("encodes"), served);
+    }
+
+    #[test]
+    fn a_condition_is_described_as_kubernetes_condition() {
+        let ours = schemars::schema_for!(Condition);
+        let theirs = schemars::schema_for!(meta::Condition);
+        assert_eq!(ours, theirs);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `Organization`: a team that owns Projects. `metadata.name` is its slug.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use crate::conditions::Condition;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

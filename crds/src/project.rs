@@ -1,7 +1,7 @@
 //! `Project`: one Supabase stack. `metadata.name` is the project ref.
 
+use crate::conditions::Condition;
 use k8s_openapi::api::core::v1::ResourceRequirements;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

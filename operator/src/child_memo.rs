@@ -22,6 +22,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher::Event;
 use kube::{Api, Resource, ResourceExt};
@@ -76,8 +77,7 @@ impl<K: Memoized> Memoized for PartialObjectMeta<K> {
 /// and a digest of its labels, annotations and owners. Status updates,
 /// which come with every pod that gets ready, do not move it: they are
 /// taken in as reports, not as reasons to read the workload again.
-fn workload_mark<K: Resource>(workload: &K) -> Option<String> {
-    let meta = workload.meta();
+pub fn workload_mark(meta: &ObjectMeta) -> Option<String> {
     let digest = spec_digest(&(
         meta.generation,
         &meta.labels,
@@ -401,32 +401,52 @@ memoized!(
     Job,
 );
 
+/// Applied and read whole; watched as a
+/// [`DeploymentReport`](crate::workload_report::DeploymentReport), which
+/// marks and reports the same.
 impl Memoized for Deployment {
     const KIND: ChildKind = ChildKind::Deployment;
 
     fn change_mark(&self) -> Option<String> {
-        workload_mark(self)
+        workload_mark(&self.metadata)
     }
 
     fn workload(&self) -> Option<WorkloadObservation> {
         Some(WorkloadObservation::of_stack_workload(
-            self,
-            WorkloadObservation::of_deployment,
+            self.metadata.name.as_deref().unwrap_or_default(),
+            |condition, name| {
+                WorkloadObservation::of_deployment(
+                    condition,
+                    name,
+                    self.metadata.generation,
+                    self.spec.replicas,
+                    self.status.as_ref(),
+                )
+            },
         ))
     }
 }
 
+/// As for [`Deployment`].
 impl Memoized for StatefulSet {
     const KIND: ChildKind = ChildKind::StatefulSet;
 
     fn change_mark(&self) -> Option<String> {
-        workload_mark(self)
+        workload_mark(&self.metadata)
     }
 
     fn workload(&self) -> Option<WorkloadObservation> {
         Some(WorkloadObservation::of_stack_workload(
-            self,
-            WorkloadObservation::of_stateful_set,
+            self.metadata.name.as_deref().unwrap_or_default(),
+            |condition, name| {
+                WorkloadObservation::of_stateful_set(
+                    condition,
+                    name,
+                    self.metadata.generation,
+                    self.spec.replicas,
+                    self.status.as_ref(),
+                )
+            },
         ))
     }
 }

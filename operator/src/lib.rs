@@ -25,3 +25,4 @@ pub mod project_status;
 pub mod quantity;
 pub mod render;
 pub mod restore_controller;
+pub mod workload_report;

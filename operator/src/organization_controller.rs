@@ -138,7 +138,7 @@ async fn project_count(organization: &Organization, context: &Context) -> Result
 pub fn members_condition(
     organization: &Organization,
     now: Time,
-) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+) -> supaplane_crds::conditions::Condition {
     let owners = organization
         .spec
         .members

@@ -41,6 +41,7 @@ use crate::project_keys::ensure_keys;
 use crate::project_status::{Observations, WorkloadObservation, next_status};
 use crate::render;
 use crate::render::stack::{Stack, StackSettings};
+use crate::workload_report::{DeploymentReport, StatefulSetReport};
 
 /// What every reconcile needs.
 pub struct Context {
@@ -149,10 +150,11 @@ pub async fn run(context: Arc<Context>) {
     let controller = Controller::for_stream(projects, store);
     context.metrics.observe_projects(controller.store());
     let memo = &context.children;
-    // Workloads are watched whole, for what they report of their pods.
+    // Workloads are watched for what they report of their pods, their pod
+    // templates and field-ownership records skipped as they are read.
     let mut controller =
-        watch_children::<StatefulSet>(controller, &client, managed_children(), memo);
-    controller = watch_children::<Deployment>(controller, &client, managed_children(), memo);
+        watch_children::<StatefulSetReport>(controller, &client, managed_children(), memo);
+    controller = watch_children::<DeploymentReport>(controller, &client, managed_children(), memo);
     // Every other kind by its metadata alone, all the memo needs: their
     // bodies (a Secret's data, a ConfigMap's files) never reach the
     // operator through a watch.

@@ -1,9 +1,9 @@
 //! A Project's status, computed only from what its children report. Pure:
 //! observations and the previous status in, the next status out.
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use supaplane_crds::conditions::{self, ConditionStatus};
+use k8s_openapi::api::apps::v1::{DeploymentStatus, StatefulSetStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use supaplane_crds::conditions::{self, Condition, ConditionStatus};
 use supaplane_crds::{Project, ProjectEndpoints, ProjectStatus, SupabaseStatus};
 
 use crate::render::stack::{STATELESS_COMPONENTS, condition_of};
@@ -45,18 +45,23 @@ impl WorkloadObservation {
         }
     }
 
+    /// What a Deployment reports: its generation, its spec's replicas and
+    /// its status (from the full object or from its watch's report).
     pub fn of_deployment(
         condition_type: &'static str,
         name: &'static str,
-        deployment: &Deployment,
+        generation: Option<i64>,
+        replicas: Option<i32>,
+        status: Option<&DeploymentStatus>,
     ) -> Self {
-        let status = deployment.status.clone().unwrap_or_default();
+        let unreported = DeploymentStatus::default();
+        let status = status.unwrap_or(&unreported);
         WorkloadObservation {
             condition_type,
             name,
             exists: true,
-            desired: deployment.spec.replicas.unwrap_or(1),
-            observed: status.observed_generation >= deployment.metadata.generation,
+            desired: replicas.unwrap_or(1),
+            observed: status.observed_generation >= generation,
             ready: status.ready_replicas.unwrap_or(0),
             updated: status.updated_replicas.unwrap_or(0),
             running: status.replicas.unwrap_or(0),
@@ -64,28 +69,37 @@ impl WorkloadObservation {
             // ReplicaSet's pods are refused (FailedCreate).
             refused: status
                 .conditions
-                .unwrap_or_default()
-                .into_iter()
+                .iter()
+                .flatten()
                 .find(|c| {
                     c.type_.as_deref() == Some("ReplicaFailure")
                         && c.status.as_deref() == Some("True")
                 })
-                .map(|c| c.message.unwrap_or_else(|| c.reason.unwrap_or_default())),
+                .map(|c| {
+                    c.message
+                        .clone()
+                        .or_else(|| c.reason.clone())
+                        .unwrap_or_default()
+                }),
         }
     }
 
+    /// What a StatefulSet reports, as [`Self::of_deployment`].
     pub fn of_stateful_set(
         condition_type: &'static str,
         name: &'static str,
-        stateful_set: &StatefulSet,
+        generation: Option<i64>,
+        replicas: Option<i32>,
+        status: Option<&StatefulSetStatus>,
     ) -> Self {
-        let status = stateful_set.status.clone().unwrap_or_default();
+        let unreported = StatefulSetStatus::default();
+        let status = status.unwrap_or(&unreported);
         WorkloadObservation {
             condition_type,
             name,
             exists: true,
-            desired: stateful_set.spec.replicas.unwrap_or(1),
-            observed: status.observed_generation >= stateful_set.metadata.generation,
+            desired: replicas.unwrap_or(1),
+            observed: status.observed_generation >= generation,
             ready: status.ready_replicas.unwrap_or(0),
             updated: status.updated_replicas.unwrap_or(0),
             running: status.replicas,
@@ -93,23 +107,21 @@ impl WorkloadObservation {
         }
     }
 
-    /// What a workload of the stack reports, under the condition its
-    /// component sets.
-    pub fn of_stack_workload<K: kube::Resource>(
-        live: &K,
-        of: fn(&'static str, &'static str, &K) -> Self,
+    /// What the stack's workload `workload_name` reports, under the
+    /// condition its component sets.
+    pub fn of_stack_workload(
+        workload_name: &str,
+        of: impl FnOnce(&'static str, &'static str) -> Self,
     ) -> Self {
-        let name = live.meta().name.as_deref().unwrap_or_default();
         let stable_name = STATELESS_COMPONENTS
             .iter()
             .chain([crate::render::database::NAME].iter())
-            .find(|component| **component == name)
+            .find(|component| **component == workload_name)
             .copied()
             .unwrap_or("workload");
         of(
             condition_of(stable_name).unwrap_or("WorkloadReady"),
             stable_name,
-            live,
         )
     }
 

@@ -819,7 +819,7 @@ async fn condition_with_reason(
     reason: &'static str,
 ) -> anyhow::Result<(
     supaplane_crds::ProjectStatus,
-    k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition,
+    supaplane_crds::conditions::Condition,
 )> {
     let project = wait_for(
         projects,

@@ -280,7 +280,11 @@ fn service_health(project: &Project, service: &str, condition: &str) -> ServiceH
         healthy: ready,
         status,
         error: (!ready)
-            .then(|| found.map(|c| c.message.clone()).filter(|m| !m.is_empty()))
+            .then(|| {
+                found
+                    .map(|c| c.message.to_string())
+                    .filter(|m| !m.is_empty())
+            })
             .flatten(),
     }
 }
