@@ -32,6 +32,7 @@ use serde::de::DeserializeOwned;
 use crate::apply::{Existence, apply_digested, spec_digest};
 use crate::error::Result;
 use crate::project_status::WorkloadObservation;
+use crate::workload_report::{DeploymentReport, StatefulSetReport};
 
 /// The kinds of child the memo tells apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,7 +78,7 @@ impl<K: Memoized> Memoized for PartialObjectMeta<K> {
 /// and a digest of its labels, annotations and owners. Status updates,
 /// which come with every pod that gets ready, do not move it: they are
 /// taken in as reports, not as reasons to read the workload again.
-pub fn workload_mark(meta: &ObjectMeta) -> Option<String> {
+fn workload_mark(meta: &ObjectMeta) -> Option<String> {
     let digest = spec_digest(&(
         meta.generation,
         &meta.labels,
@@ -401,55 +402,40 @@ memoized!(
     Job,
 );
 
-/// Applied and read whole; watched as a
-/// [`DeploymentReport`](crate::workload_report::DeploymentReport), which
-/// marks and reports the same.
-impl Memoized for Deployment {
-    const KIND: ChildKind = ChildKind::Deployment;
+/// A workload kind: read whole on apply, watched as its
+/// [report](crate::workload_report). Both mark and report from the same
+/// parts, so the memo's decisions do not depend on which one it saw.
+macro_rules! memoized_workload {
+    ($type:ty, $kind:ident, $observe:ident) => {
+        impl Memoized for $type {
+            const KIND: ChildKind = ChildKind::$kind;
 
-    fn change_mark(&self) -> Option<String> {
-        workload_mark(&self.metadata)
-    }
+            fn change_mark(&self) -> Option<String> {
+                workload_mark(&self.metadata)
+            }
 
-    fn workload(&self) -> Option<WorkloadObservation> {
-        Some(WorkloadObservation::of_stack_workload(
-            self.metadata.name.as_deref().unwrap_or_default(),
-            |condition, name| {
-                WorkloadObservation::of_deployment(
-                    condition,
-                    name,
-                    self.metadata.generation,
-                    self.spec.replicas,
-                    self.status.as_ref(),
-                )
-            },
-        ))
-    }
+            fn workload(&self) -> Option<WorkloadObservation> {
+                Some(WorkloadObservation::of_stack_workload(
+                    self.metadata.name.as_deref().unwrap_or_default(),
+                    |condition, name| {
+                        WorkloadObservation::$observe(
+                            condition,
+                            name,
+                            self.metadata.generation,
+                            self.spec.replicas,
+                            self.status.as_ref(),
+                        )
+                    },
+                ))
+            }
+        }
+    };
 }
 
-/// As for [`Deployment`].
-impl Memoized for StatefulSet {
-    const KIND: ChildKind = ChildKind::StatefulSet;
-
-    fn change_mark(&self) -> Option<String> {
-        workload_mark(&self.metadata)
-    }
-
-    fn workload(&self) -> Option<WorkloadObservation> {
-        Some(WorkloadObservation::of_stack_workload(
-            self.metadata.name.as_deref().unwrap_or_default(),
-            |condition, name| {
-                WorkloadObservation::of_stateful_set(
-                    condition,
-                    name,
-                    self.metadata.generation,
-                    self.spec.replicas,
-                    self.status.as_ref(),
-                )
-            },
-        ))
-    }
-}
+memoized_workload!(Deployment, Deployment, of_deployment);
+memoized_workload!(StatefulSet, StatefulSet, of_stateful_set);
+memoized_workload!(DeploymentReport, Deployment, of_deployment);
+memoized_workload!(StatefulSetReport, StatefulSet, of_stateful_set);
 
 #[cfg(test)]
 mod tests {

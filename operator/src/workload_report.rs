@@ -13,9 +13,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use kube::Resource;
 use serde::{Deserialize, Deserializer};
 
-use crate::child_memo::{ChildKind, Memoized, workload_mark};
-use crate::project_status::WorkloadObservation;
-
 /// What the watch of workload kind `K` keeps of each object; `S` is the
 /// kind's status.
 #[derive(Debug, Deserialize)]
@@ -109,57 +106,10 @@ impl<K: Resource<DynamicType = ()>, S> Resource for WorkloadReport<K, S> {
     }
 }
 
-/// Reports as the whole Deployment would (see the tests).
-impl Memoized for DeploymentReport {
-    const KIND: ChildKind = ChildKind::Deployment;
-
-    fn change_mark(&self) -> Option<String> {
-        workload_mark(&self.metadata)
-    }
-
-    fn workload(&self) -> Option<WorkloadObservation> {
-        Some(WorkloadObservation::of_stack_workload(
-            self.metadata.name.as_deref().unwrap_or_default(),
-            |condition, name| {
-                WorkloadObservation::of_deployment(
-                    condition,
-                    name,
-                    self.metadata.generation,
-                    self.spec.replicas,
-                    self.status.as_ref(),
-                )
-            },
-        ))
-    }
-}
-
-/// Reports as the whole StatefulSet would (see the tests).
-impl Memoized for StatefulSetReport {
-    const KIND: ChildKind = ChildKind::StatefulSet;
-
-    fn change_mark(&self) -> Option<String> {
-        workload_mark(&self.metadata)
-    }
-
-    fn workload(&self) -> Option<WorkloadObservation> {
-        Some(WorkloadObservation::of_stack_workload(
-            self.metadata.name.as_deref().unwrap_or_default(),
-            |condition, name| {
-                WorkloadObservation::of_stateful_set(
-                    condition,
-                    name,
-                    self.metadata.generation,
-                    self.spec.replicas,
-                    self.status.as_ref(),
-                )
-            },
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::child_memo::Memoized;
     use k8s_openapi::api::apps::v1::{DeploymentCondition, DeploymentSpec, StatefulSetSpec};
     use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
