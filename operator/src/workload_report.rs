@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer};
 
 /// What the watch of workload kind `K` keeps of each object; `S` is the
 /// kind's status.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(bound(deserialize = "S: Deserialize<'de>"))]
 pub struct WorkloadReport<K, S> {
     #[serde(deserialize_with = "marked_metadata")]
@@ -37,19 +37,8 @@ pub struct Replicas {
     pub replicas: Option<i32>,
 }
 
-impl<K, S: Clone> Clone for WorkloadReport<K, S> {
-    fn clone(&self) -> Self {
-        WorkloadReport {
-            metadata: self.metadata.clone(),
-            spec: self.spec.clone(),
-            status: self.status.clone(),
-            kind: PhantomData,
-        }
-    }
-}
-
-/// The metadata a workload's change mark and owner are read from
-/// ([`workload_mark`], the owning Project), and nothing else.
+/// The metadata the memo's change mark of a workload and its owning
+/// Project are read from, and nothing else.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct MarkedMetadata {
