@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api_client;
 pub mod apply;
 pub mod backup_controller;
 pub mod backup_schedule;

@@ -30,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
     let readiness = Arc::new(Readiness::waiting_for(health::WAITING_FOR));
     let metrics = Arc::new(Metrics::default());
 
-    let client = kube::Client::try_default().await?;
+    let client = supaplane_operator::api_client::infer().await?;
     let version = client.apiserver_version().await?;
     info!(kubernetes = %version.git_version, "connected to the Kubernetes API");
     readiness.mark_ready();

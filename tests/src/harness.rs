@@ -79,13 +79,19 @@ impl TestCluster {
     /// administrator of its own name, whose requests the audit log tells
     /// apart from every other test's).
     pub async fn client_as(&self, user: &str, groups: &[&str]) -> anyhow::Result<Client> {
+        Ok(Client::try_from(self.config_as(user, groups).await?)?)
+    }
+
+    /// The configuration of `client_as`, for a product that builds its own
+    /// client from it.
+    pub async fn config_as(&self, user: &str, groups: &[&str]) -> anyhow::Result<kube::Config> {
         let mut config = config_of(&self.kubeconfig).await?;
         config.auth_info.impersonate = Some(user.to_string());
         if !groups.is_empty() {
             config.auth_info.impersonate_groups =
                 Some(groups.iter().map(|g| g.to_string()).collect());
         }
-        Ok(Client::try_from(config)?)
+        Ok(config)
     }
 
     /// The kubeconfig the suite connects with (for a binary run as its own

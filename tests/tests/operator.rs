@@ -14,6 +14,7 @@ use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use supaplane_crds::constants::{KEYS_SECRET_NAME, LABEL_RETAINED, project_namespace};
 use supaplane_crds::{Project, SupabaseStatus, conditions};
+use supaplane_operator::api_client;
 use supaplane_operator::project_controller::{self, Context};
 use supaplane_operator::render::ingress::IngressSettings;
 use supaplane_operator::render::stack::{STATELESS_COMPONENTS, StackSettings};
@@ -59,9 +60,12 @@ async fn start() -> anyhow::Result<Running> {
         .try_init();
     let cluster = TestCluster::start().await?;
     let run_id = unique_name("run");
-    let operator = cluster
-        .client_as(&operator_user(&run_id), &["system:masters"])
-        .await?;
+    // The operator's own client stack (capped read buffers), as it runs.
+    let operator = api_client::from_config(
+        cluster
+            .config_as(&operator_user(&run_id), &["system:masters"])
+            .await?,
+    )?;
     let controller = tokio::spawn(project_controller::run(operator_context(
         &operator, &run_id,
     )));
@@ -1537,5 +1541,97 @@ async fn a_restart_rolls_the_asked_workloads_and_shows_restarting_until_back() -
         TIMEOUT,
     )
     .await?;
+    Ok(())
+}
+
+/// The operator's client caps each connection's read buffer: a list page
+/// and watch events many times that size still arrive whole and intact.
+#[tokio::test]
+async fn the_operators_client_reads_bodies_larger_than_its_read_buffer() -> anyhow::Result<()> {
+    use futures::{StreamExt, TryStreamExt};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use kube::runtime::{WatchStreamExt, watcher};
+
+    let running = start().await?;
+    let namespace = unique_name("big-bodies");
+    let namespaces: Api<Namespace> = Api::all(running.cluster.client());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &Namespace {
+                metadata: ObjectMeta {
+                    name: Some(namespace.clone()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await?;
+    let config_maps: Api<ConfigMap> = Api::namespaced(running.operator.clone(), &namespace);
+    let seen = tokio::spawn(
+        watcher(config_maps.clone(), watcher::Config::default())
+            .applied_objects()
+            .try_filter(|config_map| {
+                futures::future::ready(config_map.name_any().starts_with("big-"))
+            })
+            .take(3)
+            .try_collect::<Vec<ConfigMap>>(),
+    );
+
+    // Distinct, position-dependent content, so a dropped or reordered chunk
+    // cannot compare equal.
+    let value_of = |index: usize| -> String {
+        (0..api_client::READ_BUFFER_LIMIT * 5)
+            .map(|at| char::from(b'a' + ((at / 7 + index * 3) % 26) as u8))
+            .collect()
+    };
+    for index in 0..3 {
+        config_maps
+            .create(
+                &PostParams::default(),
+                &ConfigMap {
+                    metadata: ObjectMeta {
+                        name: Some(format!("big-{index}")),
+                        ..Default::default()
+                    },
+                    data: Some([("value".to_string(), value_of(index))].into()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+    }
+
+    let value = |config_map: &ConfigMap| {
+        config_map
+            .data
+            .as_ref()
+            .and_then(|data| data.get("value"))
+            .cloned()
+    };
+    let listed = config_maps.list(&Default::default()).await?;
+    let mut listed: Vec<_> = listed
+        .items
+        .iter()
+        .filter(|config_map| config_map.name_any().starts_with("big-"))
+        .map(|config_map| (config_map.name_any(), value(config_map)))
+        .collect();
+    listed.sort();
+    let expected: Vec<_> = (0..3)
+        .map(|index| (format!("big-{index}"), Some(value_of(index))))
+        .collect();
+    assert_eq!(listed, expected, "the list page arrived whole");
+
+    let mut watched: Vec<_> = tokio::time::timeout(TIMEOUT, seen)
+        .await
+        .context("the watch saw the three ConfigMaps")???
+        .iter()
+        .map(|config_map| (config_map.name_any(), value(config_map)))
+        .collect();
+    watched.sort();
+    assert_eq!(watched, expected, "the watch events arrived whole");
+
+    namespaces
+        .delete(&namespace, &DeleteParams::default())
+        .await?;
     Ok(())
 }
