@@ -95,6 +95,13 @@ fn owning_project<K: Resource>(child: K) -> Vec<ObjectRef<Project>> {
 
 /// Watches every `K` the operator manages: each change wakes the owning
 /// Project and is noted in the memo.
+///
+/// The wake-ups go in as plain Project references (`reconcile_on`), not as
+/// `watches_stream`'s related-object triggers: those carry the child's whole
+/// reference (name, namespace, kind, group, version, apiVersion, plural:
+/// seven strings) as the reason, and kube's scheduler keeps two copies of each
+/// queued request. A restarted operator queues every Project at once, and
+/// the reconcile never reads the reason.
 fn watch_children<K>(
     controller: Controller<Project>,
     client: &Client,
@@ -105,11 +112,22 @@ where
     K: Memoized + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
     let memo = memo.clone();
-    let events = watcher(Api::<K>::all(client.clone()), config)
+    let wake_ups = watcher(Api::<K>::all(client.clone()), config)
         .default_backoff()
         .inspect_ok(move |event| memo.observe(event))
-        .touched_objects();
-    controller.watches_stream(events, owning_project::<K>)
+        .touched_objects()
+        .flat_map(|child| {
+            let owners = match child {
+                Ok(child) => owning_project(child),
+                Err(error) => {
+                    // The watcher retries with backoff; the error is only told.
+                    warn!(%error, kind = %K::kind(&()), "a child watch failed");
+                    Vec::new()
+                }
+            };
+            futures::stream::iter(owners)
+        });
+    controller.reconcile_on(wake_ups)
 }
 
 /// A hash of what a reconcile reads of a Project: its spec (through the
