@@ -172,8 +172,43 @@ impl PostgresServer {
             child,
             directory,
         };
+        server.wait_accepting()?;
         server.prepare()?;
         Ok(server)
+    }
+
+    /// Waits until the server accepts sessions: it listens while it is still
+    /// starting up, and refuses sessions until then ("the database system is
+    /// starting up"), which a loaded machine makes long enough to hit.
+    fn wait_accepting(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            // pg_isready exits 0 only once the server accepts connections.
+            let ready = Command::new(postgres_binary("pg_isready")?)
+                .arg("-h")
+                .arg(&self.directory)
+                .args([
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    SUPERUSER,
+                    "-d",
+                    "postgres",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()?;
+            if ready.success() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "postgres on port {} did not accept sessions within 60 s",
+                    self.port
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// psql connected over TCP as `role` to database `postgres`.
