@@ -120,7 +120,7 @@ where
             let owners = match child {
                 Ok(child) => owning_project(child),
                 Err(error) => {
-                    // The watcher retries with backoff; the error is only told.
+                    // The watcher retries with backoff; the error is only logged.
                     warn!(%error, kind = %K::kind(&()), "a child watch failed");
                     Vec::new()
                 }
