@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Client};
 use serde_json::{Value, json};
@@ -20,7 +20,7 @@ use supaplane_facade::health::Readiness;
 use supaplane_facade::state::AppState;
 use tower::ServiceExt;
 
-use crate::harness::{TestCluster, unique_name};
+use crate::harness::{TestCluster, create_unique_namespace, unique_name};
 
 pub const JWT_SECRET: &str = "test-dashboard-jwt-secret-with-enough-length";
 
@@ -102,19 +102,7 @@ impl TestFacade {
     ) -> anyhow::Result<TestFacade> {
         let cluster = TestCluster::start().await?;
         let client = cluster.client();
-        let namespace = unique_name("facade");
-        Api::<Namespace>::all(client.clone())
-            .create(
-                &PostParams::default(),
-                &Namespace {
-                    metadata: ObjectMeta {
-                        name: Some(namespace.clone()),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                },
-            )
-            .await?;
+        let namespace = create_unique_namespace(&client, "facade").await?;
         let mut config = FacadeConfig::for_tests(JWT_SECRET, &namespace);
         config.base_domain = "apps.test".into();
         config.regions = vec!["local=Local cluster".into(), "eu=Europe".into()];

@@ -184,17 +184,8 @@ impl PostgresServer {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             // pg_isready exits 0 only once the server accepts connections.
-            let ready = Command::new(postgres_binary("pg_isready")?)
-                .arg("-h")
-                .arg(&self.directory)
-                .args([
-                    "-p",
-                    &self.port.to_string(),
-                    "-U",
-                    SUPERUSER,
-                    "-d",
-                    "postgres",
-                ])
+            let ready = self
+                .superuser_command("pg_isready")?
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()?;
@@ -229,7 +220,13 @@ impl PostgresServer {
 
     /// psql as the superuser, through the Unix socket.
     fn psql_superuser(&self) -> anyhow::Result<Command> {
-        let mut command = Command::new(postgres_binary("psql")?);
+        self.superuser_command("psql")
+    }
+
+    /// A PostgreSQL client tool connected as the superuser to database
+    /// `postgres` through the Unix socket.
+    fn superuser_command(&self, tool: &str) -> anyhow::Result<Command> {
+        let mut command = Command::new(postgres_binary(tool)?);
         command.arg("-h").arg(&self.directory).args([
             "-p",
             &self.port.to_string(),

@@ -3,29 +3,14 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Namespace;
-use kube::Api;
-use kube::api::{ObjectMeta, PostParams};
 use supaplane_operator::leader::LeaderElector;
-use supaplane_tests::harness::{TestCluster, unique_name};
+use supaplane_tests::harness::{TestCluster, create_unique_namespace};
 
 #[tokio::test]
 async fn one_leader_at_a_time_and_takeover_after_expiry() -> anyhow::Result<()> {
     let cluster = TestCluster::start_without_crds().await?;
     let client = cluster.client();
-    let namespace = unique_name("leader");
-    Api::<Namespace>::all(client.clone())
-        .create(
-            &PostParams::default(),
-            &Namespace {
-                metadata: ObjectMeta {
-                    name: Some(namespace.clone()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .await?;
+    let namespace = create_unique_namespace(&client, "leader").await?;
     let lease = Duration::from_secs(2);
     let first = LeaderElector::new(client.clone(), &namespace, "operator", "replica-a", lease);
     let second = LeaderElector::new(client.clone(), &namespace, "operator", "replica-b", lease);

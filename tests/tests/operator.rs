@@ -1551,22 +1551,10 @@ async fn the_operators_client_reads_bodies_larger_than_its_read_buffer() -> anyh
     use futures::{StreamExt, TryStreamExt};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     use kube::runtime::{WatchStreamExt, watcher};
+    use supaplane_tests::harness::create_unique_namespace;
 
     let running = start().await?;
-    let namespace = unique_name("big-bodies");
-    let namespaces: Api<Namespace> = Api::all(running.cluster.client());
-    namespaces
-        .create(
-            &PostParams::default(),
-            &Namespace {
-                metadata: ObjectMeta {
-                    name: Some(namespace.clone()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .await?;
+    let namespace = create_unique_namespace(&running.cluster.client(), "big-bodies").await?;
     let config_maps: Api<ConfigMap> = Api::namespaced(running.operator.clone(), &namespace);
     let seen = tokio::spawn(
         watcher(config_maps.clone(), watcher::Config::default())
@@ -1630,7 +1618,7 @@ async fn the_operators_client_reads_bodies_larger_than_its_read_buffer() -> anyh
     watched.sort();
     assert_eq!(watched, expected, "the watch events arrived whole");
 
-    namespaces
+    Api::<Namespace>::all(running.cluster.client())
         .delete(&namespace, &DeleteParams::default())
         .await?;
     Ok(())
