@@ -33,7 +33,12 @@ fn exponential(min: Duration, max: Duration) -> ExponentialBackoff {
         .into()
 }
 
-/// One watch on its own (the facade's caches): 0.5 s doubling to 5 s.
+/// A watch with a backoff of its own (the facade's caches; the operator's
+/// Project watches and the child watches that wake Projects, whose errors
+/// never reach a controller's trigger backoff): 0.5 s doubling to 5 s.
+/// With kube's default here, a 90 s outage left the operator deaf for up
+/// to a minute after the API server was back (one 30 s wait to reconnect,
+/// another after the 410 before listing again).
 pub fn backoff() -> ExponentialBackoff {
     exponential(Duration::from_millis(500), Duration::from_secs(5))
 }

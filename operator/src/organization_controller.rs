@@ -45,7 +45,7 @@ pub async fn run(context: Arc<Context>) {
     // counts; its status updates change nothing here.
     let index = context.projects.clone();
     let memberships = watcher(projects, scope.clone())
-        .default_backoff()
+        .backoff(supaplane_crds::watching::backoff())
         .flat_map(move |event| {
             let woken = match event {
                 Ok(event) => index.observe(&event),

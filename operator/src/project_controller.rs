@@ -113,7 +113,7 @@ where
 {
     let memo = memo.clone();
     let wake_ups = watcher(Api::<K>::all(client.clone()), config)
-        .default_backoff()
+        .backoff(supaplane_crds::watching::backoff())
         .inspect_ok(move |event| memo.observe(event))
         .touched_objects()
         .flat_map(|child| {
@@ -158,7 +158,7 @@ pub async fn run(context: Arc<Context>) {
     // The Projects' cache keeps only what a reconcile reads.
     let (store, writer) = reflector::store();
     let projects = watcher(Api::<Project>::all(client.clone()), projects)
-        .default_backoff()
+        .backoff(supaplane_crds::watching::backoff())
         .modify(supaplane_crds::watching::trim)
         .reflect(writer)
         .applied_objects()
