@@ -144,13 +144,11 @@ fn filled_database() -> anyhow::Result<(PostgresServer, String)> {
     Ok((source, before))
 }
 
-fn scratch() -> anyhow::Result<std::path::PathBuf> {
-    let root = std::env::temp_dir().join(format!(
-        "supaplane-backups-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&root)?;
-    Ok(root)
+/// A directory of the test's own, removed when dropped (or by `close`).
+fn scratch() -> anyhow::Result<tempfile::TempDir> {
+    Ok(tempfile::Builder::new()
+        .prefix("supaplane-backups-")
+        .tempdir()?)
 }
 
 /// With `spec.backups.s3`: the backup Job dumps, then uploads with curl's
@@ -178,7 +176,8 @@ fn a_backup_in_a_bucket_restores_and_is_pruned() -> anyhow::Result<()> {
         taken
     };
 
-    let root = scratch()?;
+    let scratch_directory = scratch()?;
+    let root = scratch_directory.path();
     let job = backup_job(&project, &backup("b1"));
     let pod = job.spec.clone().and_then(|s| s.template.spec).expect("pod");
     assert_eq!(
@@ -190,7 +189,7 @@ fn a_backup_in_a_bucket_restores_and_is_pruned() -> anyhow::Result<()> {
         pod.containers[0].image.as_deref(),
         Some(supaplane_crds::images::PINNED.s3_client)
     );
-    run_job(&job, &source, &root)?;
+    run_job(&job, &source, root)?;
     assert_eq!(
         minio.request("HEAD", "/backups/nightly/db/b1/complete")?,
         200
@@ -212,7 +211,7 @@ fn a_backup_in_a_bucket_restores_and_is_pruned() -> anyhow::Result<()> {
     let found = Store::of_backup(&project, &taken).map_err(anyhow::Error::msg)?;
     assert!(matches!(found, Store::Bucket(_)));
     let restore = restore_job(&project, &project, &restore_of("b1"), &taken, found);
-    run_job(&restore, &target, &scratch()?)?;
+    run_job(&restore, &target, scratch()?.path())?;
     assert_eq!(target.psql(CONTENTS)?, before, "row by row");
     assert!(target.can_log_in("reporter", "reporter-password")?);
 
@@ -227,7 +226,7 @@ fn a_backup_in_a_bucket_restores_and_is_pruned() -> anyhow::Result<()> {
             store,
         ),
         &target,
-        &scratch()?,
+        scratch()?.path(),
     )
     .expect_err("no such backup");
     assert!(
@@ -243,7 +242,11 @@ fn a_backup_in_a_bucket_restores_and_is_pruned() -> anyhow::Result<()> {
     assert!(elsewhere.contains("no longer names"), "{elsewhere}");
 
     // Prune: b1's Backup gone, b2 kept, an unfinished one left alone.
-    run_job(&backup_job(&project, &backup("b2")), &source, &scratch()?)?;
+    run_job(
+        &backup_job(&project, &backup("b2")),
+        &source,
+        scratch()?.path(),
+    )?;
     assert_eq!(
         minio.request("PUT", "/backups/nightly/db/unfinished/roles.sql")?,
         200
@@ -251,7 +254,7 @@ fn a_backup_in_a_bucket_restores_and_is_pruned() -> anyhow::Result<()> {
     run_pod(
         &prune_job(&project, &["b2".to_string()]),
         None,
-        &root,
+        root,
         &[("PRUNE_MIN_AGE_MINUTES", "0")],
     )?;
     for file in ["complete", "roles.sql", "database.dump"] {
@@ -269,7 +272,7 @@ fn a_backup_in_a_bucket_restores_and_is_pruned() -> anyhow::Result<()> {
         minio.request("HEAD", "/backups/nightly/db/unfinished/roles.sql")?,
         200
     );
-    std::fs::remove_dir_all(&root)?;
+    scratch_directory.close()?;
     Ok(())
 }
 
@@ -278,13 +281,10 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
     let (source, before) = filled_database()?;
 
     let project = project()?;
-    let root = std::env::temp_dir().join(format!(
-        "supaplane-backups-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&root)?;
+    let scratch_directory = scratch()?;
+    let root = scratch_directory.path();
     let taken = backup("nightly-20261201");
-    run_job(&backup_job(&project, &taken), &source, &root)?;
+    run_job(&backup_job(&project, &taken), &source, root)?;
     let directory = root.join("nightly-20261201");
     assert!(directory.join("database.dump").is_file());
     assert!(
@@ -314,7 +314,7 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
             Store::Volume,
         ),
         &target,
-        &root,
+        root,
     )?;
     assert_eq!(target.psql(CONTENTS)?, before, "row by row");
     assert!(target.can_log_in("reporter", "reporter-password")?);
@@ -344,7 +344,7 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
             Store::Volume,
         ),
         &target,
-        &root,
+        root,
     )?;
     assert_eq!(target.psql(CONTENTS)?, before);
 
@@ -356,7 +356,7 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
         &backup("never-taken"),
         Store::Volume,
     );
-    let refused = run_job(&missing, &target, &root).expect_err("no such backup");
+    let refused = run_job(&missing, &target, root).expect_err("no such backup");
     assert!(
         refused.to_string().contains("not on the backup volume"),
         "{refused}"
@@ -400,10 +400,10 @@ fn a_backup_restores_into_a_fresh_database_with_identical_data() -> anyhow::Resu
             && e.value.as_deref() == Some("db.project-clonedabcdefghijklmn.svc"))
     );
     let new_instance = PostgresServer::start()?;
-    run_job(&job, &new_instance, &root)?;
+    run_job(&job, &new_instance, root)?;
     assert_eq!(new_instance.psql(CONTENTS)?, before, "row by row");
     assert!(new_instance.can_log_in("reporter", "reporter-password")?);
-    std::fs::remove_dir_all(&root)?;
+    scratch_directory.close()?;
     Ok(())
 }
 

@@ -3068,7 +3068,8 @@ async fn studio_downloads_a_backup_from_its_bucket() -> anyhow::Result<()> {
     let facade = TestFacade::start().await?;
     let minio = MinioServer::start()?;
     assert_eq!(minio.request("PUT", "/backups")?, 200);
-    let dump = std::env::temp_dir().join(format!("dump-{}", uuid::Uuid::new_v4().simple()));
+    let scratch_directory = tempfile::tempdir()?;
+    let dump = scratch_directory.path().join("database.dump");
     std::fs::write(&dump, b"PGDMP the dump's bytes")?;
     let owner = User::new("owner");
     let developer = User::new("developer");
@@ -3178,7 +3179,7 @@ async fn studio_downloads_a_backup_from_its_bucket() -> anyhow::Result<()> {
     let link = answer["fileUrl"].as_str().expect("fileUrl").to_string();
     assert!(!link.contains(MINIO_SECRET_KEY), "no key in the link");
     // The browser's part: the link alone, no credentials.
-    let headers = std::env::temp_dir().join(format!("h-{}", uuid::Uuid::new_v4().simple()));
+    let headers = scratch_directory.path().join("headers");
     let fetched = std::process::Command::new("curl")
         .args(["--silent", "--fail", "--dump-header"])
         .arg(&headers)

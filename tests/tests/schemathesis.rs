@@ -74,11 +74,10 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() -> anyh
         .await?;
     let (status, document) = facade.get(&user, "/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
-    let directory = std::env::temp_dir().join(format!(
-        "supaplane-schemathesis-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&directory)?;
+    let scratch_directory = tempfile::Builder::new()
+        .prefix("supaplane-schemathesis-")
+        .tempdir()?;
+    let directory = scratch_directory.path().to_path_buf();
     let schema = directory.join("openapi.json");
     std::fs::write(&schema, serde_json::to_vec(&document)?)?;
 
